@@ -1,0 +1,3 @@
+export * from './inventory/index.ts';
+export * from './access-log.ts';
+export * from './scope.ts';
