@@ -57,15 +57,18 @@ test("envoy: static listener answers with its direct_response", async (t) => {
 });
 
 test("envoy: two instances side by side, and a bad bootstrap fails with the log", async () => {
-  const [a, b] = await Promise.all([
+  const started = await Promise.allSettled([
     startEnvoy({ bootstrapYaml: BOOTSTRAP, name: "twin-a" }),
-    startEnvoy({ bootstrapYaml: "node: { id: x, cluster: y }\n", name: "twin-b" }), // no admin block: harness adds one
+    // no admin block: the harness adds one on port 0
+    startEnvoy({ bootstrapYaml: 'node: { id: "n1", cluster: "c1" }\n', name: "twin-b" }),
   ]);
+  const [a, b] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
   try {
-    assert.notEqual(a.adminPort, b.adminPort);
-    assert.ok(await b.ready());
+    for (const r of started) if (r.status === "rejected") throw r.reason;
+    assert.notEqual(a!.adminPort, b!.adminPort);
+    assert.ok(await b!.ready());
   } finally {
-    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([a?.stop(), b?.stop()]);
   }
   await assert.rejects(
     startEnvoy({ bootstrapYaml: "static_resources: { listeners: [ { name: broken } ] }\n", name: "broken" }),
@@ -91,7 +94,7 @@ test("kafka: produce and consume one message", async (t) => {
   t.diagnostic(`startKafka ${secs(t0)} (${kafka.brokers[0]})`);
   const client = kafka.client();
   const producer = client.producer();
-  const consumer = client.consumer({ groupId: "selftest" });
+  const consumer = client.consumer({ groupId: "selftest", maxWaitTimeInMs: 200 }) // short fetch long-poll: disconnect waits for it;
   try {
     t0 = Date.now();
     await kafka.createTopic("selftest", 1);

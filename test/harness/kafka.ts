@@ -237,6 +237,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     return broker;
   } catch (err) {
     await proc.stop(5_000);
-    throw proc.failure(`kafka ${name} did not start: ${(err as Error).message}`, 60);
+    const failure = proc.failure(`kafka ${name} did not start: ${(err as Error).message}`, 60);
+    if (!process.env.MESHSCOPE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+    throw failure;
   }
 }

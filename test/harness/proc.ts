@@ -11,9 +11,18 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once("exit", () => {
+  const killAll = () => {
     for (const child of live) child.kill("SIGKILL");
-  });
+  };
+  process.once("exit", killAll);
+  // "exit" does not fire when a signal ends the process (Ctrl-C, a runner's timeout).
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(sig, () => {
+      killAll();
+      // Re-raise for the default action unless someone else handles the signal.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
 }
 
 export function makeTempDir(prefix: string): string {
@@ -41,6 +50,9 @@ export class ManagedProcess {
       fs.closeSync(fd); // the child holds its own copy
     }
     live.add(this.child);
+    // A test that forgets stop() must still let its process end (the exit hook kills the child)
+    // instead of hanging the whole run; stop() re-refs while it waits.
+    this.child.unref();
     this.exited = new Promise((resolve) => {
       const settle = (code: number | null, signal: NodeJS.Signals | null) => {
         live.delete(this.child);
@@ -79,12 +91,15 @@ export class ManagedProcess {
 
   /** Wraps an error with the process' log tail so CI output says why. */
   failure(message: string, n = 40): Error {
-    return new Error(`${message}\n--- ${this.name} log (${this.logFile}), last ${n} lines ---\n${this.logTail(n)}`);
+    return new Error(
+      `${message}\n--- ${this.name} log, last ${n} lines (MESHSCOPE_KEEP_TMP=1 keeps ${this.logFile}) ---\n${this.logTail(n)}`,
+    );
   }
 
   /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.exitInfo) return;
+    this.child.ref();
     this.child.kill("SIGTERM");
     const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
     try {
