@@ -1,0 +1,199 @@
+// What SotW and delta ADS streams share: node identity and cache attachment on
+// the first request, per-type state, cache change notifications, status
+// registration, and the pump that sends at most one response per type at a
+// time, in push order. Subclasses decide what a request means and what a
+// response contains.
+import { status as Status, type status } from '@grpc/grpc-js';
+import type { TypeStatus } from '../../contracts/scope.ts';
+import { TypeUrl, type EncodedResource, type NodeHandle, type XdsCache, type XdsNode } from '../types.ts';
+import { nonceSource } from './content-version.ts';
+import { ProtocolError, statusOf } from './errors.ts';
+import { nodeIdentity, type WireNode } from './node-identity.ts';
+import { mayRemove, pushRank, waitsFor } from './push-order.ts';
+import type { NodeStatusRegistry, StreamView } from './status.ts';
+import { TypeState } from './type-state.ts';
+
+/** Where a stream's output goes: the transport (grpc-server.ts) or a test. */
+export interface StreamSink {
+  send(bytes: Buffer): void;
+  /** Ends the stream with a gRPC status. */
+  fail(code: status, details: string): void;
+}
+
+export interface StreamDeps {
+  cache: XdsCache;
+  status: NodeStatusRegistry;
+  log: (line: string) => void;
+}
+
+const SERVED: ReadonlySet<string> = new Set(Object.values(TypeUrl));
+const NOTHING: ReadonlyMap<string, EncodedResource> = new Map();
+const MAX_PASSES = 4;
+
+export abstract class AdsStream<H> implements StreamView {
+  node!: XdsNode;
+  handle!: NodeHandle;
+  readonly connectedAt = new Date();
+  bytesPushed = 0;
+  protected readonly nextNonce = nonceSource();
+  private readonly states = new Map<string, TypeState<H>>();
+  /** The states in push order, kept sorted as types appear. */
+  private ordered: TypeState<H>[] = [];
+  private scheduled = false;
+  private closed = false;
+  private cleanup: (() => void)[] = [];
+  private warnedTypes = new Set<string>();
+
+  constructor(
+    protected readonly deps: StreamDeps,
+    private readonly sink: StreamSink,
+    private readonly method: string,
+  ) {}
+
+  /** One decoded request from the client. Failures end the stream with their status. */
+  receive(request: unknown): void {
+    if (this.closed) return;
+    try {
+      this.handleRequest(request);
+      this.schedule();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Ends the stream's bookkeeping (client gone, or server closing). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of this.cleanup.splice(0).reverse()) {
+      try {
+        fn();
+      } catch (err) {
+        this.deps.log(`xds: cleanup of ${this.describe()} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  types(): Record<string, TypeStatus> {
+    const out: Record<string, TypeStatus> = {};
+    for (const st of this.ordered) if (st.requested) out[st.typeUrl] = st.status();
+    return out;
+  }
+
+  protected abstract handleRequest(request: unknown): void;
+  /** Decides the response for one type; commits the state it implies and returns its bytes, or null. */
+  protected abstract plan(st: TypeState<H>): Buffer | null;
+
+  /** Attaches to the cache on the first request; later requests need not repeat the node. */
+  protected identify(raw: WireNode | undefined): void {
+    if (this.node) return;
+    this.node = nodeIdentity(raw, this.method);
+    this.handle = this.deps.cache.attach(this.node);
+    this.cleanup.push(() => this.handle.detach());
+    this.cleanup.push(this.handle.onChange((types) => this.changed(types)));
+    this.cleanup.push(this.deps.status.open(this));
+  }
+
+  protected stateFor(typeUrl: string | undefined): TypeState<H> {
+    if (!typeUrl) {
+      throw new ProtocolError(Status.INVALID_ARGUMENT, `${this.method} request without type_url: every ADS request must name its resource type`);
+    }
+    let st = this.states.get(typeUrl);
+    if (!st) {
+      st = new TypeState<H>(typeUrl);
+      this.states.set(typeUrl, st);
+      this.ordered = [...this.states.values()].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl));
+      if (!SERVED.has(typeUrl) && !this.warnedTypes.has(typeUrl)) {
+        this.warnedTypes.add(typeUrl);
+        this.deps.log(`xds: ${this.describe()} asked for ${typeUrl}, which this server does not serve; it will get no resources of that type`);
+      }
+    }
+    return st;
+  }
+
+  /** Tells the cache a served type's explicit subscription (proxyless gRPC dependencies come from it). */
+  protected tellCache(st: TypeState<H>): void {
+    if (SERVED.has(st.typeUrl)) this.handle.subscribed(st.typeUrl as TypeUrl, new Set(st.sub.names));
+  }
+
+  protected resourcesOf(typeUrl: string): ReadonlyMap<string, EncodedResource> {
+    return SERVED.has(typeUrl) ? this.handle.resources(typeUrl as TypeUrl) : NOTHING;
+  }
+
+  protected state(typeUrl: string): TypeState<H> | undefined {
+    return this.states.get(typeUrl);
+  }
+
+  /** Whether `st`'s removals may go out now (see push-order.ts). */
+  protected mayRemove(st: TypeState<H>): boolean {
+    return mayRemove(st.typeUrl, this.ordered);
+  }
+
+  protected logAnswer(st: TypeState<H>, kind: 'ack' | 'nack'): void {
+    if (kind === 'nack') {
+      this.deps.log(`xds: ${this.describe()} rejected ${st.typeUrl} version ${st.lastNack?.version ?? '?'}: ${st.lastNack?.message}`);
+    }
+  }
+
+  protected describe(): string {
+    return this.node ? `node ${this.node.id} (${this.method})` : `unidentified ${this.method} stream`;
+  }
+
+  private changed(types: ReadonlySet<TypeUrl>): void {
+    if (this.closed) return;
+    for (const t of types) {
+      const st = this.states.get(t);
+      if (st?.requested) st.dirty = true;
+    }
+    this.schedule();
+  }
+
+  /**
+   * Coalesces everything up to the next event-loop turn (requests read in one
+   * chunk, a cache change spread over several calls) into one pump, so that
+   * related changes of several types are ordered against each other.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.closed) return;
+      try {
+        this.pump();
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+  }
+
+  private pump(): void {
+    // A later pass only matters when a pass settled types without sending, which
+    // may release a withheld removal (push-order.ts).
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      let progress = false;
+      const inFlight = new Set<string>();
+      for (const st of this.ordered) if (st.inFlight) inFlight.add(st.typeUrl);
+      for (const st of this.ordered) {
+        if (!st.requested || st.inFlight || !(st.dirty || st.held) || waitsFor(st.typeUrl, inFlight)) continue;
+        progress ||= st.dirty;
+        st.dirty = false;
+        const bytes = this.plan(st);
+        if (!bytes) continue;
+        st.inFlight = true;
+        inFlight.add(st.typeUrl);
+        this.bytesPushed += bytes.length;
+        this.sink.send(bytes);
+        progress = true;
+      }
+      if (!progress || this.closed) return;
+    }
+  }
+
+  private fail(err: unknown): void {
+    const { code, details } = statusOf(err);
+    if (!(err instanceof ProtocolError)) this.deps.log(`xds: ${this.describe()} failed: ${(err as Error)?.stack ?? err}`);
+    this.sink.fail(code, details);
+    this.close();
+  }
+}
