@@ -1,0 +1,152 @@
+// `meshscope analyzer`: runs the analyzer and, in the same process, the xDS
+// server it directs. SIGTERM/SIGINT stop consuming, flush and close.
+import { parseArgs } from 'node:util';
+import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
+import { startAnalyzer, type AnalyzerOptions } from './app.ts';
+import { DEFAULT_GROUP } from './sources/kafka-source.ts';
+
+const usage = `Usage: meshscope analyzer --mesh FILE --data DIR [options]
+
+Learns who calls whom from access logs, keeps the dependency graph in SQLite
+and directs the built-in xDS server so each proxy gets only what it uses.
+
+Required:
+  --mesh FILE             the mesh inventory (mesh.yaml); edits are picked up live
+  --data DIR              where the graph is kept (SQLite); restored on start
+
+Listeners:
+  --listen ADDRESS        address every listener binds (default 0.0.0.0)
+  --http-port N           HTTP API, graph page, /metrics (default 15090)
+  --als-port N            Envoy gRPC Access Log Service (default 15091; 0 = any free port)
+  --xds-port N            xDS (ADS) server for Envoy and proxyless gRPC (default 18000)
+
+Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
+  --kafka HOST:PORT,...   consume access logs from these Kafka brokers
+  --topic T               Kafka topic (default ${DEFAULT_ACCESS_LOG_TOPIC})
+  --group G               Kafka consumer group (default ${DEFAULT_GROUP})
+
+Scoping:
+  --gateway HOST:PORT     the lazy gateway every out-of-scope call is routed to
+  --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
+  --no-lazy               push every proxy the full mesh (scopes are still learned)
+
+Admin:
+  --admin-token T         bearer token required for PUT/DELETE of pins and rules
+                          (default: env MESHSCOPE_ADMIN_TOKEN; unset = no token needed)
+
+Examples:
+  meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15001
+  curl -s localhost:15090/api/v1/graph
+`;
+
+class UsageError extends Error {}
+
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: "${text}" is not a duration; write a number and a unit, e.g. 7d, 12h, 30m, 90s`);
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 'ms'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function port(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag}: "${text}" is not a port; give 0-65535 (0 = any free port)`);
+  return n;
+}
+
+function hostPorts(text: string, flag: string): string[] {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const hp of list) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(hp) && !/^\[[0-9a-f:]+\]:\d{1,5}$/i.test(hp)) {
+      throw new UsageError(`${flag}: "${hp}" is not HOST:PORT; write e.g. ${flag} 127.0.0.1:9092`);
+    }
+  }
+  if (list.length === 0) throw new UsageError(`${flag}: give at least one HOST:PORT`);
+  return list;
+}
+
+export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AnalyzerOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        mesh: { type: 'string' },
+        data: { type: 'string' },
+        listen: { type: 'string' },
+        'http-port': { type: 'string' },
+        'als-port': { type: 'string' },
+        'xds-port': { type: 'string' },
+        kafka: { type: 'string' },
+        topic: { type: 'string' },
+        group: { type: 'string' },
+        gateway: { type: 'string' },
+        'dependency-ttl': { type: 'string' },
+        'no-lazy': { type: 'boolean' },
+        'admin-token': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; see meshscope analyzer --help`);
+  }
+  if (!values.mesh) throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml)');
+  if (!values.data) throw new UsageError('--data DIR is required: the directory where the graph is kept');
+  if ((values.topic || values.group) && !values.kafka) throw new UsageError('--topic and --group need --kafka HOST:PORT');
+  return {
+    mesh: values.mesh,
+    data: values.data,
+    host: values.listen ?? '0.0.0.0',
+    httpPort: port(values['http-port'], '--http-port', 15090),
+    alsPort: port(values['als-port'], '--als-port', 15091),
+    xdsPort: port(values['xds-port'], '--xds-port', 18000),
+    kafka: values.kafka ? hostPorts(values.kafka, '--kafka') : undefined,
+    topic: values.topic,
+    group: values.group,
+    gateway: values.gateway ? hostPorts(values.gateway, '--gateway')[0] : undefined,
+    dependencyTtlMs: parseDuration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
+    lazy: !values['no-lazy'],
+    adminToken: values['admin-token'] ?? (env.MESHSCOPE_ADMIN_TOKEN || undefined),
+  };
+}
+
+async function run(argv: string[]): Promise<number> {
+  let opts: AnalyzerOptions;
+  try {
+    opts = parseAnalyzerArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`meshscope analyzer: ${err.message}\n`);
+    return 2;
+  }
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+  let analyzer;
+  try {
+    analyzer = await startAnalyzer({ ...opts, log });
+  } catch (err) {
+    process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
+    return 2;
+  }
+  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, xds ${analyzer.xdsPort}`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log(`${signal}: stopping consumers, flushing the graph and closing`);
+  // A second signal while closing means "now": exit without waiting.
+  const force = () => process.exit(1);
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  await analyzer.close();
+  log('analyzer stopped');
+  return 0;
+}
+
+export const command = {
+  name: 'analyzer',
+  summary: 'learn the dependency graph from access logs and direct the xDS server',
+  usage,
+  run,
+};

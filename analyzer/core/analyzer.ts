@@ -1,0 +1,275 @@
+// The analyzer core: ingest (every shape, every transport) → resolve → graph
+// + SQLite → scopes → ScopeTarget. One instance per process; transports call
+// ingest()/flush(), the xDS server hears scope changes through attach().
+import { EventEmitter } from 'node:events';
+import type { AccessLogRecord, AccessLogSink, Inventory, ScopeTarget, ServiceId } from '../../contracts/index.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { Dedupe } from './dedupe.ts';
+import type { EdgeKind } from './edge.ts';
+import { DEFAULT_TTL_MS, Expiry } from './expiry.ts';
+import { DependencyGraph, type MeshGraph } from './graph.ts';
+import { IngestPipeline, type IngestContext } from './ingest.ts';
+import { DEFAULT_MAX_LINE } from './normalize.ts';
+import { Outcomes } from './outcomes.ts';
+import { Policy, validateRule, type Pin, type ScopeRule } from './policy.ts';
+import { Resolver } from './resolve.ts';
+import { restore } from './restore.ts';
+import { Scopes } from './scopes.ts';
+import { Store } from './store/store.ts';
+import type { IngestResult, RawInput } from './types.ts';
+import { edgeView, rejectedView, unresolvedView, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
+
+export interface AnalyzerOptions {
+  inventory: Inventory;
+  /** SQLite file (created with its folder); ':memory:' (the default) keeps nothing. */
+  db?: string;
+  /** Wall time by default; a VirtualClock for replay and tests. */
+  clock?: Clock;
+  /** An edge unseen this long leaves its scope (default 7 days). */
+  dependencyTtlMs?: number;
+  /** Extra margin before expiry (default 10% of the TTL); see expiry.ts. */
+  graceMs?: number;
+  dedupeWindowMs?: number;
+  dedupeMaxEntries?: number;
+  maxLineBytes?: number;
+  /** Told of every scope now and of every change from then on (or call attach() later). */
+  target?: ScopeTarget;
+}
+
+export interface AnalyzerEvents {
+  /** A service's scope changed (it is already pushed to the target). */
+  scope: [service: ServiceId, deps: readonly ServiceId[]];
+  /** An edge entered a scope: new, or back after expiry. */
+  edge: [edge: EdgeView];
+  /** An edge left its scope after the TTL. */
+  expired: [edge: EdgeView];
+}
+
+export class Analyzer extends EventEmitter<AnalyzerEvents> {
+  private readonly graphState = new DependencyGraph();
+  private readonly policy = new Policy();
+  private readonly outcomes = new Outcomes();
+  private readonly scopesState: Scopes;
+  private readonly expiry: Expiry;
+  private readonly pipeline: IngestPipeline;
+  private readonly ctx: IngestContext;
+  private inv: Inventory;
+  private timers: NodeJS.Timeout[] = [];
+  private lastFlushAt?: number;
+  readonly clock: Clock;
+
+  /** Opens the store, restores graph, pins and rules, and computes every scope before returning. */
+  static open(opts: AnalyzerOptions): Analyzer {
+    const store = Store.open(opts.db ?? ':memory:');
+    try {
+      return new Analyzer(opts, store);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  private constructor(opts: AnalyzerOptions, private readonly store: Store) {
+    super();
+    this.inv = opts.inventory;
+    this.clock = opts.clock ?? systemClock;
+    const ttl = opts.dependencyTtlMs ?? DEFAULT_TTL_MS;
+    const grace = opts.graceMs ?? Expiry.defaultGrace(ttl);
+    this.expiry = new Expiry(ttl, grace, this.clock.now() + grace);
+    this.graphState.syncInventory(this.inv);
+    restore(store, this.inv, this.graphState, this.policy, this.outcomes);
+    for (const e of this.graphState.all()) if (e.active) this.expiry.noteActive(e);
+    this.scopesState = new Scopes(this.inv, this.graphState, this.policy, (s, deps) => this.emit('scope', s, deps));
+    this.scopesState.refreshAll();
+    this.ctx = {
+      resolver: new Resolver(this.inv),
+      graph: this.graphState,
+      dedupe: new Dedupe(opts.dedupeWindowMs, opts.dedupeMaxEntries),
+      outcomes: this.outcomes,
+      expiry: this.expiry,
+      clock: this.clock,
+      maxLine: opts.maxLineBytes ?? DEFAULT_MAX_LINE,
+      onActivate: (e) => this.listenerCount('edge') > 0 && this.emit('edge', edgeView(e)),
+      onExpire: (e) => {
+        this.graphState.markDirty(e);
+        if (this.listenerCount('expired') > 0) this.emit('expired', edgeView(e));
+      },
+    };
+    this.pipeline = new IngestPipeline(this.ctx);
+    if (opts.target) this.attach(opts.target);
+  }
+
+  get inventory(): Inventory {
+    return this.inv;
+  }
+
+  /** The live graphology graph (nodes `service:ID` / `workload:ID`; edge attribute `edge`). Read it, don't change it. */
+  get graph(): MeshGraph {
+    return this.graphState.graph;
+  }
+
+  /** Ingests raw lines or decoded objects of any shape; bad ones are counted and kept, never thrown. */
+  ingest(batch: readonly RawInput[]): IngestResult {
+    const changed = new Set<ServiceId>();
+    const r = this.pipeline.batch(batch, changed);
+    if (changed.size > 0) this.scopesState.refresh(changed);
+    return r;
+  }
+
+  /** In-process records (the gateway, the xDS server's proxyless observations). */
+  ingestRecords(records: readonly AccessLogRecord[], ref = 'in-process'): IngestResult {
+    return this.ingest(records.map((value) => ({ value: value as unknown as Record<string, unknown>, ref })));
+  }
+
+  /** An AccessLogSink that ingests in-process: the embedded default transport. */
+  readonly sink: AccessLogSink = {
+    send: async (records) => {
+      this.ingestRecords(records);
+    },
+  };
+
+  /** Makes everything ingested so far durable (one SQLite transaction). Transports acknowledge after it. */
+  flush(): void {
+    const o = this.outcomes.takeDirty();
+    this.store.save({
+      edges: this.graphState.takeDirty(),
+      ...o,
+      counters: { records: this.outcomes.records, accepted: this.outcomes.accepted, duplicates: this.outcomes.duplicates },
+    });
+    this.lastFlushAt = this.clock.now();
+  }
+
+  /** Pushes every current scope to `target` now, then each change as it happens. */
+  attach(target: ScopeTarget): void {
+    this.scopesState.attach(target);
+  }
+
+  /** Follows a new mesh.yaml: resolution, graph nodes and every scope. */
+  setInventory(next: Inventory): ServiceId[] {
+    this.inv = next;
+    this.ctx.resolver = new Resolver(next);
+    this.graphState.syncInventory(next);
+    return this.scopesState.setInventory(next);
+  }
+
+  scope(service: ServiceId): readonly ServiceId[] {
+    return this.scopesState.get(service);
+  }
+
+  /** Every inventory service with its (sorted) scope, empty ones included. */
+  scopes(): Map<ServiceId, readonly ServiceId[]> {
+    return this.scopesState.all();
+  }
+
+  edges(opts: { kind?: EdgeKind; includeExpired?: boolean } = {}): EdgeView[] {
+    const out: EdgeView[] = [];
+    for (const e of this.graphState.all()) {
+      if ((opts.kind === undefined || e.kind === opts.kind) && (e.active || opts.includeExpired)) out.push(edgeView(e));
+    }
+    return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.source.localeCompare(b.source) || a.dest.localeCompare(b.dest));
+  }
+
+  rejected(): RejectedView[] {
+    return [...this.outcomes.rejected.values()].map(rejectedView).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  }
+
+  /** Unresolved callers and callees (external hosts, typos), most frequent first. */
+  unresolved(): UnresolvedView[] {
+    return [...this.outcomes.unresolved.values()].map(unresolvedView).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+  }
+
+  stats(): AnalyzerStats {
+    const o = this.outcomes;
+    let edges = 0;
+    for (const e of this.graphState.all()) if (e.kind === 'service' && e.active) edges++;
+    return {
+      records: o.records,
+      accepted: o.accepted,
+      rejected: o.rejectedTotal,
+      unresolved: o.unresolvedTotal,
+      duplicates: o.duplicates,
+      rejectedByReason: Object.fromEntries([...o.rejected.values()].map((e) => [e.reason, e.count])),
+      edges,
+      edgesKnown: this.graphState.size,
+      dedupeEntries: this.ctx.dedupe.size,
+      lastFlushAt: this.lastFlushAt === undefined ? undefined : new Date(this.lastFlushAt).toISOString(),
+    };
+  }
+
+  pins(): Pin[] {
+    return [...this.policy.pins.values()];
+  }
+
+  /** Keeps `dest` in `source`'s scope whatever the traffic says. Both must be inventory services. */
+  pin(source: ServiceId, dest: ServiceId, note?: string): readonly ServiceId[] {
+    for (const [field, id] of [['source', source], ['dest', dest]] as const) {
+      if (!this.inv.service(id)) throw new Error(`pin.${field}: ${id} is not a service of the mesh inventory; use NAME.NAMESPACE of a listed service`);
+    }
+    const pin: Pin = { source, dest, note, createdAt: this.clock.now() };
+    this.store.putPin(pin);
+    this.policy.addPin(pin);
+    this.scopesState.refresh([source]);
+    return this.scope(source);
+  }
+
+  unpin(source: ServiceId, dest: ServiceId): boolean {
+    if (!this.policy.removePin(source, dest)) return false;
+    this.store.deletePin(source, dest);
+    this.scopesState.refresh([source]);
+    return true;
+  }
+
+  rules(): ScopeRule[] {
+    return [...this.policy.rules.values()];
+  }
+
+  /** Adds or replaces a rule (by id); scopes of the callers it covers change at once. */
+  addRule(rule: Omit<ScopeRule, 'createdAt'> & { createdAt?: number }): ScopeRule {
+    validateRule(rule);
+    const stored: ScopeRule = { ...rule, createdAt: rule.createdAt ?? this.clock.now() };
+    const previous = this.policy.rules.get(rule.id);
+    this.store.putRule(stored);
+    this.policy.rules.set(stored.id, stored);
+    this.refreshCallers(stored, previous);
+    return stored;
+  }
+
+  removeRule(id: string): boolean {
+    const previous = this.policy.rules.get(id);
+    if (!previous) return false;
+    this.store.deleteRule(id);
+    this.policy.rules.delete(id);
+    this.refreshCallers(previous);
+    return true;
+  }
+
+  /** Expires edges past their deadline now; returns the services whose scope changed. */
+  checkExpiry(): ServiceId[] {
+    const now = this.clock.now();
+    if (!this.expiry.due(now)) return [];
+    const changed = this.expiry.sweep(this.graphState.all(), now, this.ctx.onExpire);
+    return this.scopesState.refresh(changed);
+  }
+
+  /** Live mode: flushes every `flushMs` and checks expiry every `expiryCheckMs` (timers don't hold the process). */
+  start(opts: { flushMs?: number; expiryCheckMs?: number } = {}): this {
+    this.timers.push(setInterval(() => this.flush(), opts.flushMs ?? 1000).unref());
+    this.timers.push(setInterval(() => this.checkExpiry(), opts.expiryCheckMs ?? 30_000).unref());
+    return this;
+  }
+
+  /** Flushes and closes the store. */
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (!this.store.db.open) return;
+    this.flush();
+    this.store.close();
+  }
+
+  private refreshCallers(...rules: Array<ScopeRule | undefined>): void {
+    const callers = new Set<ServiceId>();
+    for (const r of rules) if (r) for (const s of Policy.callersOf(r.source, this.inv)) callers.add(s);
+    this.scopesState.refresh(callers);
+  }
+}

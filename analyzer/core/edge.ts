@@ -1,0 +1,41 @@
+// One dependency edge's running summary. Updating it is the hot path: plain
+// field increments, no allocation.
+import type { ServiceId } from '../../contracts/index.ts';
+import { LatencyHistogram } from './histogram.ts';
+
+/** `service`: service → service (what scopes use); `workload`: one pod → service (finer view). */
+export type EdgeKind = 'service' | 'workload';
+
+export class Edge {
+  count = 0;
+  /** Responses with a 5xx code. */
+  errors = 0;
+  firstSeen = Infinity;
+  lastSeen = -Infinity;
+  readonly protocols: string[] = [];
+  latency = new LatencyHistogram();
+  /** In scope: seen within the TTL (see expiry.ts for the exact rule). */
+  active = false;
+  /** Changed since the last flush. */
+  dirty = false;
+
+  constructor(
+    readonly kind: EdgeKind,
+    readonly source: string,
+    readonly dest: ServiceId,
+    readonly key: string,
+  ) {}
+
+  add(time: number, code: number, durationMs: number, protocol: string): void {
+    this.count++;
+    if (code >= 500) this.errors++;
+    if (time < this.firstSeen) this.firstSeen = time;
+    if (time > this.lastSeen) this.lastSeen = time;
+    if (!this.protocols.includes(protocol)) this.protocols.push(protocol);
+    if (durationMs >= 0) this.latency.add(durationMs);
+  }
+}
+
+export function edgeKey(kind: EdgeKind, source: string, dest: ServiceId): string {
+  return `${kind === 'service' ? 'S' : 'W'} ${source} ${dest}`;
+}

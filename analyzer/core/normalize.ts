@@ -1,0 +1,67 @@
+// One normalizer for every shape of fixture-format.md, in any mix: a raw line
+// or a decoded object in, a NormalizedRecord or the reason it is unusable out.
+import type { NormalizedRecord, Rejection } from './types.ts';
+import { ENVOY_KEYS, fromEnvoy } from './shapes/envoy.ts';
+import { BadTime, WrongType, isObject, type Obj } from './shapes/fields.ts';
+import { NATIVE_KEYS, fromNative } from './shapes/native.ts';
+import { podOf, unwrap } from './shapes/shipped.ts';
+
+/** Lines longer than this are rejected unparsed: no access log is that long, and parsing it would stall ingest. */
+export const DEFAULT_MAX_LINE = 1 << 20;
+
+export function normalize(value: unknown, maxLine = DEFAULT_MAX_LINE): NormalizedRecord | Rejection {
+  let obj = value;
+  if (typeof value === 'string') {
+    if (value.length > maxLine) return { reason: 'too-large', detail: `line of ${value.length} characters is over the ${maxLine} limit` };
+    try {
+      obj = JSON.parse(value);
+    } catch (err) {
+      return { reason: 'not-json', detail: (err as Error).message };
+    }
+  }
+  if (!isObject(obj)) return { reason: 'not-object', detail: `a JSON ${jsonKind(obj)} where an access-log object was expected` };
+  try {
+    return fromObject(obj);
+  } catch (err) {
+    if (err instanceof WrongType) return { reason: 'wrong-type', detail: err.message };
+    if (err instanceof BadTime) return { reason: 'bad-time', detail: err.message };
+    throw err;
+  }
+}
+
+export function isRejection(r: NormalizedRecord | Rejection): r is Rejection {
+  return (r as Rejection).reason !== undefined;
+}
+
+function fromObject(outer: Obj): NormalizedRecord | Rejection {
+  let o = outer;
+  let pod = podOf(outer);
+  let shape = shapeOf(o);
+  if (shape === undefined) {
+    const inner = unwrap(outer);
+    if (inner === undefined) return { reason: 'not-access-log', detail: 'none of the fields of a native, Envoy, Fluent Bit or Vector record' };
+    if ('rejection' in inner) return inner.rejection;
+    o = inner.record;
+    pod ??= podOf(o);
+    shape = shapeOf(o);
+    if (shape === undefined) return { reason: 'not-access-log', detail: 'the wrapped record has none of the fields of an access log' };
+  }
+  const rec = shape === 'envoy' ? fromEnvoy(o, pod) : fromNative(o, pod);
+  if (rec.source === undefined && rec.sourceAddress === undefined && (rec.pod === undefined || rec.inbound)) {
+    return { reason: 'no-source', detail: 'no source, x-meshscope-source, caller address or shipper pod' };
+  }
+  if (rec.clusterHost === undefined && rec.authority === undefined && rec.sni === undefined && rec.upstreamHost === undefined) {
+    return { reason: 'no-destination', detail: 'no outbound upstream cluster, authority, server name or upstream host' };
+  }
+  return rec;
+}
+
+function shapeOf(o: Obj): 'envoy' | 'native' | undefined {
+  for (const k of ENVOY_KEYS) if (o[k] !== undefined) return 'envoy';
+  for (const k of NATIVE_KEYS) if (o[k] !== undefined) return 'native';
+  return o.authority !== undefined ? 'native' : undefined;
+}
+
+function jsonKind(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}

@@ -1,0 +1,96 @@
+// What users add to scopes by hand: pins (one dependency the traffic may not
+// show yet) and rules (a whole namespace, or every service whose workloads
+// carry some labels). Both are stored; scopes.ts merges them with the edges.
+import type { Inventory, Service, ServiceId } from '../../contracts/index.ts';
+
+export interface Pin {
+  source: ServiceId;
+  dest: ServiceId;
+  note?: string;
+  createdAt: number;
+}
+
+export interface ScopeRule {
+  id: string;
+  /** The callers it applies to: a service id, `*` (every service) or `*.NAMESPACE`. */
+  source: string;
+  /** Adds every service of this namespace (except the caller itself). */
+  namespace?: string;
+  /** Adds every service with a workload carrying all these labels (except the caller itself). */
+  selector?: Record<string, string>;
+  note?: string;
+  createdAt: number;
+}
+
+export class Policy {
+  readonly pins = new Map<string, Pin>();
+  readonly rules = new Map<string, ScopeRule>();
+
+  addPin(pin: Pin): void {
+    this.pins.set(`${pin.source} ${pin.dest}`, pin);
+  }
+
+  removePin(source: ServiceId, dest: ServiceId): boolean {
+    return this.pins.delete(`${source} ${dest}`);
+  }
+
+  pinned(source: ServiceId): ServiceId[] {
+    const out: ServiceId[] = [];
+    for (const p of this.pins.values()) if (p.source === source) out.push(p.dest);
+    return out;
+  }
+
+  /** The services the rules add to `caller`'s scope. */
+  ruleTargets(caller: Service, inv: Inventory): ServiceId[] {
+    const out: ServiceId[] = [];
+    for (const r of this.rules.values()) {
+      if (!appliesTo(r.source, caller)) continue;
+      for (const s of inv.services) {
+        if (s.id !== caller.id && matches(r, s)) out.push(s.id);
+      }
+    }
+    return out;
+  }
+
+  /** Callers whose scope a rule with this source pattern may change. */
+  static callersOf(pattern: string, inv: Inventory): ServiceId[] {
+    return inv.services.filter((s) => appliesTo(pattern, s)).map((s) => s.id);
+  }
+}
+
+function appliesTo(pattern: string, s: Service): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return s.namespace === pattern.slice(2);
+  return pattern === s.id;
+}
+
+function matches(r: ScopeRule, s: Service): boolean {
+  if (r.namespace !== undefined) return s.namespace === r.namespace;
+  const sel = Object.entries(r.selector ?? {});
+  return s.workloads.some((w) => sel.every(([k, v]) => w.labels[k] === v));
+}
+
+/** Checks a rule from the API; the message names the field and the fix. */
+export function validateRule(r: Partial<ScopeRule>): void {
+  if (typeof r.id !== 'string' || !/^[A-Za-z0-9][\w.-]{0,62}$/.test(r.id)) {
+    throw new Error('rule.id: expected a name of letters, digits, ".", "_" or "-" (up to 63 characters)');
+  }
+  if (typeof r.source !== 'string' || !/^(\*|\*\.[a-z0-9-]+|[a-z0-9-]+\.[a-z0-9-]+)$/.test(r.source)) {
+    throw new Error('rule.source: expected a service id NAME.NAMESPACE, "*" for every service, or "*.NAMESPACE"');
+  }
+  const hasNs = r.namespace !== undefined;
+  const hasSel = r.selector !== undefined;
+  if (hasNs === hasSel) throw new Error('rule: give exactly one of namespace (a whole namespace) or selector (workload labels)');
+  if (hasNs && (typeof r.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(r.namespace))) {
+    throw new Error('rule.namespace: expected a namespace name (a DNS label)');
+  }
+  if (hasSel) {
+    const sel = r.selector as unknown;
+    if (typeof sel !== 'object' || sel === null || Array.isArray(sel) || Object.keys(sel).length === 0) {
+      throw new Error('rule.selector: expected a non-empty mapping of label name to value, e.g. {"team": "payments"}');
+    }
+    for (const [k, v] of Object.entries(sel)) {
+      if (typeof v !== 'string') throw new Error(`rule.selector.${k}: expected a string label value`);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// Shape 1: the native record (contracts/access-log.ts), as the gateway and the
+// xDS server (reporter "xds", proxyless subscriptions) emit it.
+import type { NormalizedRecord } from '../types.ts';
+import { parseCluster } from './envoy.ts';
+import { ipOf, num, protocolName, str, time, type Obj } from './fields.ts';
+
+/** Keys only this shape uses: their presence selects it. */
+export const NATIVE_KEYS = ['time', 'source', 'sourceAddress', 'upstreamCluster', 'durationMs', 'requestId'];
+
+export function fromNative(o: Obj, pod: string | undefined): NormalizedRecord {
+  const cluster = parseCluster(str(o, 'upstreamCluster'));
+  const authority = str(o, 'authority');
+  return {
+    timeMs: time(o, 'time'),
+    source: str(o, 'source'),
+    sourceAddress: ipOf(str(o, 'sourceAddress')),
+    pod,
+    inbound: cluster.inbound,
+    authority: authority === undefined ? undefined : stripTarget(authority),
+    clusterHost: cluster.host,
+    clusterPort: cluster.port,
+    protocol: protocolName(str(o, 'protocol')) ?? 'http',
+    code: num(o, 'code') ?? 0,
+    durationMs: num(o, 'durationMs') ?? -1,
+    requestId: str(o, 'requestId'),
+  };
+}
+
+/** Proxyless clients name targets as URIs (`xds:///reviews:9080`); the authority is the host part. */
+function stripTarget(authority: string): string {
+  const scheme = authority.indexOf('://');
+  if (scheme === -1) return authority;
+  const rest = authority.slice(scheme + 3);
+  const slash = rest.indexOf('/');
+  return slash === -1 ? rest : rest.slice(slash + 1) || rest.slice(0, slash);
+}

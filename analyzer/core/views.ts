@@ -1,0 +1,90 @@
+// Plain, JSON-ready views of the core's state for the API, the graph page and
+// the replay report. Times are ISO 8601 strings.
+import type { ServiceId } from '../../contracts/index.ts';
+import type { Edge, EdgeKind } from './edge.ts';
+import type { RejectedEntry, UnresolvedEntry } from './outcomes.ts';
+import type { UnresolvedKind } from './types.ts';
+
+export interface EdgeView {
+  kind: EdgeKind;
+  /** A service id (kind `service`) or a workload id (kind `workload`). */
+  source: string;
+  dest: ServiceId;
+  count: number;
+  errors: number;
+  firstSeen: string;
+  lastSeen: string;
+  protocols: string[];
+  p50Ms?: number;
+  p99Ms?: number;
+  /** In scope now; false once expired (see --dependency-ttl). */
+  active: boolean;
+}
+
+export interface RejectedView {
+  reason: string;
+  count: number;
+  firstAt: string;
+  lastAt: string;
+  /** The latest few, oldest first. */
+  samples: Array<{ ref: string; detail: string; raw: string; at: string }>;
+}
+
+export interface UnresolvedView {
+  kind: UnresolvedKind;
+  /** The host not in the inventory (destination), or the caller spelling (source). */
+  key: string;
+  /** The caller of an unresolved destination; '' for an unresolved source. */
+  source: string;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  ref: string;
+}
+
+export interface AnalyzerStats {
+  records: number;
+  accepted: number;
+  rejected: number;
+  unresolved: number;
+  duplicates: number;
+  rejectedByReason: Record<string, number>;
+  /** Service-level edges in scope now. */
+  edges: number;
+  /** Every remembered edge, service- and workload-level, expired ones included. */
+  edgesKnown: number;
+  dedupeEntries: number;
+  lastFlushAt?: string;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function edgeView(e: Edge): EdgeView {
+  return {
+    kind: e.kind,
+    source: e.source,
+    dest: e.dest,
+    count: e.count,
+    errors: e.errors,
+    firstSeen: iso(e.firstSeen),
+    lastSeen: iso(e.lastSeen),
+    protocols: [...e.protocols].sort(),
+    p50Ms: e.latency.quantile(0.5),
+    p99Ms: e.latency.quantile(0.99),
+    active: e.active,
+  };
+}
+
+export function rejectedView(e: RejectedEntry): RejectedView {
+  return {
+    reason: e.reason,
+    count: e.count,
+    firstAt: iso(e.firstAt),
+    lastAt: iso(e.lastAt),
+    samples: e.samples.map((s) => ({ ref: s.ref, detail: s.detail, raw: s.raw, at: iso(s.at) })),
+  };
+}
+
+export function unresolvedView(e: UnresolvedEntry): UnresolvedView {
+  return { ...e, firstSeen: iso(e.firstSeen), lastSeen: iso(e.lastSeen) };
+}

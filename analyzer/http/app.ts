@@ -1,0 +1,72 @@
+// The analyzer's HTTP API: buildApp(deps) gives a fastify instance that tests
+// drive with inject() and startAnalyzer() listens with. Each route group is a
+// plugin; a plugin that acquires something releases it in onClose.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ProxyStatus } from '../../contracts/index.ts';
+import type { HostPort } from '../../xds-server/index.ts';
+import type { Analyzer } from '../index.ts';
+import type { IngestTarget } from '../sources/ingest-target.ts';
+import { LiveBytesMeter } from './bytes-meter.ts';
+import type { PushLatency } from './metrics/push-latency.ts';
+import { diagnosticsRoutes } from './routes/diagnostics.ts';
+import { graphRoutes } from './routes/graph.ts';
+import { healthRoutes } from './routes/health.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { pageRoutes } from './routes/page.ts';
+import { policyRoutes } from './routes/policy.ts';
+import { proxiesRoutes } from './routes/proxies.ts';
+import { servicesRoutes } from './routes/services.ts';
+
+export interface AppDeps {
+  analyzer: Analyzer;
+  /** Where POSTed records go; the analyzer itself unless a caller wraps it. */
+  ingest?: IngestTarget;
+  xds?: { proxies(): ProxyStatus[]; proxy(id: string): ProxyStatus | undefined };
+  /** The lazy gateway, so config sizes count its cluster as deployed. */
+  gateway?: HostPort;
+  /** Bearer token for pin and rule writes; unset = open. */
+  adminToken?: string;
+  /** Why /readyz should answer 503, or undefined when ready. */
+  notReady?: () => string | undefined;
+  push?: PushLatency;
+  sources?: () => Record<string, number>;
+  logger?: boolean;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    forceCloseConnections: true,
+    // A misspelt filter or body key is an error, not silently ignored.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'meshscope analyzer',
+        version: '1',
+        description: 'The dependency graph learned from access logs, the scopes it gives each proxy, and what the xDS server pushed.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the analyzer --admin-token' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const { analyzer } = deps;
+  const bytes = new LiveBytesMeter(() => analyzer.inventory, deps.gateway);
+  const proxies = () => deps.xds?.proxies() ?? [];
+  await app.register(pageRoutes);
+  await app.register(healthRoutes, { notReady: deps.notReady ?? (() => undefined) });
+  await app.register(graphRoutes, { analyzer });
+  await app.register(servicesRoutes, { analyzer, bytes, proxies });
+  await app.register(policyRoutes, { analyzer, adminToken: deps.adminToken });
+  await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
+  await app.register(diagnosticsRoutes, { analyzer });
+  await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources });
+  await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer });
+  return app;
+}

@@ -1,0 +1,19 @@
+// Config size per workload with scoping on and off, for the service page. One
+// meter per inventory version: it caches the full-mesh size of each workload.
+import type { Inventory, ProxyBytes, ServiceId, WorkloadId } from '../../contracts/index.ts';
+import { ProxyBytesMeter, type HostPort } from '../../xds-server/index.ts';
+
+export class LiveBytesMeter {
+  private meter?: ProxyBytesMeter;
+
+  constructor(
+    private readonly inventory: () => Inventory,
+    private readonly gateway?: HostPort,
+  ) {}
+
+  measure(workload: WorkloadId, scope: Iterable<ServiceId>): ProxyBytes {
+    const inv = this.inventory();
+    if (this.meter?.inventory !== inv) this.meter = new ProxyBytesMeter(inv, { gateway: this.gateway });
+    return this.meter.measure(workload, scope);
+  }
+}

@@ -1,0 +1,124 @@
+// JSON schemas shared by the routes: they validate requests, shape responses
+// (fast-json-stringify drops what a schema does not name) and feed /docs.
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const strings = { type: 'array', items: str } as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { statusCode: int, error: str, message: str },
+  required: ['statusCode', 'message'],
+} as const;
+
+export const serviceParams = {
+  type: 'object',
+  properties: {
+    ns: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'namespace' },
+    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'service name' },
+  },
+  required: ['ns', 'name'],
+} as const;
+
+export const edgeSchema = {
+  type: 'object',
+  properties: {
+    source: str,
+    target: str,
+    count: int,
+    errors: { ...int, description: 'responses with a 5xx code' },
+    firstSeen: { type: 'string', format: 'date-time' },
+    lastSeen: { type: 'string', format: 'date-time' },
+    protocols: strings,
+    p50Ms: { type: 'number' },
+    p99Ms: { type: 'number' },
+    active: { type: 'boolean', description: 'in scope now (false once unseen for --dependency-ttl)' },
+  },
+  required: ['source', 'target', 'count', 'errors', 'firstSeen', 'lastSeen', 'active'],
+} as const;
+
+export const graphSchema = {
+  type: 'object',
+  description: 'graphology serialization: nodes are services (key NAME.NAMESPACE), edges are observed calls',
+  properties: {
+    options: { type: 'object', properties: { type: str, multi: { type: 'boolean' }, allowSelfLoops: { type: 'boolean' } } },
+    attributes: { type: 'object', additionalProperties: true },
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          key: str,
+          attributes: {
+            type: 'object',
+            properties: { name: str, namespace: str, client: { type: 'boolean' }, workloads: int, inInventory: { type: 'boolean' }, scope: strings },
+          },
+        },
+        required: ['key'],
+      },
+    },
+    edges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { key: str, source: str, target: str, attributes: { type: 'object', properties: edgeSchema.properties } },
+        required: ['source', 'target'],
+      },
+    },
+  },
+  required: ['nodes', 'edges'],
+} as const;
+
+export const pinSchema = {
+  type: 'object',
+  properties: { source: str, dest: str, note: str, createdAt: { type: 'string', format: 'date-time' } },
+  required: ['source', 'dest'],
+} as const;
+
+export const ruleSchema = {
+  type: 'object',
+  properties: {
+    id: str,
+    source: { type: 'string', description: 'a service id, "*" or "*.NAMESPACE"' },
+    namespace: { type: 'string', description: 'adds every service of this namespace' },
+    selector: { type: 'object', additionalProperties: { type: 'string' }, description: 'adds every service with a workload carrying these labels' },
+    note: str,
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'source'],
+} as const;
+
+export const proxyBytesSchema = {
+  type: 'object',
+  properties: { workload: str, clusters: int, bytesScoped: int, bytesFull: int },
+  required: ['workload', 'clusters', 'bytesScoped', 'bytesFull'],
+} as const;
+
+const typeStatusSchema = {
+  type: 'object',
+  properties: {
+    subscribed: { anyOf: [strings, { type: 'string', enum: ['*'] }] },
+    versionSent: str,
+    versionAcked: str,
+    nonceSent: str,
+    lastNack: { type: 'object', properties: { version: str, message: str, at: str } },
+    resources: int,
+  },
+} as const;
+
+export const proxySchema = {
+  type: 'object',
+  properties: {
+    nodeId: str,
+    workload: str,
+    service: str,
+    profile: { type: 'string', enum: ['envoy', 'grpc'] },
+    streams: int,
+    connectedAt: { type: 'string', format: 'date-time' },
+    types: { type: 'object', additionalProperties: typeStatusSchema, description: 'per xDS type URL: what was sent, ACKed or NACKed' },
+    bytesPushed: int,
+    scope: strings,
+    bytes: proxyBytesSchema,
+  },
+  required: ['nodeId', 'profile', 'streams', 'types', 'scope'],
+} as const;

@@ -1,0 +1,23 @@
+// The check of fixture-format.md: per source service, what expected.yaml
+// names but replay did not scope (missing) and the reverse (unexpected).
+import type { ServiceId } from '../../contracts/index.ts';
+import type { Expected } from './expected.ts';
+
+export interface Check {
+  ok: boolean;
+  missing: Record<ServiceId, ServiceId[]>;
+  unexpected: Record<ServiceId, ServiceId[]>;
+}
+
+export function checkScopes(expected: Expected, actual: Map<ServiceId, readonly ServiceId[]>): Check {
+  const missing: Record<ServiceId, ServiceId[]> = {};
+  const unexpected: Record<ServiceId, ServiceId[]> = {};
+  for (const [service, got] of actual) {
+    const want = expected.get(service) ?? [];
+    const m = want.filter((d) => !got.includes(d));
+    const u = got.filter((d) => !want.includes(d));
+    if (m.length > 0) missing[service] = m;
+    if (u.length > 0) unexpected[service] = [...u];
+  }
+  return { ok: Object.keys(missing).length === 0 && Object.keys(unexpected).length === 0, missing, unexpected };
+}

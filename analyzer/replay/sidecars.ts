@@ -1,0 +1,45 @@
+// `--emit sidecars DIR`: the Istio Sidecar resource each source service's
+// scope implies, for meshes that want the same narrowing from istiod.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { Inventory, Service, ServiceId } from '../../contracts/index.ts';
+
+export interface EmitResult {
+  written: string[];
+  /** Services no Sidecar could select (no label shared by all their workloads). */
+  skipped: Array<{ service: ServiceId; why: string }>;
+}
+
+export function emitSidecars(inv: Inventory, scopes: Record<ServiceId, readonly ServiceId[]>, dir: string): EmitResult {
+  mkdirSync(dir, { recursive: true });
+  const result: EmitResult = { written: [], skipped: [] };
+  for (const s of inv.services) {
+    if (s.workloads.length === 0) {
+      result.skipped.push({ service: s.id, why: 'it has no workloads' });
+      continue;
+    }
+    const labels = commonLabels(s);
+    if (Object.keys(labels).length === 0) {
+      // A Sidecar without a selector would apply to the whole namespace.
+      result.skipped.push({ service: s.id, why: 'its workloads share no label for a workloadSelector' });
+      continue;
+    }
+    const hosts = (scopes[s.id] ?? []).map((d) => inv.service(d)).filter((d): d is Service => d !== undefined).map((d) => `${d.namespace}/${d.fqdn}`);
+    const resource = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Sidecar',
+      metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'meshscope' } },
+      spec: { workloadSelector: { labels }, egress: [{ hosts: [...hosts, 'istio-system/*'] }] },
+    };
+    const file = join(dir, `${s.name}.${s.namespace}.sidecar.yaml`);
+    writeFileSync(file, stringify(resource));
+    result.written.push(file);
+  }
+  return result;
+}
+
+function commonLabels(s: Service): Record<string, string> {
+  const [first, ...rest] = s.workloads;
+  return Object.fromEntries(Object.entries(first.labels).filter(([k, v]) => rest.every((w) => w.labels[k] === v)));
+}

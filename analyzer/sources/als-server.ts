@@ -1,0 +1,77 @@
+// Envoy's gRPC Access Log Service (envoy.service.accesslog.v3): lets any Envoy
+// (an egress gateway, a sidecar) stream its access log to the analyzer.
+import * as grpc from '@grpc/grpc-js';
+import { envoyRoot } from '../../xds-server/proto.ts';
+import { httpEntryToRecord, tcpEntryToRecord } from './als-convert.ts';
+import { BatchingIngest } from './batching-ingest.ts';
+import { serviceDefinition } from './grpc-definition.ts';
+import type { IngestTarget } from './ingest-target.ts';
+
+const SERVICE = 'envoy.service.accesslog.v3.AccessLogService';
+
+export interface AlsServer {
+  port: number;
+  /** Open StreamAccessLogs calls, by the node id of their first message. */
+  streams(): string[];
+  /** Log entries received since start. */
+  received(): number;
+  close(): Promise<void>;
+}
+
+export interface AlsOptions {
+  target: IngestTarget;
+  port?: number;
+  host?: string;
+  log?: (msg: string) => void;
+}
+
+export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
+  const log = opts.log ?? (() => {});
+  const ingest = new BatchingIngest(opts.target, { onError: (e) => log(`access log service: ingest failed: ${e.message}`) });
+  const open = new Map<grpc.ServerReadableStream<any, any>, string>();
+  let received = 0;
+  const server = new grpc.Server();
+  server.addService(serviceDefinition(envoyRoot(), SERVICE), {
+    StreamAccessLogs: (call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<object>) => {
+      // The identifier comes only in a stream's first message; later ones carry entries alone.
+      let node = '';
+      open.set(call, node);
+      call.on('data', (msg: Record<string, any>) => {
+        if (msg.identifier) {
+          node = msg.identifier.node?.id ?? '';
+          open.set(call, node);
+        }
+        const ref = `als:${node || 'unknown-node'}`;
+        received += (msg.http_logs?.log_entry?.length ?? 0) + (msg.tcp_logs?.log_entry?.length ?? 0);
+        for (const e of msg.http_logs?.log_entry ?? []) ingest.push({ value: record(httpEntryToRecord(e)), ref });
+        for (const e of msg.tcp_logs?.log_entry ?? []) ingest.push({ value: record(tcpEntryToRecord(e)), ref });
+      });
+      call.on('end', () => {
+        open.delete(call);
+        callback(null, {});
+      });
+      call.on('error', () => open.delete(call));
+      call.on('cancelled', () => open.delete(call));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(new Error(`access log service: cannot listen on port ${opts.port ?? 0}: ${err.message}; pass a free --als-port`)) : resolve(p),
+    ),
+  );
+  return {
+    port,
+    streams: () => [...open.values()],
+    received: () => received,
+    close: async () => {
+      // Envoy never ends its log stream, so waiting for calls to finish would only delay shutdown;
+      // everything received so far is already queued for ingest.
+      server.forceShutdown();
+      ingest.close();
+    },
+  };
+}
+
+function record(r: object): Record<string, unknown> {
+  return r as Record<string, unknown>;
+}

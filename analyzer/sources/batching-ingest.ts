@@ -1,0 +1,59 @@
+// Streams that deliver records one by one (ALS, xDS observations) are ingested
+// in batches per event-loop turn and flushed on a short timer, so a busy proxy
+// costs one core call per turn instead of one per record.
+import { addResult, emptyResult, type IngestResult, type IngestTarget, type RawInput } from './ingest-target.ts';
+
+export class BatchingIngest {
+  private queue: RawInput[] = [];
+  private scheduled = false;
+  private flushTimer?: NodeJS.Timeout;
+  private closed = false;
+  readonly totals: IngestResult = emptyResult();
+
+  constructor(
+    private readonly target: IngestTarget,
+    private readonly opts: { maxBatch?: number; flushMs?: number; onError?: (err: Error) => void } = {},
+  ) {}
+
+  push(input: RawInput): void {
+    if (this.closed) throw new Error('ingest is closed: the analyzer is shutting down');
+    this.queue.push(input);
+    if (this.queue.length >= (this.opts.maxBatch ?? 5000)) this.drain();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Ingests what is queued now; the flush follows within flushMs. */
+  drain(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      addResult(this.totals, this.target.ingest(batch));
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => this.flushNow(), this.opts.flushMs ?? 200);
+  }
+
+  private flushNow(): void {
+    this.flushTimer = undefined;
+    try {
+      this.target.flush();
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+    }
+  }
+
+  /** Ingests and flushes everything queued; later pushes throw. */
+  close(): void {
+    this.drain();
+    this.closed = true;
+    clearTimeout(this.flushTimer);
+    this.flushNow();
+  }
+}

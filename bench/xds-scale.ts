@@ -1,0 +1,217 @@
+// xDS server at scale (prints figures; not a test).
+//
+//   node --import tsx bench/xds-scale.ts [--n 1000,10000] [--proxies 1000]
+//        [--scope 5] [--scope-changes 200] [--endpoint-changes 30] [--no-envoy]
+//
+// Per N: a synthetic mesh of N services × 10 endpoints served by the xDS
+// server in a child process; P raw gRPC ADS clients (SotW, ACKing like Envoy)
+// each scoped to 5 services. Prints per-proxy bytes scoped vs --no-lazy, time
+// until all P ACKed their first config, server RSS, setScope → ACK and
+// endpoint change → ACK-by-all-dependents latencies, and a real Envoy's memory
+// with the scoped and with the full configuration.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ProxyBytesMeter, envoyBootstrapYaml } from '../xds-server/index.ts';
+import { TypeUrl } from '../xds-server/types.ts';
+import { startEnvoy, type EnvoyProcess } from '../test/harness/envoy.ts';
+import { waitUntil } from '../test/harness/wait.ts';
+import { BenchAdsClient, now } from './xds-ads-client.ts';
+import { BENCH_PORT, SyntheticMesh, serviceName } from './xds-synthetic-mesh.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '1000,10000' },
+    proxies: { type: 'string', default: '1000' },
+    scope: { type: 'string', default: '5' },
+    'scope-changes': { type: 'string', default: '200' },
+    'endpoint-changes': { type: 'string', default: '30' },
+    'no-envoy': { type: 'boolean', default: false },
+  },
+});
+const SIZES = values.n!.split(',').map(Number);
+const P = Number(values.proxies);
+const SCOPE = Number(values.scope);
+const SCOPE_CHANGES = Number(values['scope-changes']);
+const ENDPOINT_CHANGES = Number(values['endpoint-changes']);
+
+const progress = (msg: string) => process.stderr.write(`[xds-scale] ${msg}\n`);
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+let seed = 42;
+function random(n: number): number {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed % n;
+}
+
+function pickScope(n: number, self: number): string[] {
+  const deps = new Set<string>();
+  while (deps.size < Math.min(SCOPE, n - 1)) {
+    const s = random(n);
+    if (s !== self) deps.add(`${serviceName(s)}.default`);
+  }
+  return [...deps];
+}
+
+const clusterOf = (svc: string) => `outbound|${BENCH_PORT}||${svc}.svc.cluster.local`;
+
+class ServerChild {
+  readonly proc: ChildProcess;
+  private seq = 0;
+
+  constructor(n: number) {
+    this.proc = fork(fileURLToPath(new URL('./xds-scale-server.ts', import.meta.url)), [String(n)], {
+      execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  }
+
+  async next<T = any>(type: string, id?: number): Promise<T> {
+    for (;;) {
+      const [msg] = (await once(this.proc, 'message')) as [any];
+      if (msg.type === type && (id === undefined || msg.id === id)) return msg;
+    }
+  }
+
+  /** Sends a command that the child answers with `applied`; returns its t0. */
+  async apply(cmd: Record<string, unknown>): Promise<{ t0: number; applyMs: number }> {
+    const id = ++this.seq;
+    const reply = this.next('applied', id);
+    this.proc.send({ ...cmd, id });
+    return reply;
+  }
+}
+
+async function envoyMemory(label: string, port: number, workload: string, clusters: number): Promise<void> {
+  const t0 = now();
+  const envoy: EnvoyProcess = await startEnvoy({
+    name: `bench-${label}`,
+    bootstrapYaml: envoyBootstrapYaml({ workload, xds: { host: '127.0.0.1', port }, adminPort: 0, egressPort: 0, ingressPort: 0 }),
+    logLevel: 'warn',
+  });
+  try {
+    await envoy.waitFor(
+      async () => {
+        const s = await envoy.stats('');
+        return (
+          (s['cluster_manager.active_clusters'] ?? 0) >= clusters &&
+          s['cluster_manager.warming_clusters'] === 0 &&
+          (s['listener_manager.total_listeners_active'] ?? 0) >= 2 &&
+          (s['http.outbound.rds.outbound.update_success'] ?? 0) >= 1
+        );
+      },
+      `envoy (${label}) to accept ${clusters} clusters`,
+      300_000,
+    );
+    const accepted = now() - t0;
+    const mem = JSON.parse(await envoy.get('/memory')) as { allocated: string; heap_size: string };
+    const rejected = Object.entries(await envoy.stats('update_rejected')).filter(([, v]) => v > 0);
+    console.log(
+      `  envoy ${label.padEnd(6)}: accepted in ${ms(accepted)}; memory_allocated ${mb(Number(mem.allocated))}, memory_heap_size ${mb(Number(mem.heap_size))}` +
+        (rejected.length ? `; REJECTED ${JSON.stringify(rejected)}` : ''),
+    );
+  } finally {
+    await envoy.stop();
+  }
+}
+
+async function run(n: number): Promise<void> {
+  console.log(`\nN = ${n} services × 10 endpoints, P = ${P} proxies, scope ${SCOPE}`);
+  progress(`N=${n}: starting the xDS server`);
+  const child = new ServerChild(n);
+  const ready = await child.next<{ port: number; inventoryMs: number; cacheMs: number }>('ready');
+  console.log(`  server start: inventory ${ms(ready.inventoryMs)}, cache + listen ${ms(ready.cacheMs)}`);
+  const target = `127.0.0.1:${ready.port}`;
+
+  // Proxy i runs for endpoint ⌊i/N⌋ of service i mod N; services share a scope.
+  const proxies = Array.from({ length: P }, (_, i) => ({ service: i % n, workload: `${serviceName(i % n)}-${Math.floor(i / n)}.default` }));
+  const scopes: Record<string, string[]> = {};
+  for (const p of proxies) scopes[`${serviceName(p.service)}.default`] ??= pickScope(n, p.service);
+  child.proc.send({ cmd: 'scopes', scopes });
+  await child.next('ok');
+
+  const meter = new ProxyBytesMeter(new SyntheticMesh(n).inventory(), { gateway: { host: '127.0.0.1', port: 15008 } });
+  const bytes = meter.measure(proxies[0].workload, scopes[`${serviceName(0)}.default`]);
+  console.log(
+    `  per-proxy bytes: scoped ${bytes.bytesScoped} B (${bytes.clusters} clusters), --no-lazy ${bytes.bytesFull} B ` +
+      `(${mb(bytes.bytesFull)}); scoped = ${((100 * bytes.bytesScoped) / bytes.bytesFull).toFixed(4)}% of full`,
+  );
+
+  progress(`N=${n}: connecting ${P} ADS clients`);
+  const t0 = now();
+  const clients = proxies.map((p) => new BenchAdsClient(`sidecar~10.255.0.1~${p.workload}~default.svc.cluster.local`, target));
+  const firstAck = await Promise.all(clients.map((c) => c.until((x) => x.settled)));
+  console.log(`  first config ACKed by all ${P}: ${ms(Math.max(...firstAck) - t0)} (p50 ${ms(percentile(firstAck, 50) - t0)})`);
+  child.proc.send({ cmd: 'rss' });
+  const mem = await child.next<{ rss: number; heapUsed: number }>('rss');
+  console.log(`  server RSS with ${P} streams: ${mb(mem.rss)} (heap used ${mb(mem.heapUsed)})`);
+
+  progress(`N=${n}: ${SCOPE_CHANGES} scope changes`);
+  const scopeLatency: number[] = [];
+  for (let k = 0; k < SCOPE_CHANGES; k++) {
+    const i = random(P);
+    const service = `${serviceName(proxies[i].service)}.default`;
+    const deps = pickScope(n, proxies[i].service);
+    scopes[service] = deps;
+    const expected = new Set([...deps.map(clusterOf), 'meshscope-gateway', `inbound|${BENCH_PORT}||`]);
+    const sharing = clients.filter((_, j) => proxies[j].service === proxies[i].service);
+    const waits = sharing.map((c) => {
+      const routeBefore = c.types.get(TypeUrl.Route)!.resources.get('outbound');
+      return c.until((x) => {
+        const cds = x.types.get(TypeUrl.Cluster)!.resources;
+        return x.settled && cds.size === expected.size && [...expected].every((e) => cds.has(e)) && x.types.get(TypeUrl.Route)!.resources.get('outbound') !== routeBefore;
+      });
+    });
+    const { t0: at } = await child.apply({ cmd: 'setScope', service, deps });
+    scopeLatency.push(Math.max(...(await Promise.all(waits))) - at);
+  }
+  console.log(`  setScope → ACK: p50 ${ms(percentile(scopeLatency, 50))}, p99 ${ms(percentile(scopeLatency, 99))}, max ${ms(Math.max(...scopeLatency))}`);
+
+  progress(`N=${n}: ${ENDPOINT_CHANGES} endpoint changes`);
+  const dependents = new Map<string, number[]>();
+  proxies.forEach((p, j) => {
+    for (const d of scopes[`${serviceName(p.service)}.default`]) dependents.set(d, [...(dependents.get(d) ?? []), j]);
+  });
+  const candidates = [...dependents.keys()];
+  const endpointLatency: number[] = [];
+  const applyMs: number[] = [];
+  let dependentCount = 0;
+  for (let k = 0; k < ENDPOINT_CHANGES; k++) {
+    const svc = candidates[random(candidates.length)];
+    const name = clusterOf(svc);
+    const deps = dependents.get(svc)!;
+    dependentCount += deps.length;
+    const waits = deps.map((j) => {
+      const before = clients[j].types.get(TypeUrl.Endpoint)!.resources.get(name);
+      return clients[j].until((x) => x.settled && x.types.get(TypeUrl.Endpoint)!.resources.get(name) !== before);
+    });
+    const { t0: at, applyMs: a } = await child.apply({ cmd: 'endpoint', service: Number(svc.slice(4, 9)), generation: k + 1 });
+    applyMs.push(a);
+    endpointLatency.push(Math.max(...(await Promise.all(waits))) - at);
+  }
+  console.log(
+    `  endpoint change → ACK by all dependents (avg ${(dependentCount / ENDPOINT_CHANGES).toFixed(1)}): ` +
+      `p50 ${ms(percentile(endpointLatency, 50))}, p99 ${ms(percentile(endpointLatency, 99))}; of which recompute p50 ${ms(percentile(applyMs, 50))}`,
+  );
+  for (const c of clients) c.close();
+
+  if (!values['no-envoy']) {
+    progress(`N=${n}: real Envoy, scoped then full`);
+    const workload = proxies[0].workload;
+    await envoyMemory('scoped', ready.port, workload, SCOPE + 2);
+    child.proc.send({ cmd: 'startFull' });
+    const full = await child.next<{ port: number }>('ready-full');
+    await envoyMemory('full', full.port, workload, n + 2);
+  }
+  child.proc.send({ cmd: 'exit' });
+  await once(child.proc, 'exit');
+}
+
+for (const n of SIZES) await run(n);

@@ -1,0 +1,137 @@
+// `meshscope gateway`: runs the lazy gateway until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { DEFAULT_ACCESS_LOG_TOPIC, type AccessLogSink } from '../contracts/access-log.ts';
+import { WatchedInventory } from '../contracts/inventory/index.ts';
+import { startGateway } from './gateway.ts';
+import { HttpSink } from './sinks/http.ts';
+import { KafkaSink } from './sinks/kafka.ts';
+import { StdoutSink } from './sinks/stdout.ts';
+
+const usage = `Usage: meshscope gateway --mesh FILE [options]
+
+The lazy gateway: the fallback every proxy's catch-all route points at. It
+forwards each call to the inventory service it names (HTTP/1.1 and cleartext
+HTTP/2 / gRPC on one port) and reports it as an access-log record.
+
+Options:
+  --mesh FILE            mesh.yaml inventory (required; edits apply live)
+  --port N               proxy port (default 15080; 0 picks a free port)
+  --admin-port N         admin port: /metrics, /healthz, /readyz (default 15081)
+  --host ADDR            listen address (default 0.0.0.0)
+  --kafka HOST:PORT,...  send records to Kafka
+  --topic NAME           Kafka topic (default ${DEFAULT_ACCESS_LOG_TOPIC})
+  --analyzer URL         send records to an analyzer: POST URL/api/v1/access-logs (NDJSON)
+                         (without --kafka or --analyzer records go to stdout as NDJSON)
+  --timeout MS           route timeout for a whole response (default 15000; 0 = none);
+                         a request's x-envoy-upstream-rq-timeout-ms overrides it
+  --max-body-bytes N     largest request body forwarded (default 67108864)
+  --drain-ms MS          how long shutdown lets in-flight requests finish (default 10000)
+  -h, --help             show this help
+`;
+
+function fail(message: string): number {
+  process.stderr.write(`meshscope gateway: ${message}\nRun 'meshscope gateway --help' for usage.\n`);
+  return 2;
+}
+
+function intOption(values: Record<string, unknown>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number | string {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) return `--${name} ${String(raw)}: expected a whole number from 0 to ${max}`;
+  return n;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        mesh: { type: 'string' },
+        port: { type: 'string' },
+        'admin-port': { type: 'string' },
+        host: { type: 'string' },
+        kafka: { type: 'string' },
+        topic: { type: 'string' },
+        analyzer: { type: 'string' },
+        timeout: { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        'drain-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (!values.mesh) return fail('--mesh FILE is required: the mesh.yaml inventory of the services the gateway may reach');
+  if (values.kafka && values.analyzer) return fail('give --kafka or --analyzer, not both');
+  const port = intOption(values, 'port', 15080, 65535);
+  const adminPort = intOption(values, 'admin-port', 15081, 65535);
+  const timeoutMs = intOption(values, 'timeout', 15_000);
+  const maxBody = intOption(values, 'max-body-bytes', 64 * 1024 * 1024);
+  const drainMs = intOption(values, 'drain-ms', 10_000);
+  for (const v of [port, adminPort, timeoutMs, maxBody, drainMs]) if (typeof v === 'string') return fail(v);
+
+  let inventory: WatchedInventory;
+  try {
+    inventory = new WatchedInventory(String(values.mesh));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  let sink: AccessLogSink & { close?: () => Promise<void> };
+  try {
+    if (values.kafka) sink = new KafkaSink({ brokers: String(values.kafka).split(',').map((b) => b.trim()), topic: values.topic as string | undefined });
+    else if (values.analyzer) sink = new HttpSink(String(values.analyzer));
+    else sink = new StdoutSink();
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  inventory.start();
+  let gateway;
+  try {
+    gateway = await startGateway({
+      inventory,
+      port: port as number,
+      adminPort: adminPort as number,
+      host: values.host as string | undefined,
+      sink,
+      timeoutMs: timeoutMs as number,
+      maxRequestBodyBytes: maxBody as number,
+      drainMs: drainMs as number,
+    });
+  } catch (err) {
+    inventory.close();
+    process.stderr.write(`meshscope gateway: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const where = values.kafka ? `Kafka ${values.kafka} topic ${values.topic ?? DEFAULT_ACCESS_LOG_TOPIC}` : values.analyzer ? `analyzer ${values.analyzer}` : 'stdout';
+  process.stderr.write(
+    `meshscope gateway: listening on ${values.host ?? '0.0.0.0'}:${gateway.port} (admin ${gateway.adminPort}); ` +
+      `${inventory.current.services.length} services from ${inventory.file}; reporting to ${where}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stderr.write('meshscope gateway: draining in-flight requests\n');
+  await gateway.close();
+  inventory.close();
+  await sink.close?.();
+  const stats = gateway.reporter.stats();
+  process.stderr.write(`meshscope gateway: stopped (${stats.sent} records reported, ${stats.dropped} dropped)\n`);
+  return 0;
+}
+
+export const command = {
+  name: 'gateway',
+  summary: 'run the lazy gateway: forward out-of-scope calls and report them',
+  usage,
+  run,
+};

@@ -1,0 +1,239 @@
+// Header rules of the proxy: which request headers travel end to end, which
+// belong to one hop, and which the gateway itself consumes. One pass over the
+// raw headers does the filtering and captures what routing and reporting need.
+import type { IncomingHttpHeaders } from 'node:http2';
+import { SOURCE_HEADER } from '../contracts/scope.ts';
+
+export const ERROR_HEADER = 'x-meshscope-error';
+export const TIMEOUT_HEADER = 'x-envoy-upstream-rq-timeout-ms';
+
+const enum Kind {
+  Drop,
+  Host,
+  Source,
+  ServiceCluster,
+  PeerId,
+  Timeout,
+  RequestId,
+  ForwardedFor,
+  ContentType,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  Te,
+}
+
+const KINDS = new Map<string, Kind>([
+  ['connection', Kind.Connection],
+  ['keep-alive', Kind.Drop],
+  ['proxy-connection', Kind.Drop],
+  ['proxy-authenticate', Kind.Drop],
+  ['proxy-authorization', Kind.Drop],
+  ['upgrade', Kind.Drop],
+  ['http2-settings', Kind.Drop],
+  // Node answers 100-continue itself; the upstream gets the body without asking.
+  ['expect', Kind.Drop],
+  ['transfer-encoding', Kind.TransferEncoding],
+  ['te', Kind.Te],
+  ['host', Kind.Host],
+  [SOURCE_HEADER, Kind.Source],
+  ['x-envoy-downstream-service-cluster', Kind.ServiceCluster],
+  ['x-envoy-peer-metadata-id', Kind.PeerId],
+  [TIMEOUT_HEADER, Kind.Timeout],
+  ['x-request-id', Kind.RequestId],
+  ['x-forwarded-for', Kind.ForwardedFor],
+  ['content-type', Kind.ContentType],
+  ['content-length', Kind.ContentLength],
+]);
+
+/** Response headers that describe one hop only. */
+const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
+
+/** A request as the gateway sees it, whichever protocol brought it. */
+export class RequestHead {
+  method = '';
+  /** Origin-form path with query. */
+  path = '/';
+  /** The destination as spelled by the caller (absolute-form host, :authority or Host). */
+  authority = '';
+  absoluteForm = false;
+  /** End-to-end headers, lowercase names: [name, value, name, value, ...]. */
+  headers: string[] = [];
+  source = '';
+  serviceCluster = '';
+  peerId = '';
+  timeoutMs = -1;
+  requestId = '';
+  forwardedFor = '';
+  contentType = '';
+  contentLength = -1;
+  chunked = false;
+  /** Whether the caller sent `te: trailers` (gRPC needs it upstream on h2). */
+  teTrailers = false;
+  connectionTokens = '';
+
+  /** True when a request body follows the head. */
+  hasBody(h2EndStream: boolean | undefined): boolean {
+    if (h2EndStream !== undefined) return !h2EndStream;
+    return this.chunked || this.contentLength > 0;
+  }
+}
+
+function take(head: RequestHead, lower: string, value: string): void {
+  const kind = KINDS.get(lower);
+  if (kind === undefined) {
+    head.headers.push(lower, value);
+    return;
+  }
+  switch (kind) {
+    case Kind.Host:
+      if (!head.authority) head.authority = value;
+      return;
+    case Kind.Source:
+      head.source = value.trim();
+      return;
+    case Kind.ServiceCluster:
+      head.serviceCluster = value.trim();
+      break;
+    case Kind.PeerId:
+      head.peerId = value.trim();
+      break;
+    case Kind.Timeout: {
+      const n = Number(value);
+      if (Number.isFinite(n) && n >= 0) head.timeoutMs = n;
+      return;
+    }
+    case Kind.RequestId:
+      head.requestId = value;
+      break;
+    case Kind.ForwardedFor:
+      head.forwardedFor = head.forwardedFor ? `${head.forwardedFor}, ${value}` : value;
+      return;
+    case Kind.ContentType:
+      head.contentType = value;
+      break;
+    case Kind.ContentLength: {
+      const n = Number(value);
+      head.contentLength = Number.isInteger(n) && n >= 0 ? n : -1;
+      break;
+    }
+    case Kind.TransferEncoding:
+      head.chunked = true;
+      return;
+    case Kind.Connection:
+      head.connectionTokens = value;
+      return;
+    case Kind.Te:
+      if (value.trim().toLowerCase() === 'trailers') head.teTrailers = true;
+      return;
+    default:
+      return;
+  }
+  head.headers.push(lower, value);
+}
+
+/** Headers named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1). */
+function dropConnectionTokens(head: RequestHead): void {
+  const tokens = head.connectionTokens.toLowerCase().split(',').map((t) => t.trim()).filter((t) => t && t !== 'close' && t !== 'keep-alive');
+  if (tokens.length === 0) return;
+  const out: string[] = [];
+  for (let i = 0; i < head.headers.length; i += 2) {
+    if (!tokens.includes(head.headers[i])) out.push(head.headers[i], head.headers[i + 1]);
+  }
+  head.headers = out;
+}
+
+/** Reads an HTTP/1.1 request head from Node's raw header list. */
+export function readH1Head(head: RequestHead, method: string, url: string, raw: string[]): RequestHead {
+  head.method = method;
+  for (let i = 0; i < raw.length; i += 2) take(head, raw[i].toLowerCase(), raw[i + 1]);
+  if (head.connectionTokens) dropConnectionTokens(head);
+  if (url.charCodeAt(0) === 47 /* / */) {
+    head.path = url;
+  } else if (url === '*') {
+    head.path = '*';
+  } else {
+    const scheme = url.indexOf('://');
+    if (scheme > 0) {
+      // Absolute form: the URL's host wins over Host (RFC 9112 §3.2.2).
+      const start = scheme + 3;
+      let end = start;
+      while (end < url.length && url[end] !== '/' && url[end] !== '?' && url[end] !== '#') end++;
+      head.authority = url.slice(start, end);
+      head.absoluteForm = true;
+      const rest = url.slice(end);
+      head.path = rest.startsWith('/') ? rest : `/${rest}`;
+    } else {
+      head.path = url;
+    }
+  }
+  return head;
+}
+
+/** Reads an HTTP/2 request head from a header object. */
+export function readH2Head(head: RequestHead, headers: IncomingHttpHeaders): RequestHead {
+  head.method = String(headers[':method'] ?? '');
+  head.path = String(headers[':path'] ?? '/');
+  const authority = headers[':authority'];
+  if (authority) head.authority = String(authority);
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 58 /* : */) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') take(head, name, value);
+    else for (const v of value) take(head, name, v);
+  }
+  if (head.connectionTokens) dropConnectionTokens(head);
+  return head;
+}
+
+/** Filters upstream raw response headers (HTTP/1.1, from undici) into a flat list for the caller. */
+export function responseFromRaw(raw: Buffer[] | string[] | null): string[] {
+  const out: string[] = [];
+  if (!raw) return out;
+  let connection = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1');
+    const lower = name.toLowerCase();
+    if (RESPONSE_HOP.has(lower)) {
+      if (lower === 'connection') connection = raw[i + 1].toString('latin1');
+      continue;
+    }
+    out.push(lower, raw[i + 1].toString('latin1'));
+  }
+  if (connection) return withoutTokens(out, connection);
+  return out;
+}
+
+/** Filters upstream HTTP/2 response headers or trailers into a flat list (pseudo-headers left out). */
+export function responseFromObject(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 58 || RESPONSE_HOP.has(name)) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  return out;
+}
+
+function withoutTokens(list: string[], connection: string): string[] {
+  const tokens = connection.toLowerCase().split(',').map((t) => t.trim());
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (!tokens.includes(list[i])) out.push(list[i], list[i + 1]);
+  return out;
+}
+
+/** A flat header list as an object for node:http2 (repeated names become arrays; cookies join). */
+export function toH2Object(list: string[], into: Record<string, string | string[] | number> = {}): Record<string, string | string[] | number> {
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const prev = into[name];
+    if (prev === undefined) into[name] = list[i + 1];
+    else if (name === 'cookie') into[name] = `${prev}; ${list[i + 1]}`;
+    else if (Array.isArray(prev)) prev.push(list[i + 1]);
+    else into[name] = [String(prev), list[i + 1]];
+  }
+  return into;
+}

@@ -1,0 +1,26 @@
+// What an upstream connection (HTTP/1.1 pool or HTTP/2 session) reports back
+// to the request it carries. The proxy core implements it.
+
+export interface UpstreamReceiver {
+  /** Lets the proxy cancel the upstream exchange (timeout, caller gone). */
+  setCancel(cancel: (() => void) | null): void;
+  /** Lets the proxy resume a paused upstream once the caller drains. */
+  setResume(resume: (() => void) | null): void;
+  headers(status: number, headers: string[], endStream: boolean, trailers: boolean): void;
+  /** Returns false when the upstream must pause until the resume function is called. */
+  data(chunk: Buffer): boolean;
+  end(trailers: string[] | null): void;
+  error(err: Error): void;
+  bodySent(bytes: number): void;
+}
+
+/** Errors that mean the request never reached an upstream application. */
+export function isConnectFailure(err: Error & { code?: string; cause?: unknown }): boolean {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EADDRNOTAVAIL') return true;
+  if (code === 'ERR_HTTP2_STREAM_CANCEL' || code === 'ERR_HTTP2_GOAWAY_SESSION') {
+    const cause = err.cause as (Error & { code?: string }) | undefined;
+    return cause ? isConnectFailure(cause) : false;
+  }
+  return false;
+}

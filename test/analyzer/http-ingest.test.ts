@@ -1,0 +1,76 @@
+// POST /api/v1/access-logs through a real socket: a streamed body far larger
+// than any buffer, every malformed kind beside good records, counts returned.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { startAnalyzer, type RunningAnalyzer } from '../../analyzer/app.ts';
+import { DEFAULT_MAX_LINE } from '../../analyzer/index.ts';
+import { PAGE, envoyJson, native, tempMesh, vector, type TempMesh } from './support/mesh.ts';
+
+describe('HTTP ingest (NDJSON over a real socket)', () => {
+  let mesh: TempMesh;
+  let run: RunningAnalyzer;
+  const url = () => `http://127.0.0.1:${run.httpPort}/api/v1/access-logs`;
+
+  before(async () => {
+    mesh = tempMesh('http-ingest');
+    run = await startAnalyzer({ mesh: mesh.meshFile, data: mesh.dataDir });
+  });
+  after(async () => {
+    await run?.close();
+    mesh?.remove();
+  });
+
+  it('rejects and counts every malformed kind while the good records of the batch go through', async () => {
+    const bad = [
+      '{"time": ',
+      '42',
+      'null',
+      JSON.stringify({ authority: 'reviews:9080' }),
+      JSON.stringify({ source: PAGE }),
+      JSON.stringify({ source: PAGE, authority: 'reviews:9080', code: { nested: true } }),
+      JSON.stringify({ source: PAGE, authority: 'reviews:9080', time: 'not a time' }),
+      JSON.stringify({ level: 'info', msg: 'an application log line' }),
+      JSON.stringify({ message: 'plain text shipped by vector' }),
+      `{"source":"${PAGE}","authority":"reviews:9080","pad":"${'x'.repeat(DEFAULT_MAX_LINE)}"}`,
+    ];
+    const good = [native(PAGE, 'reviews:9080'), envoyJson('10.244.1.7', 'outbound|9080||ratings.default.svc.cluster.local'), vector(native(PAGE, 'details:9080'))];
+    const lines = [...bad.slice(0, 5), ...good.map((g) => JSON.stringify(g)), ...bad.slice(5), JSON.stringify(native(PAGE, 'unknown-host:80'))];
+    const res = await request(url(), { method: 'POST', body: `${lines.join('\r\n')}\r\n`, headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(await res.body.json(), { lines: 14, accepted: 3, rejected: 10, unresolved: 1, duplicates: 0 });
+    assert.deepEqual(run.analyzer.stats().rejectedByReason, {
+      'not-json': 1,
+      'not-object': 2,
+      'no-source': 1,
+      'no-destination': 1,
+      'wrong-type': 1,
+      'bad-time': 1,
+      'not-access-log': 2,
+      'too-large': 1,
+    });
+    assert.deepEqual(run.analyzer.scope('productpage.default'), ['details.default', 'reviews.default']);
+    const tooLarge = (await request(`http://127.0.0.1:${run.httpPort}/api/v1/rejected?reason=too-large`).then((r) => r.body.json())) as any[];
+    assert.ok(tooLarge[0].samples[0].raw.length <= 1001, 'only a preview of the oversized line is kept');
+  });
+
+  it('streams a body of 200k records without buffering it whole', async () => {
+    const before = run.analyzer.stats().records;
+    const total = 200_000;
+    const time = new Date().toISOString();
+    async function* body() {
+      for (let i = 0; i < total; i += 1000) {
+        let chunk = '';
+        for (let j = i; j < i + 1000; j++) chunk += `${JSON.stringify(native(PAGE, j % 2 ? 'reviews:9080' : 'ratings:9080', { requestId: `stream-${j}`, time }))}\n`;
+        yield chunk;
+      }
+    }
+    const res = await request(url(), { method: 'POST', body: Readable.from(body()), headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(await res.body.json(), { lines: total, accepted: total, rejected: 0, unresolved: 0, duplicates: 0 });
+    assert.equal(run.analyzer.stats().records - before, total);
+    const again = await request(url(), { method: 'POST', body: Readable.from(body()), headers: { 'content-type': 'application/x-ndjson' } });
+    assert.deepEqual(await again.body.json(), { lines: total, accepted: 0, rejected: 0, unresolved: 0, duplicates: total }, 'resent records count once');
+  });
+});

@@ -1,0 +1,125 @@
+// The Kafka transport against a real broker: every record shape and every
+// malformed kind in the same batches, scopes following the traffic, and
+// redelivery (same request id, a group restarted without commits) counted once.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Producer } from 'kafkajs';
+import { Inventory, parseMesh } from '../../contracts/index.ts';
+import { startAnalyzer, type RunningAnalyzer } from '../../analyzer/app.ts';
+import { Analyzer } from '../../analyzer/index.ts';
+import { startKafkaSource } from '../../analyzer/sources/kafka-source.ts';
+import { startKafka, type KafkaBroker } from '../harness/kafka.ts';
+import { waitUntil } from '../harness/wait.ts';
+import { FRONTEND, MESH, PAGE, envoyJson, fluentBit, native, tempMesh, vector, type TempMesh } from './support/mesh.ts';
+
+const keyed = (rec: Record<string, unknown>) => ({ key: String(rec.source ?? ''), value: JSON.stringify(rec) });
+
+describe('Kafka source (real broker)', () => {
+  let broker: KafkaBroker;
+  let producer: Producer;
+
+  before(async () => {
+    broker = await startKafka({ name: 'analyzer-kafka' });
+    producer = broker.client().producer();
+    await producer.connect();
+  });
+  after(async () => {
+    await producer?.disconnect();
+    await broker?.stop();
+  });
+
+  describe('through the running analyzer', () => {
+    let mesh: TempMesh;
+    let run: RunningAnalyzer;
+    const topic = 'access-logs-shapes';
+    const api = (path: string) => fetch(`http://127.0.0.1:${run.httpPort}${path}`).then((r) => r.json());
+
+    before(async () => {
+      mesh = tempMesh('kafka');
+      await broker.createTopic(topic, 2);
+      run = await startAnalyzer({ mesh: mesh.meshFile, data: mesh.dataDir, kafka: broker.brokers, topic, group: 'shapes' });
+    });
+    after(async () => {
+      await run?.close();
+      mesh?.remove();
+    });
+
+    it('turns every shape into edges and scopes, and counts every bad kind', async () => {
+      assert.deepEqual(await api('/api/v1/services/default/productpage').then((s) => s.scope), []);
+      await producer.send({
+        topic,
+        messages: [
+          keyed(native(PAGE, 'reviews:9080')),
+          keyed(envoyJson('10.244.0.5', 'outbound|9080||details.default.svc.cluster.local')),
+          keyed(envoyJson('10.244.1.7', '-', { authority: 'ratings.default:9080', x_meshscope_source: 'reviews-v1-abc.default' })),
+          keyed(fluentBit('frontend-0', 'shop', 'cart.shop.svc.cluster.local:7070')),
+          keyed(vector(native(FRONTEND, 'reviews.default.svc:9080'))),
+          keyed(native(PAGE, 'typo-service:9080')),
+          { key: 'x', value: '{"truncated": ' },
+          { key: 'x', value: '"just a string"' },
+          { key: 'x', value: JSON.stringify({ authority: 'reviews:9080', code: 200 }) },
+          { key: 'x', value: JSON.stringify({ source: PAGE, code: 200 }) },
+          { key: 'x', value: JSON.stringify({ source: PAGE, authority: 'reviews', code: 'two hundred' }) },
+          { key: 'x', value: JSON.stringify({ hello: 'world' }) },
+          { key: 'x', value: null },
+        ],
+      });
+      await waitUntil(() => run.analyzer.stats().records >= 13, 'all 13 records ingested', 30_000);
+      const stats = run.analyzer.stats();
+      assert.equal(stats.accepted, 5);
+      assert.equal(stats.unresolved, 1);
+      assert.deepEqual(stats.rejectedByReason, {
+        'not-json': 1,
+        'not-object': 1,
+        'no-source': 1,
+        'no-destination': 1,
+        'wrong-type': 1,
+        'not-access-log': 1,
+        'no-value': 1,
+      });
+      assert.deepEqual((await api('/api/v1/services/default/productpage')).scope, ['details.default', 'reviews.default']);
+      assert.deepEqual((await api('/api/v1/services/default/reviews')).scope, ['ratings.default']);
+      assert.deepEqual((await api('/api/v1/services/shop/frontend')).scope, ['cart.shop', 'reviews.default']);
+      const rejected = await api('/api/v1/rejected?reason=not-json');
+      assert.match(rejected[0].samples[0].ref, new RegExp(`^kafka:${topic}/\\d@\\d+$`));
+      assert.deepEqual((await api('/api/v1/unresolved')).map((u: any) => u.key), ['typo-service']);
+
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'ratings:9080'))] });
+      await waitUntil(async () => (await api('/api/v1/services/default/productpage')).scope.includes('ratings.default'), 'a new edge widens the scope', 30_000);
+      const metrics = await fetch(`http://127.0.0.1:${run.httpPort}/metrics`).then((r) => r.text());
+      assert.match(metrics, /^meshscope_kafka_messages_total 14$/m);
+      assert.deepEqual(await fetch(`http://127.0.0.1:${run.httpPort}/readyz`).then((r) => r.json()), { status: 'ready' });
+    });
+  });
+
+  it('counts a redelivered record once: same request id, and a group restarted without commits', async () => {
+    const topic = 'access-logs-redelivery';
+    const group = 'redelivery';
+    await broker.createTopic(topic, 1);
+    const analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    try {
+      const first = native(PAGE, 'reviews:9080', { requestId: 'same-id-1' });
+      const messages = [keyed(first), keyed(first), keyed(native(PAGE, 'details:9080')), keyed(native(PAGE, 'reviews:9080'))];
+      await producer.send({ topic, messages });
+      let source = await startKafkaSource({ brokers: broker.brokers, topic, group, target: analyzer });
+      await waitUntil(() => analyzer.stats().records === 4, 'the first delivery', 30_000);
+      await source.stop();
+      const edgeCounts = () => Object.fromEntries(analyzer.edges({ kind: 'service' }).map((e) => [`${e.source}>${e.dest}`, e.count]));
+      assert.deepEqual(edgeCounts(), { 'productpage.default>details.default': 1, 'productpage.default>reviews.default': 2 });
+      assert.equal(analyzer.stats().duplicates, 1);
+
+      // As if the consumer had died before committing: the group starts over from the beginning.
+      const admin = broker.client().admin();
+      await admin.connect();
+      await admin.resetOffsets({ groupId: group, topic, earliest: true });
+      await admin.disconnect();
+      source = await startKafkaSource({ brokers: broker.brokers, topic, group, target: analyzer });
+      await waitUntil(() => analyzer.stats().records === 8, 'the redelivery', 30_000);
+      await source.stop();
+      assert.deepEqual(edgeCounts(), { 'productpage.default>details.default': 1, 'productpage.default>reviews.default': 2 });
+      assert.equal(analyzer.stats().duplicates, 5);
+    } finally {
+      analyzer.close();
+    }
+  });
+});

@@ -1,0 +1,13 @@
+import http2 from 'node:http2';
+import { gatewayFor, h2Backend, inventoryOf } from './helpers.ts';
+const h2 = await h2Backend('127.0.0.41');
+const { gateway } = await gatewayFor(inventoryOf([{ name: 'fast', ports: [{ port: 8080, targetPort: h2.port, protocol: 'http2' }], workloads: [{ name: 'fast-1', address: h2.address }] }]));
+const session = http2.connect(`http://127.0.0.1:${gateway.port}`);
+session.on('error', (e) => console.log('session error', e));
+session.on('goaway', (...a) => console.log('goaway', a));
+const s = session.request({ ':method': 'GET', ':path': '/a', ':authority': 'fast:8080' });
+s.on('response', (h) => console.log('resp', h));
+s.on('data', (d) => console.log('data', String(d)));
+s.on('trailers', (t) => console.log('trailers', t));
+s.on('error', (e) => console.log('stream err', e));
+s.on('close', async () => { console.log('close'); session.close(); await gateway.close(); await h2.close(); });

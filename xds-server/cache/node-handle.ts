@@ -1,0 +1,110 @@
+// One attached stream's view of the cache. Profiles fill in `config`; the
+// handle tells the stream which types changed. Notifications are delivered in
+// a microtask, coalesced, so a listener never runs inside the caller that
+// caused the change (the protocol engine calling subscribed(), the analyzer
+// calling setServiceScope) and a burst of changes becomes one push.
+import type { ServiceId, Workload, WorkloadId } from '../../contracts/index.ts';
+import { TypeUrl, type EncodedResource, type NodeHandle, type XdsNode } from '../types.ts';
+import type { ScopeView } from './scope-views.ts';
+
+export interface TypeView {
+  readonly map: ReadonlyMap<string, EncodedResource>;
+  /** Equal digests mean equal name→version sets. */
+  readonly digest: string;
+}
+
+export type NodeConfig = Readonly<Record<TypeUrl, TypeView>>;
+
+const EMPTY: TypeView = { map: new Map(), digest: '' };
+export const EMPTY_CONFIG: NodeConfig = {
+  [TypeUrl.Listener]: EMPTY,
+  [TypeUrl.Route]: EMPTY,
+  [TypeUrl.Cluster]: EMPTY,
+  [TypeUrl.Endpoint]: EMPTY,
+};
+
+export interface NodeOwner {
+  subscribed(node: CacheNode, type: TypeUrl, names: ReadonlySet<string>): void;
+  detach(node: CacheNode): void;
+}
+
+export class CacheNode implements NodeHandle {
+  config: NodeConfig = EMPTY_CONFIG;
+  workloadEntry?: Workload;
+  /** The services of this node's scope that exist in the inventory. */
+  scope: readonly ServiceId[] = [];
+  view?: ScopeView;
+  /** Listener names a proxyless client subscribed to. */
+  listenerNames: ReadonlySet<string> = new Set();
+  readonly attachedAt = new Date();
+  private readonly listeners = new Set<(types: ReadonlySet<TypeUrl>) => void>();
+  private pending = new Set<TypeUrl>();
+  private detached = false;
+
+  constructor(
+    readonly node: XdsNode,
+    private readonly owner: NodeOwner,
+  ) {}
+
+  get workload(): WorkloadId | undefined {
+    return this.workloadEntry?.id;
+  }
+
+  get service(): ServiceId | undefined {
+    return this.workloadEntry?.service;
+  }
+
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  resources(type: TypeUrl): ReadonlyMap<string, EncodedResource> {
+    return (this.config[type] ?? EMPTY).map;
+  }
+
+  onChange(listener: (types: ReadonlySet<TypeUrl>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  subscribed(type: TypeUrl, names: ReadonlySet<string>): void {
+    if (!this.detached) this.owner.subscribed(this, type, names);
+  }
+
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.listeners.clear();
+    this.owner.detach(this);
+  }
+
+  /** Installs a new configuration and schedules word of the types whose content changed. */
+  apply(next: NodeConfig): ReadonlySet<TypeUrl> {
+    const changed = new Set<TypeUrl>();
+    for (const type of Object.keys(next) as TypeUrl[]) {
+      if (next[type].digest !== this.config[type].digest) changed.add(type);
+    }
+    this.config = next;
+    if (changed.size > 0) this.schedule(changed);
+    return changed;
+  }
+
+  private schedule(types: ReadonlySet<TypeUrl>): void {
+    const first = this.pending.size === 0;
+    for (const t of types) this.pending.add(t);
+    if (!first) return;
+    queueMicrotask(() => {
+      const due = this.pending;
+      this.pending = new Set();
+      if (this.detached) return;
+      for (const l of [...this.listeners]) l(due);
+    });
+  }
+}
+
+/** Digest of a small map (a node's own resources). */
+export function smallDigest(map: ReadonlyMap<string, EncodedResource>): string {
+  let s = '';
+  for (const [name, r] of map) s += `${name}=${r.version};`;
+  return s;
+}

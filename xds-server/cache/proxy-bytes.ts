@@ -1,0 +1,65 @@
+// The replay report's bytesScoped / bytesFull: the serialized size of every
+// LDS/RDS/CDS/EDS resource an Envoy sidecar of a workload would be pushed
+// with lazy scoping on and off, computed with the same cache the server runs.
+import type { Inventory, ProxyBytes, ServiceId, WorkloadId } from '../../contracts/index.ts';
+import type { HostPort } from '../resources/host-port.ts';
+import { PUSH_ORDER, TypeUrl, type XdsNode } from '../types.ts';
+import { MeshCache } from './mesh-cache.ts';
+import type { CacheNode } from './node-handle.ts';
+
+export interface ProxyBytesOptions {
+  /** Counted as deployed: a gateway cluster is part of every lazy proxy's config. Default 127.0.0.1:15008. */
+  gateway?: HostPort;
+}
+
+const PLACEHOLDER_GATEWAY: HostPort = { host: '127.0.0.1', port: 15008 };
+
+function totalBytes(handle: CacheNode): number {
+  let n = 0;
+  for (const type of PUSH_ORDER) for (const r of handle.resources(type).values()) n += r.any.value.length;
+  return n;
+}
+
+/** Reuses one cache per mode, so measuring every workload of a mesh encodes each resource once. */
+export class ProxyBytesMeter {
+  private readonly scoped: MeshCache;
+  private readonly full: MeshCache;
+  /** Full-mesh handles stay attached: they keep the shared full view alive between calls. */
+  private readonly fullBytes = new Map<WorkloadId, number>();
+
+  constructor(
+    readonly inventory: Inventory,
+    opts: ProxyBytesOptions = {},
+  ) {
+    const gateway = opts.gateway ?? PLACEHOLDER_GATEWAY;
+    this.scoped = new MeshCache({ inventory, gateway, lazy: true });
+    this.full = new MeshCache({ inventory, gateway, lazy: false });
+  }
+
+  measure(workload: WorkloadId, scope: Iterable<ServiceId>): ProxyBytes {
+    const w = this.inventory.workload(workload);
+    if (!w) throw new Error(`measureProxyBytes: workload ${workload} is not in the inventory (expected POD.NAMESPACE of a workload in mesh.yaml)`);
+    const node: XdsNode = {
+      id: `sidecar~${w.address}~${w.id}~${w.namespace}.svc.${this.inventory.clusterDomain}`,
+      metadata: { NAME: w.name, NAMESPACE: w.namespace },
+      profile: 'envoy',
+    };
+    this.scoped.scope.setWorkloadScope(w.id, scope);
+    let bytesFull = this.fullBytes.get(w.id);
+    if (bytesFull === undefined) {
+      bytesFull = totalBytes(this.full.attach(node));
+      this.fullBytes.set(w.id, bytesFull);
+    }
+    const scoped = this.scoped.attach(node);
+    try {
+      return { workload: w.id, clusters: scoped.resources(TypeUrl.Cluster).size, bytesScoped: totalBytes(scoped), bytesFull };
+    } finally {
+      scoped.detach();
+      this.scoped.scope.setWorkloadScope(w.id, undefined);
+    }
+  }
+}
+
+export function measureProxyBytes(inventory: Inventory, workload: WorkloadId, scope: Iterable<ServiceId>, opts?: ProxyBytesOptions): ProxyBytes {
+  return new ProxyBytesMeter(inventory, opts).measure(workload, scope);
+}

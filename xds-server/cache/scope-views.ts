@@ -1,0 +1,80 @@
+// What every Envoy node with the same scope (and namespace) shares: the
+// outbound clusters, their ClusterLoadAssignments and the outbound route
+// configuration. Built once per scope key and inventory, reference-counted by
+// the nodes using it.
+import { createHash } from 'node:crypto';
+import type { ServiceId } from '../../contracts/index.ts';
+import { outboundRoute } from '../resources/routes.ts';
+import type { EncodedResource } from '../types.ts';
+import type { ServicePool } from './service-pool.ts';
+
+export class ScopeView {
+  readonly clusters = new Map<string, EncodedResource>();
+  readonly loads = new Map<string, EncodedResource>();
+  readonly route: EncodedResource;
+  /** Digests of the maps' name→version pairs: a node compares these, not the maps. */
+  readonly clustersDigest: string;
+  readonly loadsDigest: string;
+
+  constructor(
+    readonly key: string,
+    readonly services: readonly ServiceId[],
+    pool: ServicePool,
+    namespace: string,
+    gatewayFragment: Buffer,
+  ) {
+    const fragments: Buffer[] = [];
+    for (const id of services) {
+      const entry = pool.get(id);
+      if (!entry) continue;
+      fragments.push(entry.fragment(namespace));
+      for (const p of entry.ports) {
+        this.clusters.set(p.cluster.name, p.cluster);
+        this.loads.set(p.load.name, p.load);
+      }
+    }
+    this.route = outboundRoute(fragments, gatewayFragment);
+    this.clustersDigest = digest(this.clusters);
+    this.loadsDigest = digest(this.loads);
+  }
+}
+
+export function digest(map: ReadonlyMap<string, EncodedResource>): string {
+  const h = createHash('sha1');
+  for (const [name, r] of map) h.update(name).update('\0').update(r.version).update('\0');
+  return h.digest('base64url');
+}
+
+export function scopeKey(namespace: string, services: readonly ServiceId[] | '*'): string {
+  return `${namespace}|${services === '*' ? '*' : services.join(',')}`;
+}
+
+/** Live views by key. `reset()` after an inventory change: nodes then rebuild the views they need. */
+export class ScopeViews {
+  private views = new Map<string, { view: ScopeView; refs: number }>();
+
+  acquire(key: string, build: () => ScopeView): ScopeView {
+    let slot = this.views.get(key);
+    if (!slot) {
+      slot = { view: build(), refs: 0 };
+      this.views.set(key, slot);
+    }
+    slot.refs++;
+    return slot.view;
+  }
+
+  release(view: ScopeView | undefined): void {
+    if (!view) return;
+    const slot = this.views.get(view.key);
+    if (!slot || slot.view !== view) return;
+    if (--slot.refs === 0) this.views.delete(view.key);
+  }
+
+  reset(): void {
+    this.views = new Map();
+  }
+
+  get size(): number {
+    return this.views.size;
+  }
+}

@@ -1,0 +1,81 @@
+// meshscope's xDS server, as the other components use it: the ADS endpoint
+// (grpc-server.ts) serving the scoped cache (cache/), with the scope API the
+// analyzer drives, proxyless subscriptions as dependency observations, and
+// per-proxy status.
+import { WatchedInventory, type AccessLogRecord, type Inventory, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
+import { CacheNode } from './cache/node-handle.ts';
+import { MeshCache } from './cache/mesh-cache.ts';
+import { startXdsGrpcServer } from './grpc-server.ts';
+import { NodeStatusRegistry } from './protocol/index.ts';
+import { parseHostPort, type HostPort } from './resources/host-port.ts';
+
+export { MeshCache, type MeshCacheOptions, type ObservationListener } from './cache/mesh-cache.ts';
+export { measureProxyBytes, ProxyBytesMeter, type ProxyBytesOptions } from './cache/proxy-bytes.ts';
+export { envoyBootstrap, envoyBootstrapYaml, grpcBootstrap, grpcBootstrapJson, type BootstrapOptions, type EnvoyBootstrapOptions } from './bootstrap.ts';
+export { outboundClusterName, inboundClusterName, GATEWAY_CLUSTER, EGRESS_LISTENER, INGRESS_LISTENER } from './resources/names.ts';
+export { SIDECAR_DEFAULTS, METADATA_KEYS, type SidecarSettings } from './resources/sidecar-settings.ts';
+export { parseHostPort, type HostPort } from './resources/host-port.ts';
+
+export interface XdsServerOptions {
+  /** A WatchedInventory is followed (its 'change' events apply live); a plain Inventory is fixed unless setInventory() is called. */
+  inventory: WatchedInventory | Inventory;
+  /** The lazy gateway, `HOST:PORT` or parsed. Without it the catch-all route answers 503. */
+  gatewayAddress?: string | HostPort;
+  /** false = `--no-lazy`: every proxy gets the whole mesh. Default true. */
+  lazy?: boolean;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Noteworthy events (NACKs, refused streams); default: none. */
+  log?: (line: string) => void;
+}
+
+export interface XdsServer {
+  /** The bound ADS port. */
+  readonly port: number;
+  readonly host: string;
+  /** The analyzer's handle: per-service scopes, per-workload overrides. */
+  readonly scope: ScopeTarget;
+  /** The cache the server serves (for measurements and tests). */
+  readonly cache: MeshCache;
+  /** Each proxyless `xds:///name` subscription, as an access-log record (reporter `xds`). */
+  onObservation(listener: (record: AccessLogRecord) => void): () => void;
+  /** Connected proxies, sorted by node id. */
+  proxies(): ProxyStatus[];
+  /** One proxy by node id, or by workload id (`POD.NS`). */
+  proxy(id: string): ProxyStatus | undefined;
+  /** Applies an inventory version now (a watched inventory does this itself). */
+  setInventory(inventory: Inventory): void;
+  /** Ends every stream and stops listening; stops following a watched inventory (it is not closed). */
+  close(): Promise<void>;
+}
+
+export async function createXdsServer(options: XdsServerOptions): Promise<XdsServer> {
+  const watched = options.inventory instanceof WatchedInventory ? options.inventory : undefined;
+  const initial = watched ? watched.current : (options.inventory as Inventory);
+  const gateway = typeof options.gatewayAddress === 'string' ? parseHostPort(options.gatewayAddress, 'gateway address') : options.gatewayAddress;
+  const cache = new MeshCache({ inventory: initial, gateway, lazy: options.lazy ?? true });
+  const status = new NodeStatusRegistry({
+    describe: (handle) => (handle instanceof CacheNode ? { scope: [...handle.scope] } : {}),
+  });
+  const host = options.host ?? '127.0.0.1';
+  const grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log });
+  const onChange = (next: Inventory) => cache.setInventory(next);
+  watched?.on('change', onChange);
+
+  return {
+    port: grpc.port,
+    host,
+    scope: cache.scope,
+    cache,
+    onObservation: (listener) => cache.onObservation(listener),
+    proxies: () => status.list(),
+    proxy: (id) => status.get(id) ?? status.list().find((p) => p.workload === id),
+    setInventory: (inventory) => cache.setInventory(inventory),
+    close: async () => {
+      watched?.off('change', onChange);
+      await grpc.close();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// CDS resources of both profiles. Outbound clusters depend only on the service
+// port, so one encoding serves every node (Envoy and proxyless alike; gRPC
+// clients ignore the upstream protocol options).
+import { isIP } from 'node:net';
+import type { Service, ServicePort } from '../../contracts/index.ts';
+import type { EncodedResource } from '../types.ts';
+import type { HostPort } from './host-port.ts';
+import { ADS_SOURCE, CLUSTER, HTTP_PROTOCOL_OPTIONS, encodeResource, typedConfig } from './encode.ts';
+import { GATEWAY_CLUSTER, inboundClusterName, isH2, outboundClusterName } from './names.ts';
+
+const CONNECT_TIMEOUT = { seconds: 5 };
+
+function protocolOptions(explicit: Record<string, unknown>): Record<string, unknown> {
+  return { typed_extension_protocol_options: { [HTTP_PROTOCOL_OPTIONS]: typedConfig(HTTP_PROTOCOL_OPTIONS, explicit) } };
+}
+
+/** h2 and gRPC backends must be spoken to in HTTP/2 whatever the caller used. */
+function upstreamProtocol(port: ServicePort): Record<string, unknown> {
+  return isH2(port) ? protocolOptions({ explicit_http_config: { http2_protocol_options: {} } }) : {};
+}
+
+export function outboundCluster(service: Service, port: ServicePort): EncodedResource {
+  const name = outboundClusterName(service, port);
+  return encodeResource(CLUSTER, name, {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS_SOURCE },
+    connect_timeout: CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+    ...upstreamProtocol(port),
+  });
+}
+
+function staticAssignment(name: string, host: string, port: number): Record<string, unknown> {
+  return {
+    cluster_name: name,
+    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }],
+  };
+}
+
+/**
+ * The lazy gateway, inline rather than by EDS: it is one address given on the
+ * command line, never changes while the server runs, and a proxy must reach it
+ * before it has anything else. A host name becomes STRICT_DNS.
+ */
+export function gatewayCluster(gateway: HostPort): EncodedResource {
+  return encodeResource(CLUSTER, GATEWAY_CLUSTER, {
+    name: GATEWAY_CLUSTER,
+    type: isIP(gateway.host) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: staticAssignment(GATEWAY_CLUSTER, gateway.host, gateway.port),
+    // The gateway serves HTTP/1.1, h2 and gRPC callers: keep the caller's protocol.
+    ...protocolOptions({ use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } }),
+  });
+}
+
+/** The workload's own port behind the ingress listener. */
+export function inboundCluster(port: ServicePort, workloadAddress: string): EncodedResource {
+  const name = inboundClusterName(port);
+  return encodeResource(CLUSTER, name, {
+    name,
+    type: 'STATIC',
+    connect_timeout: CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: staticAssignment(name, workloadAddress, port.targetPort),
+    ...upstreamProtocol(port),
+  });
+}
