@@ -40,6 +40,8 @@ export interface RunningAnalyzer {
   analyzer: Analyzer;
   xds: XdsServer;
   kafka?: KafkaSource;
+  /** Scope change → proxy ACK latencies. */
+  push: PushLatency;
   /** Stops consuming, flushes everything ingested, closes every listener and the store. */
   close(): Promise<void>;
 }
@@ -71,7 +73,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
 
     const xds = await createXdsServer({ inventory, gatewayAddress: gateway, lazy: opts.lazy ?? true, port: opts.xdsPort ?? 0, host, log });
     cleanup.push(() => xds.close());
-    const push = new PushLatency(() => xds.proxies());
+    const push = new PushLatency(xds);
     cleanup.push(() => push.stop());
     // Same tick as the bind resolving: no stream has been served before every restored scope is in place.
     analyzer.attach(push.wrap(xds.scope));
@@ -116,6 +118,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       analyzer,
       xds,
       kafka,
+      push,
       close: () => (closing ??= undo()),
     };
   } catch (err) {

@@ -8,6 +8,10 @@ const kObserver = Symbol('observer');
 
 type ObservedResponse = ServerResponse & { [kObserver]?: DownstreamObserver };
 
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}
+
 function onResponseClose(this: ObservedResponse): void {
   if (!this.writableFinished) this[kObserver]?.downstreamClosed();
 }
@@ -38,9 +42,6 @@ export class H1Downstream implements Downstream {
     this.res.once('close', onResponseClose);
   }
 
-  bodyForUndici(): Readable | null {
-    return this.hasBody ? this.req : null;
-  }
 
   body(): Readable | null {
     return this.hasBody ? this.req : null;
@@ -48,6 +49,9 @@ export class H1Downstream implements Downstream {
 
   respond(status: number, headers: string[], endStream: boolean): void {
     if (this.listener.draining) this.res.shouldKeepAlive = false;
+    // Head, body and end usually arrive in one upstream read: send them in one write.
+    this.res.cork();
+    process.nextTick(uncork, this.res);
     this.res.writeHead(status, headers);
     if (endStream) this.res.end();
   }

@@ -1,6 +1,6 @@
 // An HTTP/2 caller stream (h2c prior knowledge, gRPC), adapted to the Downstream seam.
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ERROR_HEADER, RequestHead, readH2Head, toH2Object } from './headers.ts';
 import { grpcMessage, grpcStatusFor, isGrpc, replyBody, type Downstream, type DownstreamObserver } from './downstream.ts';
 
@@ -43,10 +43,6 @@ export class H2Downstream implements Downstream {
     this.stream.once('close', onStreamClose);
   }
 
-  bodyForUndici(): Readable | null {
-    // undici destroys a body it could not send; that must not reset our response stream.
-    return this.hasBody ? this.stream.pipe(new PassThrough()) : null;
-  }
 
   body(): Readable | null {
     return this.hasBody ? this.stream : null;

@@ -17,9 +17,7 @@ export interface Downstream {
   /** Whether a request body follows the head. */
   readonly hasBody: boolean;
   observe(observer: DownstreamObserver): void;
-  /** The request body for an upstream that may destroy it when it fails (undici), or null. */
-  bodyForUndici(): Readable | null;
-  /** The request body for piping, or null. */
+  /** The request body (never destroyed by upstreams), or null. */
   body(): Readable | null;
   respond(status: number, headers: string[], endStream: boolean, trailers: boolean): void;
   /** Returns false when the caller is not keeping up; `onDrain` then says when to go on. */

@@ -201,7 +201,7 @@ export function responseFromRaw(raw: Buffer[] | string[] | null): string[] {
     }
     out.push(lower, raw[i + 1].toString('latin1'));
   }
-  if (connection) return withoutTokens(out, connection);
+  if (connection && connection !== 'keep-alive' && connection !== 'close') return withoutTokens(out, connection);
   return out;
 }
 

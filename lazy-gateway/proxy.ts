@@ -13,7 +13,7 @@ import type { Reporter } from './reporter.ts';
 import { Rejection, Route, Router, type Endpoint } from './route.ts';
 import type { H1Upstream } from './upstream-h1.ts';
 import type { H2Upstream } from './upstream-h2.ts';
-import { isConnectFailure, type UpstreamReceiver } from './upstream.ts';
+import { failedBeforeResponse, isConnectFailure, type UpstreamReceiver } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -102,7 +102,7 @@ class Call implements UpstreamReceiver, DownstreamObserver {
       const headers = head.headers.slice();
       headers.push('host', head.authority, 'x-forwarded-for', xff);
       if (!head.requestId) headers.push('x-request-id', this.requestId);
-      this.proxy.h1.forward(endpoint, head.method, head.path, headers, this.ds.bodyForUndici(), this);
+      this.proxy.h1.forward(endpoint, head.method, head.path, headers, this.ds.body(), this);
     } else {
       const headers: OutgoingHttpHeaders = {
         ':method': head.method,
@@ -158,7 +158,7 @@ class Call implements UpstreamReceiver, DownstreamObserver {
       return this.finish();
     }
     const connectFailed = isConnectFailure(err);
-    if (connectFailed && this.attempt === 0 && !this.ds.hasBody && IDEMPOTENT.has(this.ds.head.method)) {
+    if (this.attempt === 0 && !this.ds.hasBody && IDEMPOTENT.has(this.ds.head.method) && failedBeforeResponse(err)) {
       this.attempt++;
       this.proxy.metrics.retries++;
       return this.forward();

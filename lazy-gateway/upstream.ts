@@ -24,3 +24,12 @@ export function isConnectFailure(err: Error & { code?: string; cause?: unknown }
   }
   return false;
 }
+
+/**
+ * True when the upstream cannot have acted on the request: the connection
+ * failed before any response byte came back, or the stream was refused.
+ */
+export function failedBeforeResponse(err: Error & { code?: string; beforeResponse?: boolean }): boolean {
+  if (err.beforeResponse === true || isConnectFailure(err)) return true;
+  return err.code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(err.message);
+}

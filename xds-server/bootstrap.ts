@@ -15,7 +15,7 @@ export interface BootstrapOptions {
   xds?: { host: string; port: number };
   /** The pod IP in the node id. Default 127.0.0.1. */
   ip?: string;
-  /** node.cluster (Istio sets the service); optional. */
+  /** node.cluster, which Envoy requires with ADS: the workload's service (Istio's choice); default the workload id. */
   cluster?: string;
   clusterDomain?: string;
 }
@@ -43,7 +43,7 @@ function nodeOf(opts: BootstrapOptions, extra: Record<string, string>) {
   const ip = opts.ip ?? '127.0.0.1';
   return {
     id: `sidecar~${ip}~${opts.workload}~${namespace}.svc.${opts.clusterDomain ?? 'cluster.local'}`,
-    ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    cluster: opts.cluster ?? opts.workload,
     metadata: { NAME: name, NAMESPACE: namespace, ...extra },
   };
 }

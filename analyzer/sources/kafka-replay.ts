@@ -15,9 +15,14 @@ export const replayFeed: FeedStrategy = async (batches, { analyzer, file, option
   const brokers = (options.kafka ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (brokers.length === 0) throw new Error('--via kafka needs --kafka HOST:PORT of the broker');
   const topic = `meshscope.replay.${randomUUID()}`;
-  const kafka = new Kafka({ clientId: 'meshscope-replay', brokers, logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+  // Few retries: a replay against a wrong address should fail in seconds, naming it.
+  const kafka = new Kafka({ clientId: 'meshscope-replay', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 200 } });
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(`--via kafka: cannot reach the broker at ${brokers.join(',')} (${(err as Error).message}); check --kafka HOST:PORT`);
+  }
   try {
     // One partition keeps file order: the replay clock follows the records' times.
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });

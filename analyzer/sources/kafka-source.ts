@@ -37,6 +37,10 @@ export interface KafkaSource {
 
 // Large fetches amortise kafkajs' per-request cost; JSON.parse per message stays the floor.
 const FETCH = { maxBytes: 64 << 20, maxBytesPerPartition: 32 << 20, minBytes: 1, maxWaitTimeInMs: 100 };
+// A crashed analyzer's member blocks the group until its session expires: a
+// short session lets a restarted one resume in seconds. One fetch (≤ 64 MiB,
+// about a second of work) always fits well inside it.
+const SESSION = { sessionTimeout: 10_000, heartbeatInterval: 1_000 };
 
 export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaSource> {
   const topic = opts.topic ?? DEFAULT_ACCESS_LOG_TOPIC;
@@ -49,7 +53,7 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
     logCreator: () => (e: LogEntry) => log(`kafka: ${e.log.message}${e.log.error ? ` (${e.log.error})` : ''}`),
     retry: { initialRetryTime: 200, retries: 8 },
   });
-  const consumer = kafka.consumer({ groupId: group, ...FETCH, retry: { restartOnFailure: async () => true } });
+  const consumer = kafka.consumer({ groupId: group, ...FETCH, ...SESSION, retry: { restartOnFailure: async () => true } });
   const stats: KafkaSourceStats = { messages: 0, batches: 0, commits: 0 };
   let markJoined!: () => void;
   const joined = new Promise<void>((resolve) => (markJoined = resolve));

@@ -80,7 +80,7 @@ describe('crash and restart (real broker, analyzer process)', () => {
       first.proc.child.kill('SIGKILL');
       await first.proc.exited;
     }
-    t.diagnostic(`killed after ${ingestedAtKill} of ${sent} records were ingested`);
+    t.diagnostic(`${(performance.now() / 1000).toFixed(1)} s: killed after ${ingestedAtKill} of ${sent} records were ingested`);
     assert.ok(ingestedAtKill < sent, 'the kill happened while records were still pending');
     assert.ok(Object.values(beforeKill).some((s) => s.length > 0), 'scopes had been learned before the kill');
     // More traffic while the analyzer is down.
@@ -99,7 +99,7 @@ describe('crash and restart (real broker, analyzer process)', () => {
       }, `every produced record counted (${TOTAL} records)`, 120_000);
       const counts = await edgeCounts(second);
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      t.diagnostic(`edge counts after restart: ${JSON.stringify(counts)}; ${total - TOTAL} recounted`);
+      t.diagnostic(`${(performance.now() / 1000).toFixed(1)} s: edge counts after restart: ${JSON.stringify(counts)}; ${total - TOTAL} recounted`);
       assert.deepEqual(Object.keys(counts).sort(), Object.keys(produced).sort());
       for (const [edge, n] of Object.entries(produced)) assert.ok(counts[edge] >= n, `${edge}: ${counts[edge]} ≥ ${n}`);
       const final = await scopes(second);

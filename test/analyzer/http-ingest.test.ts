@@ -2,6 +2,7 @@
 // than any buffer, every malformed kind beside good records, counts returned.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startAnalyzer, type RunningAnalyzer } from '../../analyzer/app.ts';
@@ -72,5 +73,20 @@ describe('HTTP ingest (NDJSON over a real socket)', () => {
     assert.equal(run.analyzer.stats().records - before, total);
     const again = await request(url(), { method: 'POST', body: Readable.from(body()), headers: { 'content-type': 'application/x-ndjson' } });
     assert.deepEqual(await again.body.json(), { lines: total, accepted: 0, rejected: 0, unresolved: 0, duplicates: total }, 'resent records count once');
+  });
+
+  it('takes gzip bodies as shippers send them, and says what is wrong with the rest', async () => {
+    const lines = [native(PAGE, 'ratings:9080'), native(PAGE, 'details:9080')].map((l) => JSON.stringify(l)).join('\n');
+    const gz = await request(url(), { method: 'POST', body: gzipSync(lines), headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' } });
+    assert.deepEqual(await gz.body.json(), { lines: 2, accepted: 2, rejected: 0, unresolved: 0, duplicates: 0 });
+    const broken = await request(url(), { method: 'POST', body: 'not gzip', headers: { 'content-encoding': 'gzip' } });
+    assert.equal(broken.statusCode, 400);
+    assert.match(((await broken.body.json()) as any).message, /content-encoding gzip: the body does not decode/);
+    const br = await request(url(), { method: 'POST', body: 'x', headers: { 'content-encoding': 'br' } });
+    assert.equal(br.statusCode, 415);
+    await br.body.dump();
+    const empty = await request(url(), { method: 'POST' });
+    assert.equal(empty.statusCode, 400);
+    assert.match(((await empty.body.json()) as any).message, /NDJSON/);
   });
 });

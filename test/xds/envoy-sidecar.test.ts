@@ -11,6 +11,8 @@ import { WatchedInventory } from '../../contracts/index.ts';
 import { createXdsServer, type XdsServer } from '../../xds-server/index.ts';
 import { ensureEnvoy, type EnvoyProcess } from '../harness/envoy.ts';
 import { waitUntil } from '../harness/wait.ts';
+import * as grpc from '@grpc/grpc-js';
+import { EchoClient, hello, startGreeter, type Greeter } from './support/grpc-echo.ts';
 import { requestVia, startHttpBackend, type HttpBackend } from './support/backends.ts';
 import { meshYaml, type TestService } from './support/mesh.ts';
 import { listenerPort, rejectedUpdates, sidecarConfig, startSidecar } from './support/sidecar.ts';
@@ -23,12 +25,13 @@ function sidecarSuite(delta: boolean) {
     const meshFile = join(dir, 'mesh.yaml');
     let backends: Record<string, HttpBackend>;
     let gateway: HttpBackend;
+    let greeter: Greeter;
     let inventory: WatchedInventory;
     let server: XdsServer;
     let productpage: EnvoyProcess;
     let reviewsProxy: EnvoyProcess;
     let services: TestService[];
-    const outbound = (name: string) => `outbound|${backends[name].port}||${FQDN(name)}`;
+    const outbound = (name: string) => `outbound|${name === 'greeter' ? greeter.port : backends[name].port}||${FQDN(name)}`;
 
     before(async () => {
       await ensureEnvoy();
@@ -38,15 +41,17 @@ function sidecarSuite(delta: boolean) {
         ratings: await startHttpBackend('ratings', '127.0.0.12'),
       };
       gateway = await startHttpBackend('gateway', '127.0.0.1');
+      greeter = await startGreeter('greeter-0', '127.0.0.14', 0);
       services = Object.values(backends).map((b) => ({
         name: b.name,
         ports: [{ port: b.port, protocol: 'http' as const }],
         workloads: [{ name: `${b.name}-0`, address: b.address }],
       }));
+      services.push({ name: 'greeter', ports: [{ port: greeter.port, protocol: 'grpc' }], workloads: [{ name: 'greeter-0', address: greeter.address }] });
       writeFileSync(meshFile, meshYaml(services));
       inventory = new WatchedInventory(meshFile, () => {}).start();
       server = await createXdsServer({ inventory, gatewayAddress: `127.0.0.1:${gateway.port}` });
-      server.scope.setServiceScope('productpage.default', ['reviews.default']);
+      server.scope.setServiceScope('productpage.default', ['reviews.default', 'greeter.default']);
       server.scope.setServiceScope('reviews.default', ['ratings.default']);
       [productpage, reviewsProxy] = await Promise.all([
         startSidecar({ workload: 'productpage-0.default', xdsPort: server.port, delta, mesh: meshFile, workloadAddress: '127.0.0.10' }),
@@ -59,18 +64,25 @@ function sidecarSuite(delta: boolean) {
       await server?.close();
       inventory?.close();
       await Promise.all([...Object.values(backends ?? {}), gateway].map((b) => b?.close()));
+      greeter?.server.forceShutdown();
       rmSync(dir, { recursive: true, force: true });
     });
 
     it('accepts exactly the scoped clusters and virtual hosts', async () => {
-      await productpage.waitFor(async () => (await sidecarConfig(productpage)).virtualHosts.length === 2, 'productpage to hold its outbound route');
+      await productpage.waitFor(async () => (await sidecarConfig(productpage)).virtualHosts.length === 3, 'productpage to hold its outbound route');
       const cfg = await sidecarConfig(productpage);
-      assert.deepEqual(cfg.clusters.map((c) => c.name).sort(), [`inbound|${backends.productpage.port}||`, 'meshscope-gateway', outbound('reviews')].sort());
-      assert.deepEqual(cfg.virtualHosts, [`${FQDN('reviews')}:${backends.reviews.port}`, 'meshscope-gateway']);
+      assert.deepEqual(cfg.clusters.map((c) => c.name).sort(), [`inbound|${backends.productpage.port}||`, 'meshscope-gateway', outbound('greeter'), outbound('reviews')].sort());
+      // Services in scope order (sorted by id), then the catch-all.
+      assert.deepEqual(cfg.virtualHosts, [`${FQDN('greeter')}:${greeter.port}`, `${FQDN('reviews')}:${backends.reviews.port}`, 'meshscope-gateway']);
       assert.deepEqual(cfg.listeners.map((l) => l.name).sort(), ['egress', 'ingress']);
-      const eds = async () => (await sidecarConfig(productpage)).endpoints.filter((e) => e.name.startsWith('outbound|'));
-      await productpage.waitFor(async () => (await eds()).length === 1, 'productpage EDS');
-      assert.deepEqual(await eds(), [{ name: outbound('reviews'), addresses: [`127.0.0.11:${backends.reviews.port}`] }]);
+      const eds = async () =>
+        (await sidecarConfig(productpage)).endpoints.filter((e) => e.name.startsWith('outbound|')).sort((a, b) => a.name.localeCompare(b.name));
+      await productpage.waitFor(async () => (await eds()).length === 2, 'productpage EDS');
+      const expected = [
+        { name: outbound('greeter'), addresses: [`127.0.0.14:${greeter.port}`] },
+        { name: outbound('reviews'), addresses: [`127.0.0.11:${backends.reviews.port}`] },
+      ];
+      assert.deepEqual(await eds(), expected.sort((a, b) => a.name.localeCompare(b.name)));
       assert.deepEqual(await rejectedUpdates(productpage), {});
       const stats = await productpage.stats('update_success');
       for (const key of ['cluster_manager.cds.update_success', 'listener_manager.lds.update_success', 'http.outbound.rds.outbound.update_success']) {
@@ -79,7 +91,17 @@ function sidecarSuite(delta: boolean) {
       const status = server.proxy('productpage-0.default');
       assert.ok(status, 'the server lists the proxy');
       assert.equal(status.profile, 'envoy');
-      assert.deepEqual(status.scope, ['reviews.default']);
+      assert.deepEqual(status.scope, ['greeter.default', 'reviews.default']);
+    });
+
+    it('carries gRPC through the egress port to an h2 service', async () => {
+      const egress = await listenerPort(productpage, 'egress');
+      const client = new EchoClient(`127.0.0.1:${egress}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': `greeter:${greeter.port}` });
+      try {
+        assert.equal(await hello(client), 'greeter-0');
+      } finally {
+        client.close();
+      }
     });
 
     it('sends a scoped call to the backend and an unscoped one to the gateway, naming the caller', async () => {
@@ -105,8 +127,8 @@ function sidecarSuite(delta: boolean) {
     it('pushes a scope change to that proxy and no other', async () => {
       const quietBefore = server.proxy('reviews-0.default')!;
       const reviewsConfig = await sidecarConfig(reviewsProxy);
-      server.scope.setServiceScope('productpage.default', ['reviews.default', 'ratings.default']);
-      await productpage.waitFor(async () => (await sidecarConfig(productpage)).virtualHosts.length === 3, 'productpage to get ratings');
+      server.scope.setServiceScope('productpage.default', ['reviews.default', 'greeter.default', 'ratings.default']);
+      await productpage.waitFor(async () => (await sidecarConfig(productpage)).virtualHosts.length === 4, 'productpage to get ratings');
       const egress = await listenerPort(productpage, 'egress');
       await productpage.waitFor(async () => (await requestVia(egress, 'ratings')).body.backend === 'ratings', 'ratings to be reached directly');
       // The push to productpage has been sent and applied: a push to reviews would have gone out with it.

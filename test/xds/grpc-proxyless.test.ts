@@ -13,45 +13,8 @@ import { WatchedInventory, type AccessLogRecord } from '../../contracts/index.ts
 import { bootstrapCommand } from '../../xds-server/cli.ts';
 import { createXdsServer, type XdsServer } from '../../xds-server/index.ts';
 import { waitUntil } from '../harness/wait.ts';
+import { EchoClient, hello as call, startGreeter, type Greeter } from './support/grpc-echo.ts';
 import { meshYaml, type TestService } from './support/mesh.ts';
-
-const json = {
-  serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
-  deserialize: (b: Buffer) => JSON.parse(b.toString() || '{}'),
-};
-const ECHO = {
-  hello: {
-    path: '/meshscope.test.Echo/Hello',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: json.serialize,
-    requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize,
-    responseDeserialize: json.deserialize,
-  },
-} satisfies grpc.ServiceDefinition;
-const EchoClient = grpc.makeGenericClientConstructor(ECHO, 'Echo');
-
-interface Greeter {
-  name: string;
-  address: string;
-  server: grpc.Server;
-}
-
-async function startGreeter(name: string, address: string, port: number): Promise<Greeter & { port: number }> {
-  const server = new grpc.Server();
-  server.addService(ECHO, { hello: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { server: name }) });
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { name, address, server, port: bound };
-}
-
-function call(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) =>
-    (client as any).hello({}, { deadline: Date.now() + 5_000 }, (err: Error | null, res: { server: string }) => (err ? reject(err) : resolve(res.server))),
-  );
-}
 
 describe('proxyless gRPC client (grpc-js-xds)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshscope-xds-grpc-'));

@@ -1,7 +1,7 @@
 // What the profiles read to compute a node's configuration.
 import type { Inventory } from '../../contracts/index.ts';
 import type { EncodedResource } from '../types.ts';
-import type { GenerationMemo } from './memo.ts';
+import type { SharedMemo } from './memo.ts';
 import type { ScopeStore } from './scopes.ts';
 import type { ScopeViews } from './scope-views.ts';
 import type { ServicePool } from './service-pool.ts';
@@ -12,7 +12,7 @@ export interface CacheContext {
   readonly lazy: boolean;
   readonly scopes: ScopeStore;
   readonly views: ScopeViews;
-  readonly memo: GenerationMemo<EncodedResource>;
+  readonly memo: SharedMemo<EncodedResource>;
   /** Undefined when the server runs without --gateway: the catch-all then answers 503. */
   readonly gatewayCluster?: EncodedResource;
   readonly gatewayFragment: Buffer;

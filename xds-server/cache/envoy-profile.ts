@@ -21,8 +21,7 @@ export function envoyConfig(ctx: CacheContext, node: CacheNode): NodeConfig {
   node.scope = scope;
 
   const key = scopeKey(namespace, ctx.lazy ? scope : '*');
-  const services = ctx.lazy ? scope : inventory.services.map((s) => s.id);
-  const view = ctx.views.acquire(key, () => new ScopeView(key, services, ctx.pool, namespace, ctx.gatewayFragment));
+  const view = ctx.views.acquire(key, () => new ScopeView(key, ctx.lazy ? scope : '*', ctx.pool, namespace, ctx.gatewayFragment));
   ctx.views.release(node.view);
   node.view = view;
 

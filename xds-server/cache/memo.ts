@@ -1,21 +1,19 @@
 // Content-keyed sharing for resources that depend on a node's settings rather
 // than on a service alone (listeners, inbound clusters): nodes with equal
-// inputs get the same encoded bytes. Entries unused for a whole generation
-// (one inventory version) are dropped.
-export class GenerationMemo<V> {
-  private current = new Map<string, V>();
-  private previous = new Map<string, V>();
+// inputs get the same encoded bytes. An entry lives as long as some node's
+// configuration holds it.
+export class SharedMemo<V extends object> {
+  private readonly refs = new Map<string, WeakRef<V>>();
+  private readonly registry = new FinalizationRegistry<string>((key) => {
+    if (this.refs.get(key)?.deref() === undefined) this.refs.delete(key);
+  });
 
   get(key: string, build: () => V): V {
-    let v = this.current.get(key);
-    if (v !== undefined) return v;
-    v = this.previous.get(key) ?? build();
-    this.current.set(key, v);
+    const hit = this.refs.get(key)?.deref();
+    if (hit) return hit;
+    const v = build();
+    this.refs.set(key, new WeakRef(v));
+    this.registry.register(v, key);
     return v;
-  }
-
-  nextGeneration(): void {
-    this.previous = this.current;
-    this.current = new Map();
   }
 }

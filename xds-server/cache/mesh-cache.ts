@@ -10,7 +10,7 @@ import { TypeUrl, type EncodedResource, type XdsCache, type XdsNode } from '../t
 import type { CacheContext } from './context.ts';
 import { envoyConfig } from './envoy-profile.ts';
 import { grpcConfig } from './grpc-profile.ts';
-import { GenerationMemo } from './memo.ts';
+import { SharedMemo } from './memo.ts';
 import { CacheNode, type NodeOwner } from './node-handle.ts';
 import { addressOf, sourceOf } from './node-identity.ts';
 import { ScopeStore, type ScopeChange } from './scopes.ts';
@@ -33,7 +33,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
   readonly lazy: boolean;
   readonly scopes: ScopeStore;
   readonly views = new ScopeViews();
-  readonly memo = new GenerationMemo<EncodedResource>();
+  readonly memo = new SharedMemo<EncodedResource>();
   readonly gatewayCluster?: EncodedResource;
   readonly gatewayFragment: Buffer;
   private readonly nodes = new Set<CacheNode>();
@@ -63,14 +63,22 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     return handle;
   }
 
-  /** Applies a new inventory version; each node hears only of what changed for it. */
+  /**
+   * Applies a new inventory version. Only nodes the change concerns are
+   * recomputed: those whose workload resolves differently, whose own service,
+   * scope or shared view holds a changed service, and proxyless clients whose
+   * names may now resolve differently. Each hears only of the types whose
+   * content changed for it.
+   */
   setInventory(next: Inventory): void {
     if (next.version === this.inventory.version) return;
     this.inventory = next;
     this.pool = new ServicePool(next, this.pool);
-    this.memo.nextGeneration();
-    this.views.reset();
-    for (const node of this.nodes) node.apply(this.compute(node));
+    const changed = this.pool.changed;
+    this.views.invalidate(changed);
+    for (const node of this.nodes) {
+      if (this.concerns(node, changed)) node.apply(this.compute(node));
+    }
   }
 
   /** Every proxyless subscription, as an access-log record the analyzer consumes. */
@@ -106,6 +114,17 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     node.view = undefined;
   }
 
+  private concerns(node: CacheNode, changed: ReadonlySet<ServiceId>): boolean {
+    const before = node.workloadEntry;
+    const now = this.inventory.workloadForNode(node.node);
+    if (now?.id !== before?.id || now?.service !== before?.service) return true;
+    if (changed.size === 0) return false;
+    if (before && changed.has(before.service)) return true;
+    if (node.node.profile === 'grpc') return node.listenerNames.size > 0;
+    if (node.view && !this.views.isLive(node.view)) return true;
+    return this.scopes.declared(before).some((id) => changed.has(id));
+  }
+
   private compute(node: CacheNode) {
     const workload = this.inventory.workloadForNode(node.node);
     if (workload?.id !== node.workloadEntry?.id || workload?.service !== node.workloadEntry?.service) this.index(node, workload);
@@ -139,7 +158,14 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     for (const authority of names) {
       const record: AccessLogRecord = { time, source, authority, protocol: 'grpc', reporter: 'xds' };
       if (sourceAddress) record.sourceAddress = sourceAddress;
-      for (const l of this.observers) l(record);
+      for (const l of this.observers) {
+        // A failing consumer must not fail the proxy's subscription.
+        try {
+          l(record);
+        } catch (err) {
+          process.stderr.write(`xds: observation listener failed: ${(err as Error).stack ?? err}\n`);
+        }
+      }
     }
   }
 }

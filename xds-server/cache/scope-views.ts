@@ -18,16 +18,18 @@ export class ScopeView {
 
   constructor(
     readonly key: string,
-    readonly services: readonly ServiceId[],
+    /** `*`: the whole mesh (--no-lazy), whatever it holds. */
+    readonly services: readonly ServiceId[] | '*',
     pool: ServicePool,
     namespace: string,
     gatewayFragment: Buffer,
   ) {
     const fragments: Buffer[] = [];
-    for (const id of services) {
+    const ids = services === '*' ? pool.inventory.services.map((s) => s.id) : services;
+    for (const id of ids) {
       const entry = pool.get(id);
       if (!entry) continue;
-      fragments.push(entry.fragment(namespace));
+      fragments.push(entry.fragment(namespace, pool.inventory));
       for (const p of entry.ports) {
         this.clusters.set(p.cluster.name, p.cluster);
         this.loads.set(p.load.name, p.load);
@@ -51,7 +53,7 @@ export function scopeKey(namespace: string, services: readonly ServiceId[] | '*'
 
 /** Live views by key. `reset()` after an inventory change: nodes then rebuild the views they need. */
 export class ScopeViews {
-  private views = new Map<string, { view: ScopeView; refs: number }>();
+  private readonly views = new Map<string, { view: ScopeView; refs: number }>();
 
   acquire(key: string, build: () => ScopeView): ScopeView {
     let slot = this.views.get(key);
@@ -63,15 +65,25 @@ export class ScopeViews {
     return slot.view;
   }
 
+  /** Whether nodes holding `view` may keep it. */
+  isLive(view: ScopeView): boolean {
+    return this.views.get(view.key)?.view === view;
+  }
+
+  /** Drops the views that hold a changed service (and every whole-mesh view): their nodes rebuild them. */
+  invalidate(changed: ReadonlySet<ServiceId>): void {
+    if (changed.size === 0) return;
+    for (const [key, slot] of this.views) {
+      const services = slot.view.services;
+      if (services === '*' || services.some((id) => changed.has(id))) this.views.delete(key);
+    }
+  }
+
   release(view: ScopeView | undefined): void {
     if (!view) return;
     const slot = this.views.get(view.key);
     if (!slot || slot.view !== view) return;
     if (--slot.refs === 0) this.views.delete(view.key);
-  }
-
-  reset(): void {
-    this.views = new Map();
   }
 
   get size(): number {

@@ -1,6 +1,7 @@
 // Every resource that depends on one service only, built once per content and
 // carried over inventory versions: an endpoint change re-encodes that
-// service's ClusterLoadAssignments and nothing else.
+// service's ClusterLoadAssignments and nothing else, and `changed` names the
+// services whose resources differ so the cache revisits only what uses them.
 import type { Inventory, Service, ServiceId, ServicePort } from '../../contracts/index.ts';
 import { outboundCluster } from '../resources/clusters.ts';
 import { loadAssignment } from '../resources/endpoints.ts';
@@ -16,19 +17,13 @@ export interface PortResources {
 }
 
 class PortEntry implements PortResources {
-  private route?: EncodedResource;
-
   constructor(
     readonly service: Service,
     readonly port: ServicePort,
-    readonly clusterKey: string,
     readonly cluster: EncodedResource,
-    readonly loadKey: string,
     readonly load: EncodedResource,
-    route?: EncodedResource,
-  ) {
-    this.route = route;
-  }
+    private route?: EncodedResource,
+  ) {}
 
   get builtRoute(): EncodedResource | undefined {
     return this.route;
@@ -41,25 +36,23 @@ class PortEntry implements PortResources {
 }
 
 export class ServiceEntry {
-  private readonly fragments = new Map<boolean, Buffer>();
+  /** Encoded virtual hosts, seen from the service's own namespace (true) or another (false). */
+  private readonly fragments: Map<boolean, Buffer>;
 
   constructor(
     readonly service: Service,
     readonly ports: readonly PortEntry[],
-    /** What the virtual hosts depend on: every spelling and port of the service. */
-    readonly routeKey: string,
-    private readonly inventory: Inventory,
-    reuseFragments?: ServiceEntry,
+    fragments?: Map<boolean, Buffer>,
   ) {
-    if (reuseFragments) for (const [k, v] of reuseFragments.fragments) this.fragments.set(k, v);
+    this.fragments = fragments ?? new Map();
   }
 
   /** The service's virtual hosts as seen from `callerNamespace` (the short name only from its own). */
-  fragment(callerNamespace: string): Buffer {
+  fragment(callerNamespace: string, inventory: Inventory): Buffer {
     const local = callerNamespace === this.service.namespace;
     let f = this.fragments.get(local);
     if (!f) {
-      f = virtualHostsFragment(this.inventory, this.service, callerNamespace);
+      f = virtualHostsFragment(inventory, this.service, callerNamespace);
       this.fragments.set(local, f);
     }
     return f;
@@ -68,16 +61,28 @@ export class ServiceEntry {
   port(port: number): PortEntry | undefined {
     return this.ports.find((p) => p.port.port === port);
   }
+
+  sharedFragments(): Map<boolean, Buffer> {
+    return this.fragments;
+  }
 }
 
 export class ServicePool {
   private readonly entries = new Map<ServiceId, ServiceEntry>();
+  /** Services added, removed, or whose resources differ from the previous pool's. */
+  readonly changed = new Set<ServiceId>();
 
   constructor(
     readonly inventory: Inventory,
     previous?: ServicePool,
   ) {
-    for (const service of inventory.services) this.entries.set(service.id, build(inventory, service, previous?.entries.get(service.id)));
+    for (const service of inventory.services) {
+      const before = previous?.entries.get(service.id);
+      const entry = before && sameResources(before.service, service) ? before : build(service, before);
+      this.entries.set(service.id, entry);
+      if (previous && entry !== before) this.changed.add(service.id);
+    }
+    if (previous) for (const id of previous.entries.keys()) if (!this.entries.has(id)) this.changed.add(id);
   }
 
   get(id: ServiceId): ServiceEntry | undefined {
@@ -85,16 +90,38 @@ export class ServicePool {
   }
 }
 
-function build(inventory: Inventory, service: Service, before: ServiceEntry | undefined): ServiceEntry {
+// Compared field by field rather than through a serialized key: a mesh.yaml
+// reload brings fresh objects for every service, and most of them are equal.
+function samePort(a: ServicePort, b: ServicePort): boolean {
+  return a.port === b.port && a.targetPort === b.targetPort && a.protocol === b.protocol;
+}
+
+function sameShape(a: Service, b: Service): boolean {
+  return a.id === b.id && a.fqdn === b.fqdn && a.clusterIP === b.clusterIP && a.ports.length === b.ports.length && a.ports.every((p, i) => samePort(p, b.ports[i]));
+}
+
+function sameAddresses(a: Service, b: Service): boolean {
+  return a.workloads.length === b.workloads.length && a.workloads.every((w, i) => w.address === b.workloads[i].address);
+}
+
+function sameResources(a: Service, b: Service): boolean {
+  return a === b || (sameShape(a, b) && sameAddresses(a, b));
+}
+
+function build(service: Service, before: ServiceEntry | undefined): ServiceEntry {
+  const shape = before !== undefined && sameShape(before.service, service);
+  const addresses = before !== undefined && sameAddresses(before.service, service);
   const ports = service.ports.map((port) => {
-    const clusterKey = `${service.fqdn}|${port.port}|${port.protocol}`;
-    const loadKey = `${clusterKey}|${port.targetPort}|${service.workloads.map((w) => w.address).join(',')}`;
     const old = before?.port(port.port);
-    const same = old !== undefined && old.clusterKey === clusterKey;
-    const cluster = same ? old.cluster : outboundCluster(service, port);
-    const load = same && old.loadKey === loadKey ? old.load : loadAssignment(service, port);
-    return new PortEntry(service, port, clusterKey, cluster, loadKey, load, same ? old.builtRoute : undefined);
+    const sameCluster = old !== undefined && old.port.protocol === port.protocol && before!.service.fqdn === service.fqdn;
+    const sameLoad = sameCluster && old.port.targetPort === port.targetPort && addresses;
+    return new PortEntry(
+      service,
+      port,
+      sameCluster ? old.cluster : outboundCluster(service, port),
+      sameLoad ? old.load : loadAssignment(service, port),
+      sameCluster ? old.builtRoute : undefined,
+    );
   });
-  const routeKey = JSON.stringify([service.id, service.fqdn, service.clusterIP, service.ports]);
-  return new ServiceEntry(service, ports, routeKey, inventory, before?.routeKey === routeKey ? before : undefined);
+  return new ServiceEntry(service, ports, shape ? before!.sharedFragments() : undefined);
 }
