@@ -9,6 +9,7 @@ type Command =
   | { cmd: 'setScope'; id: number; service: string; deps: string[] }
   | { cmd: 'endpoint'; id: number; service: number; generation: number }
   | { cmd: 'rss' }
+  | { cmd: 'cpu' }
   | { cmd: 'startFull' }
   | { cmd: 'exit' };
 
@@ -48,6 +49,9 @@ process.on('message', async (m: Command) => {
     case 'rss':
       global.gc?.();
       send({ type: 'rss', ...process.memoryUsage() });
+      break;
+    case 'cpu':
+      send({ type: 'cpu', ...process.cpuUsage() });
       break;
     case 'startFull':
       full = await createXdsServer({ inventory: mesh.inventory(), gatewayAddress, lazy: false });

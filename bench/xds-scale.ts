@@ -45,10 +45,13 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+// mulberry32: a seeded generator, so runs pick the same scopes and changes.
 let seed = 42;
 function random(n: number): number {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed % n;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
 }
 
 function pickScope(n: number, self: number): string[] {
@@ -145,10 +148,18 @@ async function run(n: number): Promise<void> {
   );
 
   progress(`N=${n}: connecting ${P} ADS clients`);
+  child.proc.send({ cmd: 'cpu' });
+  const cpuBefore = await child.next<{ user: number; system: number }>('cpu');
   const t0 = now();
   const clients = proxies.map((p) => new BenchAdsClient(`sidecar~10.255.0.1~${p.workload}~default.svc.cluster.local`, target));
   const firstAck = await Promise.all(clients.map((c) => c.until((x) => x.settled)));
-  console.log(`  first config ACKed by all ${P}: ${ms(Math.max(...firstAck) - t0)} (p50 ${ms(percentile(firstAck, 50) - t0)})`);
+  child.proc.send({ cmd: 'cpu' });
+  const cpuAfter = await child.next<{ user: number; system: number }>('cpu');
+  const serverCpu = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
+  console.log(
+    `  first config ACKed by all ${P}: ${ms(Math.max(...firstAck) - t0)} (p50 ${ms(percentile(firstAck, 50) - t0)}; ` +
+      `server CPU ${ms(serverCpu)}, the rest is the ${P} clients sharing this machine)`,
+  );
   child.proc.send({ cmd: 'rss' });
   const mem = await child.next<{ rss: number; heapUsed: number }>('rss');
   console.log(`  server RSS with ${P} streams: ${mb(mem.rss)} (heap used ${mb(mem.heapUsed)})`);

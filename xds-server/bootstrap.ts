@@ -94,7 +94,7 @@ export function envoyBootstrap(opts: EnvoyBootstrapOptions): Record<string, unkn
 }
 
 export function envoyBootstrapYaml(opts: EnvoyBootstrapOptions): string {
-  return YAML.stringify(envoyBootstrap(opts));
+  return YAML.stringify(envoyBootstrap(opts), { aliasDuplicateObjects: false });
 }
 
 export function grpcBootstrap(opts: BootstrapOptions): Record<string, unknown> {

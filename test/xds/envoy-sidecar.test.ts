@@ -26,6 +26,7 @@ function sidecarSuite(delta: boolean) {
     let backends: Record<string, HttpBackend>;
     let gateway: HttpBackend;
     let greeter: Greeter;
+    let admin: HttpBackend;
     let inventory: WatchedInventory;
     let server: XdsServer;
     let productpage: EnvoyProcess;
@@ -42,11 +43,14 @@ function sidecarSuite(delta: boolean) {
       };
       gateway = await startHttpBackend('gateway', '127.0.0.1');
       greeter = await startGreeter('greeter-0', '127.0.0.14', 0);
+      // A second port of productpage: its ingress must route by the port the caller named.
+      admin = await startHttpBackend('productpage-admin', '127.0.0.10');
       services = Object.values(backends).map((b) => ({
         name: b.name,
         ports: [{ port: b.port, protocol: 'http' as const }],
         workloads: [{ name: `${b.name}-0`, address: b.address }],
       }));
+      services[0].ports!.push({ port: admin.port, protocol: 'http' });
       services.push({ name: 'greeter', ports: [{ port: greeter.port, protocol: 'grpc' }], workloads: [{ name: 'greeter-0', address: greeter.address }] });
       writeFileSync(meshFile, meshYaml(services));
       inventory = new WatchedInventory(meshFile, () => {}).start();
@@ -63,7 +67,7 @@ function sidecarSuite(delta: boolean) {
       await Promise.all([productpage?.stop(), reviewsProxy?.stop()]);
       await server?.close();
       inventory?.close();
-      await Promise.all([...Object.values(backends ?? {}), gateway].map((b) => b?.close()));
+      await Promise.all([...Object.values(backends ?? {}), gateway, admin].map((b) => b?.close()));
       greeter?.server.forceShutdown();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -71,7 +75,10 @@ function sidecarSuite(delta: boolean) {
     it('accepts exactly the scoped clusters and virtual hosts', async () => {
       await productpage.waitFor(async () => (await sidecarConfig(productpage)).virtualHosts.length === 3, 'productpage to hold its outbound route');
       const cfg = await sidecarConfig(productpage);
-      assert.deepEqual(cfg.clusters.map((c) => c.name).sort(), [`inbound|${backends.productpage.port}||`, 'meshscope-gateway', outbound('greeter'), outbound('reviews')].sort());
+      assert.deepEqual(
+        cfg.clusters.map((c) => c.name).sort(),
+        [`inbound|${backends.productpage.port}||`, `inbound|${admin.port}||`, 'meshscope-gateway', outbound('greeter'), outbound('reviews')].sort(),
+      );
       // Services in scope order (sorted by id), then the catch-all.
       assert.deepEqual(cfg.virtualHosts, [`${FQDN('greeter')}:${greeter.port}`, `${FQDN('reviews')}:${backends.reviews.port}`, 'meshscope-gateway']);
       assert.deepEqual(cfg.listeners.map((l) => l.name).sort(), ['egress', 'ingress']);
@@ -118,10 +125,11 @@ function sidecarSuite(delta: boolean) {
       assert.equal(seen.headers['x-meshscope-source'], 'productpage-0.default');
     });
 
-    it('routes the ingress listener to the workload itself', async () => {
+    it('routes the ingress listener to the workload port the caller named', async () => {
       const ingress = await listenerPort(productpage, 'ingress');
-      const res = await requestVia(ingress, `productpage:${backends.productpage.port}`, '/index');
-      assert.equal(res.body.backend, 'productpage');
+      assert.equal((await requestVia(ingress, `productpage:${backends.productpage.port}`, '/index')).body.backend, 'productpage');
+      assert.equal((await requestVia(ingress, `productpage.default:${admin.port}`, '/stats')).body.backend, 'productpage-admin');
+      assert.deepEqual(await rejectedUpdates(productpage), {});
     });
 
     it('pushes a scope change to that proxy and no other', async () => {

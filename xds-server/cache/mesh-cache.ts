@@ -1,7 +1,7 @@
 // The XdsCache: what each attached node should have, recomputed only for the
 // nodes an event concerns (a scope change: that source's nodes; an inventory
-// change: every node, but a node hears only of the types whose content
-// changed for it).
+// change: the nodes that use a changed service), and each of those hears only
+// of the types whose content changed for it.
 import type { AccessLogRecord, Inventory, ScopeTarget, ServiceId, WorkloadId } from '../../contracts/index.ts';
 import { gatewayCluster } from '../resources/clusters.ts';
 import type { HostPort } from '../resources/host-port.ts';
