@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
+import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
 
 const usage = `Usage: meshscope analyzer --mesh FILE --data DIR [options]
@@ -23,7 +24,8 @@ Listeners:
 Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
   --kafka HOST:PORT,...   consume access logs from these Kafka brokers
   --topic T               Kafka topic (default ${DEFAULT_ACCESS_LOG_TOPIC})
-  --group G               Kafka consumer group (default ${DEFAULT_GROUP})
+  --group G               Kafka consumer group (default ${DEFAULT_GROUP}); every analyzer
+                          needs every record, so give each replica its own group
 
 Scoping:
   --gateway HOST:PORT     the lazy gateway every out-of-scope call is routed to
@@ -41,11 +43,12 @@ Examples:
 
 class UsageError extends Error {}
 
-export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: "${text}" is not a duration; write a number and a unit, e.g. 7d, 12h, 30m, 90s`);
-  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 'ms'];
-  return Math.round(Number(m[1]) * unit);
+function duration(text: string, flag: string): number {
+  try {
+    return parseDuration(text, flag);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function port(text: string | undefined, flag: string, fallback: number): number {
@@ -106,7 +109,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     topic: values.topic,
     group: values.group,
     gateway: values.gateway ? hostPorts(values.gateway, '--gateway')[0] : undefined,
-    dependencyTtlMs: parseDuration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
+    dependencyTtlMs: duration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
     lazy: !values['no-lazy'],
     adminToken: values['admin-token'] ?? (env.MESHSCOPE_ADMIN_TOKEN || undefined),
   };

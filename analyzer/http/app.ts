@@ -16,8 +16,9 @@ import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { pageRoutes } from './routes/page.ts';
-import { policyRoutes } from './routes/policy.ts';
+import { pinRoutes } from './routes/pins.ts';
 import { proxiesRoutes } from './routes/proxies.ts';
+import { ruleRoutes } from './routes/rules.ts';
 import { servicesRoutes } from './routes/services.ts';
 
 export interface AppDeps {
@@ -39,7 +40,8 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
-    forceCloseConnections: true,
+    // On close, idle keep-alive connections go at once; a request in flight (a POST being ingested) finishes.
+    forceCloseConnections: 'idle',
     // A misspelt filter or body key is an error, not silently ignored.
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -63,7 +65,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { notReady: deps.notReady ?? (() => undefined) });
   await app.register(graphRoutes, { analyzer });
   await app.register(servicesRoutes, { analyzer, bytes, proxies });
-  await app.register(policyRoutes, { analyzer, adminToken: deps.adminToken });
+  await app.register(pinRoutes, { analyzer, adminToken: deps.adminToken });
+  await app.register(ruleRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
   await app.register(diagnosticsRoutes, { analyzer });
   await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources });

@@ -19,10 +19,10 @@ export interface KafkaSourceOptions {
   log?: (msg: string) => void;
 }
 
+/** Counted once a batch is ingested, flushed and committed. */
 export interface KafkaSourceStats {
   messages: number;
   batches: number;
-  commits: number;
 }
 
 export interface KafkaSource {
@@ -54,7 +54,7 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
     retry: { initialRetryTime: 200, retries: 8 },
   });
   const consumer = kafka.consumer({ groupId: group, ...FETCH, ...SESSION, retry: { restartOnFailure: async () => true } });
-  const stats: KafkaSourceStats = { messages: 0, batches: 0, commits: 0 };
+  const stats: KafkaSourceStats = { messages: 0, batches: 0 };
   let markJoined!: () => void;
   const joined = new Promise<void>((resolve) => (markJoined = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => markJoined());
@@ -65,7 +65,7 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
     await consumer.subscribe({ topic, fromBeginning: true });
   } catch (err) {
     await consumer.disconnect().catch(() => {});
-    throw new Error(`kafka: cannot consume ${topic} from ${opts.brokers.join(',')}: ${(err as Error).message}; check --kafka HOST:PORT and that the broker is up`);
+    throw new Error(`kafka: cannot consume ${topic} from ${opts.brokers.join(',')}: ${(err as Error).message}; check --kafka HOST:PORT, that the broker is up and that the topic exists (--topic)`);
   }
   await consumer.run({
     autoCommit: false,
@@ -95,7 +95,6 @@ async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: Ka
   await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
   stats.messages += inputs.length;
   stats.batches++;
-  stats.commits++;
   await p.heartbeat();
 }
 

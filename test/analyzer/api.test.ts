@@ -191,4 +191,18 @@ describe('HTTP API (inject)', () => {
     }
     assert.equal((await app.inject('/docs')).statusCode < 400, true);
   });
+
+  it('answers 503 on /readyz while not ready, with the reason', async () => {
+    let reason: string | undefined = 'the Kafka consumer has not joined group g yet';
+    const other = await buildApp({ analyzer, notReady: () => reason });
+    try {
+      const res = await other.inject('/readyz');
+      assert.equal(res.statusCode, 503);
+      assert.deepEqual(res.json(), { status: 'not ready', reason });
+      reason = undefined;
+      assert.equal((await other.inject('/readyz')).statusCode, 200);
+    } finally {
+      await other.close();
+    }
+  });
 });

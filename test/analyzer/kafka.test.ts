@@ -86,8 +86,8 @@ describe('Kafka source (real broker)', () => {
 
       await producer.send({ topic, messages: [keyed(native(PAGE, 'ratings:9080'))] });
       await waitUntil(async () => (await api('/api/v1/services/default/productpage')).scope.includes('ratings.default'), 'a new edge widens the scope', 30_000);
-      const metrics = await fetch(`http://127.0.0.1:${run.httpPort}/metrics`).then((r) => r.text());
-      assert.match(metrics, /^meshscope_kafka_messages_total 14$/m);
+      // Counted once the batch is flushed and committed, just after its scope change is visible.
+      await waitUntil(async () => /^meshscope_kafka_messages_total 14$/m.test(await fetch(`http://127.0.0.1:${run.httpPort}/metrics`).then((r) => r.text())), 'the transport counter', 10_000);
       assert.deepEqual(await fetch(`http://127.0.0.1:${run.httpPort}/readyz`).then((r) => r.json()), { status: 'ready' });
     });
   });

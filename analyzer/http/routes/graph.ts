@@ -4,6 +4,7 @@ import type { Analyzer } from '../../index.ts';
 import { toDot, toGexf } from '../graph-export.ts';
 import { FilterError, serviceGraph, type GraphFilter } from '../graph-view.ts';
 import { errorSchema, graphSchema } from '../schemas.ts';
+import { badRequest } from './replies.ts';
 
 const querystring = {
   type: 'object',
@@ -22,7 +23,7 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer }> = async (ap
       return serviceGraph(analyzer, filter);
     } catch (err) {
       if (err instanceof FilterError) {
-        void reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
+        void badRequest(reply, err.message);
         return undefined;
       }
       throw err;

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_LINE } from '../../index.ts';
 import { addResult, emptyResult, type IngestTarget, type RawInput } from '../../sources/ingest-target.ts';
 import { ndjsonBatches } from '../../sources/ndjson.ts';
 import { errorSchema } from '../schemas.ts';
+import { badRequest } from './replies.ts';
 
 export interface IngestDeps {
   ingest: IngestTarget;
@@ -42,7 +43,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =>
       },
     },
     async (req, reply) => {
-      if (!req.body) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'send access-log records as NDJSON: one JSON object a line' });
+      if (!req.body) return badRequest(reply, 'send access-log records as NDJSON: one JSON object a line');
       // Shippers (Fluent Bit, Vector) compress their HTTP output when asked to.
       const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
       const decoders: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = { gzip: createGunzip, deflate: createInflate, identity: undefined };
@@ -65,11 +66,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =>
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
         if (!code.startsWith('Z_')) throw err;
-        return reply.code(400).send({
-          statusCode: 400,
-          error: 'Bad Request',
-          message: `content-encoding ${encoding}: the body does not decode (${(err as Error).message}) after ${total.lines} lines, which were ingested`,
-        });
+        return badRequest(reply, `content-encoding ${encoding}: the body does not decode (${(err as Error).message}) after ${total.lines} lines, which were ingested`);
       } finally {
         // Even a body cut short leaves what it delivered counted and durable.
         deps.ingest.flush();

@@ -5,6 +5,7 @@ import type { ProxyStatus } from '../../../contracts/index.ts';
 import type { Analyzer } from '../../index.ts';
 import type { LiveBytesMeter } from '../bytes-meter.ts';
 import { errorSchema, proxySchema } from '../schemas.ts';
+import { notFound } from './replies.ts';
 
 export interface ProxiesDeps {
   analyzer: Analyzer;
@@ -31,7 +32,7 @@ export const proxiesRoutes: FastifyPluginAsync<ProxiesDeps> = async (app, { anal
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const p = xds?.proxy(id);
-      if (!p) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no connected proxy with node id or workload ${id}` });
+      if (!p) return notFound(reply, `no connected proxy with node id or workload ${id}`);
       const w = p.workload ? analyzer.inventory.workload(p.workload) : undefined;
       return w && p.profile === 'envoy' ? { ...p, bytes: bytes.measure(w.id, analyzer.scope(w.service)) } : p;
     },

@@ -1,12 +1,13 @@
 // GET /api/v1/services and /api/v1/services/:ns/:name: each service with its
 // scope, and one service in full (edges both ways, pins, rules, config bytes).
 import type { FastifyPluginAsync } from 'fastify';
-import type { ProxyStatus, Service, ServiceId } from '../../../contracts/index.ts';
-import type { Analyzer } from '../../index.ts';
+import type { ProxyStatus, Service } from '../../../contracts/index.ts';
+import type { Analyzer, EdgeView } from '../../index.ts';
 import type { LiveBytesMeter } from '../bytes-meter.ts';
 import { apiEdge } from '../graph-view.ts';
 import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, serviceParams } from '../schemas.ts';
 import { pinView, rulesFor, ruleView } from './policy-views.ts';
+import { notFound, serviceIdOf } from './replies.ts';
 
 export interface ServicesDeps {
   analyzer: Analyzer;
@@ -49,8 +50,7 @@ const detail = {
 
 export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps) => {
   const { analyzer } = deps;
-  const summarize = (s: Service) => {
-    const edges = analyzer.edges({ kind: 'service' });
+  const summarize = (s: Service, edges: EdgeView[]) => {
     return {
       id: s.id,
       name: s.name,
@@ -67,7 +67,10 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
   app.get(
     '/api/v1/services',
     { schema: { tags: ['services'], summary: 'Every service of the inventory with its scope', response: { 200: { type: 'array', items: summary } } } },
-    async () => analyzer.inventory.services.map(summarize),
+    async () => {
+      const edges = analyzer.edges({ kind: 'service' });
+      return analyzer.inventory.services.map((s) => summarize(s, edges));
+    },
   );
 
   app.get(
@@ -81,15 +84,14 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       },
     },
     async (req, reply) => {
-      const { ns, name } = req.params as { ns: string; name: string };
-      const id: ServiceId = `${name}.${ns}`;
+      const id = serviceIdOf(req.params);
       const s = analyzer.inventory.service(id);
-      if (!s) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `service ${id} is not in the mesh inventory` });
+      if (!s) return notFound(reply, `service ${id} is not in the mesh inventory`);
       const edges = analyzer.edges({ kind: 'service', includeExpired: true });
       const scope = analyzer.scope(id);
       const connected = deps.proxies();
       return {
-        ...summarize(s),
+        ...summarize(s, edges.filter((e) => e.active)),
         pins: analyzer.pins().filter((p) => p.source === id).map(pinView),
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
         out: edges.filter((e) => e.source === id).map(apiEdge),
