@@ -11,6 +11,6 @@ export type { MeshGraph, NodeAttributes, EdgeAttributes } from './core/graph.ts'
 export { nodeKey } from './core/graph.ts';
 export { normalize, isRejection, DEFAULT_MAX_LINE } from './core/normalize.ts';
 export { systemClock, VirtualClock, type Clock } from './core/clock.ts';
-export { parseDuration, formatDuration } from './core/duration.ts';
+export { parseDuration, formatDuration, isDuration } from './core/duration.ts';
 export { DEFAULT_TTL_MS } from './core/expiry.ts';
 export { DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_DEDUPE_MAX } from './core/dedupe.ts';

@@ -3,7 +3,7 @@
 // Stages, measured apart: JSON.parse alone; normalize (parse + shape); the hot
 // path alone (resolve + dedupe + edge counters, on normalized records);
 // in-process objects end to end; lines end to end with a SQLite flush; replay.
-import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventory } from '../contracts/index.ts';
@@ -97,7 +97,6 @@ try {
   b.close();
 
   const fixture = join(dir, 'fixture');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(fixture);
   copyFileSync(join(FIXTURE, 'mesh.yaml'), join(fixture, 'mesh.yaml'));
   writeFileSync(join(fixture, 'traffic.jsonl'), `${lines.join('\n')}\n`);

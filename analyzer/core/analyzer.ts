@@ -17,7 +17,7 @@ import { restore } from './restore.ts';
 import { Scopes } from './scopes.ts';
 import { Store } from './store/store.ts';
 import type { IngestResult, RawInput } from './types.ts';
-import { edgeView, rejectedView, unresolvedView, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
+import { edgeView, edgeViews, rejectedViews, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
 
 export interface AnalyzerOptions {
   inventory: Inventory;
@@ -162,38 +162,20 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   }
 
   edges(opts: { kind?: EdgeKind; includeExpired?: boolean } = {}): EdgeView[] {
-    const out: EdgeView[] = [];
-    for (const e of this.graphState.all()) {
-      if ((opts.kind === undefined || e.kind === opts.kind) && (e.active || opts.includeExpired)) out.push(edgeView(e));
-    }
-    return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.source.localeCompare(b.source) || a.dest.localeCompare(b.dest));
+    return edgeViews(this.graphState, opts);
   }
 
   rejected(): RejectedView[] {
-    return [...this.outcomes.rejected.values()].map(rejectedView).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+    return rejectedViews(this.outcomes);
   }
 
   /** Unresolved callers and callees (external hosts, typos), most frequent first. */
   unresolved(): UnresolvedView[] {
-    return [...this.outcomes.unresolved.values()].map(unresolvedView).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    return unresolvedViews(this.outcomes);
   }
 
   stats(): AnalyzerStats {
-    const o = this.outcomes;
-    let edges = 0;
-    for (const e of this.graphState.all()) if (e.kind === 'service' && e.active) edges++;
-    return {
-      records: o.records,
-      accepted: o.accepted,
-      rejected: o.rejectedTotal,
-      unresolved: o.unresolvedTotal,
-      duplicates: o.duplicates,
-      rejectedByReason: Object.fromEntries([...o.rejected.values()].map((e) => [e.reason, e.count])),
-      edges,
-      edgesKnown: this.graphState.size,
-      dedupeEntries: this.ctx.dedupe.size,
-      lastFlushAt: this.lastFlushAt === undefined ? undefined : new Date(this.lastFlushAt).toISOString(),
-    };
+    return statsView(this.outcomes, this.graphState, this.ctx.dedupe.size, this.lastFlushAt);
   }
 
   pins(): Pin[] {

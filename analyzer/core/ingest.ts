@@ -32,14 +32,14 @@ export class IngestPipeline {
 
   batch(inputs: readonly RawInput[], changed: Set<ServiceId>): IngestResult {
     const r: IngestResult = { accepted: 0, rejected: 0, unresolved: 0, duplicates: 0 };
-    for (const input of inputs) count(r, this.one(input.value, input.ref, changed, input.rejectReason));
+    for (const input of inputs) count(r, this.one(input, changed));
     return r;
   }
 
-  one(value: unknown, ref: string, changed: Set<ServiceId>, rejectReason?: string): Outcome {
+  one({ value, ref, rejectReason, rejectDetail }: RawInput, changed: Set<ServiceId>): Outcome {
     this.c.outcomes.records++;
     if (rejectReason !== undefined) {
-      this.c.outcomes.reject(rejectReason, 'rejected by the transport', value, ref, this.c.clock.now());
+      this.c.outcomes.reject(rejectReason, rejectDetail ?? 'rejected by the transport', value, ref, this.c.clock.now());
       return 'rejected';
     }
     const rec = normalize(value, this.c.maxLine);

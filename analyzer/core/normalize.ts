@@ -3,18 +3,22 @@
 import type { NormalizedRecord, Rejection } from './types.ts';
 import { ENVOY_KEYS, fromEnvoy } from './shapes/envoy.ts';
 import { BadTime, WrongType, isObject, type Obj } from './shapes/fields.ts';
-import { NATIVE_KEYS, fromNative } from './shapes/native.ts';
+import { NATIVE_KEYS, NATIVE_WEAK_KEYS, fromNative } from './shapes/native.ts';
 import { podOf, unwrap } from './shapes/shipped.ts';
 
 /** Lines longer than this are rejected unparsed: no access log is that long, and parsing it would stall ingest. */
 export const DEFAULT_MAX_LINE = 1 << 20;
 
+const BOM = 0xfeff;
+
 export function normalize(value: unknown, maxLine = DEFAULT_MAX_LINE): NormalizedRecord | Rejection {
   let obj = value;
   if (typeof value === 'string') {
     if (value.length > maxLine) return { reason: 'too-large', detail: `line of ${value.length} characters is over the ${maxLine} limit` };
+    // Editors on Windows start files with a byte-order mark, which JSON.parse refuses.
+    const text = value.charCodeAt(0) === BOM ? value.slice(1) : value;
     try {
-      obj = JSON.parse(value);
+      obj = JSON.parse(text);
     } catch (err) {
       return { reason: 'not-json', detail: (err as Error).message };
     }
@@ -36,15 +40,21 @@ export function isRejection(r: NormalizedRecord | Rejection): r is Rejection {
 function fromObject(outer: Obj): NormalizedRecord | Rejection {
   let o = outer;
   let pod = podOf(outer);
-  let shape = shapeOf(o);
+  // A shipper's own `time` (Fluent Bit's CRI parser adds one) must not hide
+  // the record it wraps in `log`, so a wrapper is looked for before weak keys.
+  let shape = shapeOf(o, false);
   if (shape === undefined) {
     const inner = unwrap(outer);
-    if (inner === undefined) return { reason: 'not-access-log', detail: 'none of the fields of a native, Envoy, Fluent Bit or Vector record' };
-    if ('rejection' in inner) return inner.rejection;
-    o = inner.record;
-    pod ??= podOf(o);
-    shape = shapeOf(o);
-    if (shape === undefined) return { reason: 'not-access-log', detail: 'the wrapped record has none of the fields of an access log' };
+    if (inner !== undefined && 'rejection' in inner) return inner.rejection;
+    if (inner !== undefined) {
+      o = inner.record;
+      pod ??= podOf(o);
+    }
+    shape = shapeOf(o, true);
+    if (shape === undefined) {
+      const what = inner === undefined ? 'none of the fields of a native, Envoy, Fluent Bit or Vector record' : 'the wrapped record has none of the fields of an access log';
+      return { reason: 'not-access-log', detail: what };
+    }
   }
   const rec = shape === 'envoy' ? fromEnvoy(o, pod) : fromNative(o, pod);
   if (rec.source === undefined && rec.sourceAddress === undefined && (rec.pod === undefined || rec.inbound)) {
@@ -56,10 +66,11 @@ function fromObject(outer: Obj): NormalizedRecord | Rejection {
   return rec;
 }
 
-function shapeOf(o: Obj): 'envoy' | 'native' | undefined {
+function shapeOf(o: Obj, weak: boolean): 'envoy' | 'native' | undefined {
   for (const k of ENVOY_KEYS) if (o[k] !== undefined) return 'envoy';
   for (const k of NATIVE_KEYS) if (o[k] !== undefined) return 'native';
-  return o.authority !== undefined ? 'native' : undefined;
+  if (weak) for (const k of NATIVE_WEAK_KEYS) if (o[k] !== undefined) return 'native';
+  return undefined;
 }
 
 function jsonKind(v: unknown): string {

@@ -9,6 +9,8 @@ export interface RawInput {
   ref: string;
   /** Set when the transport already knows the record is unusable; counted under this reason. */
   rejectReason?: string;
+  /** What the transport saw, kept with the rejected sample (e.g. the size of an oversized line). */
+  rejectDetail?: string;
 }
 
 export interface IngestResult {

@@ -2,8 +2,9 @@
 // the replay report. Times are ISO 8601 strings.
 import type { ServiceId } from '../../contracts/index.ts';
 import type { Edge, EdgeKind } from './edge.ts';
-import type { RejectedEntry, UnresolvedEntry } from './outcomes.ts';
-import type { UnresolvedKind } from './types.ts';
+import type { DependencyGraph } from './graph.ts';
+import type { Outcomes, RejectedEntry, UnresolvedEntry } from './outcomes.ts';
+import type { IngestResult, UnresolvedKind } from './types.ts';
 
 export interface EdgeView {
   kind: EdgeKind;
@@ -42,12 +43,9 @@ export interface UnresolvedView {
   ref: string;
 }
 
-export interface AnalyzerStats {
+/** Totals since the store was created; `records` = accepted + rejected + unresolved + duplicates. */
+export interface AnalyzerStats extends IngestResult {
   records: number;
-  accepted: number;
-  rejected: number;
-  unresolved: number;
-  duplicates: number;
   rejectedByReason: Record<string, number>;
   /** Service-level edges in scope now. */
   edges: number;
@@ -87,4 +85,39 @@ export function rejectedView(e: RejectedEntry): RejectedView {
 
 export function unresolvedView(e: UnresolvedEntry): UnresolvedView {
   return { ...e, firstSeen: iso(e.firstSeen), lastSeen: iso(e.lastSeen) };
+}
+
+export function edgeViews(graph: DependencyGraph, opts: { kind?: EdgeKind; includeExpired?: boolean }): EdgeView[] {
+  const out: EdgeView[] = [];
+  for (const e of graph.all()) {
+    if ((opts.kind === undefined || e.kind === opts.kind) && (e.active || opts.includeExpired)) out.push(edgeView(e));
+  }
+  return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.source.localeCompare(b.source) || a.dest.localeCompare(b.dest));
+}
+
+/** Most frequent first. */
+export function rejectedViews(o: Outcomes): RejectedView[] {
+  return [...o.rejected.values()].map(rejectedView).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+}
+
+/** Most frequent first. */
+export function unresolvedViews(o: Outcomes): UnresolvedView[] {
+  return [...o.unresolved.values()].map(unresolvedView).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+}
+
+export function statsView(o: Outcomes, graph: DependencyGraph, dedupeEntries: number, lastFlushAt: number | undefined): AnalyzerStats {
+  let edges = 0;
+  for (const e of graph.all()) if (e.kind === 'service' && e.active) edges++;
+  return {
+    records: o.records,
+    accepted: o.accepted,
+    rejected: o.rejectedTotal,
+    unresolved: o.unresolvedTotal,
+    duplicates: o.duplicates,
+    rejectedByReason: Object.fromEntries([...o.rejected.values()].map((e) => [e.reason, e.count])),
+    edges,
+    edgesKnown: graph.size,
+    dedupeEntries,
+    lastFlushAt: lastFlushAt === undefined ? undefined : iso(lastFlushAt),
+  };
 }

@@ -20,7 +20,8 @@ Options:
   --emit sidecars OUT     also write the Istio Sidecar each source service's scope implies into OUT/
   --via in-process|kafka  how records reach the analyzer (default in-process)
   --kafka HOST:PORT       the broker for --via kafka
-  --db FILE               keep the analyzer's SQLite store in FILE (default: in memory)
+  --db FILE               keep the analyzer's SQLite store in FILE, which must be new
+                          (default: in memory)
 
 Exit status: 0 when the check holds (or there is no expected.yaml), 1 when the
 scopes differ from expected.yaml, 2 for a fixture or usage error.
@@ -48,7 +49,7 @@ async function run(argv: string[]): Promise<number> {
     const feed = await feedFor(args.via);
     const result = await replay(args.dir, { dependencyTtlMs: args.ttl, feed, feedOptions: { kafka: args.kafka }, db: args.db });
     if (args.emit) {
-      const { written, skipped } = emitSidecars(result.fixture.inventory, result.report.scopes, args.emit);
+      const { written, skipped } = writeSidecars(result.fixture.inventory, result.report.scopes, args.emit);
       process.stderr.write(`replay: wrote ${written.length} Sidecar resources to ${args.emit}\n`);
       for (const s of skipped) process.stderr.write(`replay: no Sidecar for ${s.service}: ${s.why}\n`);
     }
@@ -60,6 +61,15 @@ async function run(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+}
+
+function writeSidecars(...args: Parameters<typeof emitSidecars>): ReturnType<typeof emitSidecars> {
+  try {
+    return emitSidecars(...args);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new FixtureError(`--emit sidecars ${args[2]}: cannot write (${e.code ?? e.message}${e.path ? ` at ${e.path}` : ''}); give a writable folder`);
   }
 }
 
@@ -95,14 +105,16 @@ function parse(argv: string[]): Args {
   const { values, tokens } = parsed;
   // `--emit sidecars OUT`: OUT is the positional right after the option.
   let emit: string | undefined;
+  let emitIndex = -1;
   const emitToken = tokens.find((t) => t.kind === 'option' && t.name === 'emit');
   if (emitToken && emitToken.kind === 'option') {
     if (values.emit !== 'sidecars') throw new FixtureError(`--emit ${values.emit}: the only kind is "sidecars" (--emit sidecars OUT)`);
-    const out = tokens.find((t) => t.kind === 'positional' && t.index === emitToken.index + (emitToken.inlineValue ? 1 : 2));
+    emitIndex = emitToken.index + (emitToken.inlineValue ? 1 : 2);
+    const out = tokens.find((t) => t.kind === 'positional' && t.index === emitIndex);
     if (!out || out.kind !== 'positional') throw new FixtureError('--emit sidecars: give the output folder, e.g. --emit sidecars out/sidecars');
     emit = out.value;
   }
-  const dirs = tokens.filter((t) => t.kind === 'positional' && t.value !== emit).map((t) => (t.kind === 'positional' ? t.value : ''));
+  const dirs = tokens.flatMap((t) => (t.kind === 'positional' && t.index !== emitIndex ? [t.value] : []));
   if (dirs.length !== 1) throw new FixtureError(`expected one fixture folder, got ${dirs.length === 0 ? 'none' : dirs.join(' ')}; usage: meshscope replay DIR [--json]`);
   if (values.via === 'kafka' && !values.kafka) throw new FixtureError('--via kafka needs --kafka HOST:PORT of the broker');
   let ttl: number | undefined;

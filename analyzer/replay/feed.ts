@@ -1,7 +1,7 @@
 // How recorded lines reach the analyzer. In-process by default; other
 // strategies (e.g. `--via kafka`: produce to a topic, let the Kafka source
 // consume) plug in here and must resolve once every line has been ingested.
-import type { Analyzer } from '../index.ts';
+import { DEFAULT_MAX_LINE, type Analyzer, type RawInput } from '../index.ts';
 import { FixtureError } from './errors.ts';
 
 export interface TrafficLine {
@@ -28,8 +28,10 @@ export const inProcessFeed: FeedStrategy = async (batches, { analyzer, file }) =
 };
 
 /** The raw input for one line; the same mapping serves any transport. */
-export function toInput(l: TrafficLine, file: string) {
-  return { value: l.text, ref: `${file}:${l.line}`, rejectReason: l.tooLong === undefined ? undefined : 'too-large' };
+export function toInput(l: TrafficLine, file: string): RawInput {
+  const ref = `${file}:${l.line}`;
+  if (l.tooLong === undefined) return { value: l.text, ref };
+  return { value: l.text, ref, rejectReason: 'too-large', rejectDetail: `line of ${l.tooLong} bytes is over the ${DEFAULT_MAX_LINE}-byte limit; only its start is kept` };
 }
 
 /**

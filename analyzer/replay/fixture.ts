@@ -24,6 +24,7 @@ export function loadFixture(dirArg: string): Fixture {
   const expectedFile = join(dir, 'expected.yaml');
   const inventory = new Inventory(parseMeshFile(meshFile));
   if (!existsSync(trafficFile)) throw new FixtureError(`${trafficFile}: missing; a fixture records its traffic there, one access-log record a line`);
+  if (!statSync(trafficFile).isFile()) throw new FixtureError(`${trafficFile}: not a file; a fixture records its traffic there, one access-log record a line`);
   const expected = existsSync(expectedFile) ? parseExpected(read(expectedFile), expectedFile, inventory) : undefined;
   return { name: basename(dir), dir, inventory, trafficFile, expected };
 }

@@ -10,13 +10,17 @@ export function formatTable(r: ReplayResult): string {
       `${r.duplicates ? `, ${r.duplicates} duplicates` : ''}; ${report.services} services, ${report.edges} edges`,
     '',
   );
-  out.push(...columns(['SOURCE', 'SCOPE'], Object.entries(report.scopes).map(([s, deps]) => [s, deps.length ? deps.join(', ') : '(none)'])), '');
-  out.push(
-    ...columns(
-      ['WORKLOAD', 'CLUSTERS', 'SCOPED', 'FULL', 'SAVED'],
-      report.proxies.map((p) => [p.workload, String(p.clusters), kib(p.bytesScoped), kib(p.bytesFull), saved(p.bytesScoped, p.bytesFull)]),
-    ),
-  );
+  if (report.services === 0) out.push('mesh.yaml lists no services: nothing to scope');
+  else out.push(...columns(['SOURCE', 'SCOPE'], Object.entries(report.scopes).map(([s, deps]) => [s, deps.length ? deps.join(', ') : '(none)'])));
+  if (report.proxies.length > 0) {
+    out.push(
+      '',
+      ...columns(
+        ['WORKLOAD', 'CLUSTERS', 'SCOPED', 'FULL', 'SAVED'],
+        report.proxies.map((p) => [p.workload, String(p.clusters), kib(p.bytesScoped), kib(p.bytesFull), saved(p.bytesScoped, p.bytesFull)]),
+      ),
+    );
+  }
   if (r.rejected.length > 0) {
     out.push('', ...columns(['REJECTED', 'COUNT', 'LATEST (FILE:LINE)'], r.rejected.map((e) => [e.reason, String(e.count), e.samples.map((s) => s.ref).join(' ')])));
   }

@@ -61,6 +61,19 @@ test('Vector: the record as a JSON string in message or log', () => {
   assert.equal(ok({ log: JSON.stringify(call(PAGE, 'reviews')), stream: 'stdout' }).source, PAGE);
 });
 
+test("a shipper's own time does not hide the record it wraps (Fluent Bit's CRI parser)", () => {
+  const cri = { time: '2026-01-05T10:00:00.5Z', stream: 'stdout', logtag: 'F', log: JSON.stringify({ ...ENVOY, downstream_remote_address: '-' }), kubernetes: { pod_name: 'cart-0', namespace_name: 'shop' } };
+  const r = ok(cri);
+  assert.deepEqual([r.pod, r.clusterHost, r.timeMs], [CART, 'reviews.default.svc.cluster.local', Date.parse(ENVOY.start_time)]);
+  assert.equal(reason({ ...cri, log: 'GET /healthz 200' }), 'not-access-log');
+  // A native record names its caller or callee itself: a `message` field beside them is just a field.
+  assert.equal(ok({ ...call(PAGE, 'reviews'), message: '{"authority":"ratings"}' }).authority, 'reviews');
+});
+
+test('a UTF-8 byte-order mark before the JSON is ignored', () => {
+  assert.equal(ok(`\uFEFF${JSON.stringify(call(PAGE, 'reviews'))}`).source, PAGE);
+});
+
 test('every malformed kind is rejected with its reason', () => {
   assert.equal(reason('{"time": "2026-01-05T10:00:00Z", "source": "x'), 'not-json');
   assert.equal(reason('[1,2]'), 'not-object');

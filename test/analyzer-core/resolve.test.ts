@@ -4,7 +4,7 @@ import { CART, PAGE, T0, call, inputs, open } from './mesh.ts';
 
 test('every spelling of a destination names the same service; short names use the caller namespace', () => {
   const { analyzer } = open();
-  const spellings = ['reviews', 'reviews:9080', 'reviews.default', 'reviews.default.svc', 'reviews.default.svc.cluster.local',
+  const spellings = ['reviews', 'reviews:9080', 'reviews.default', 'reviews.default:9080', 'reviews.default.svc', 'reviews.default.svc:9080', 'reviews.default.svc.cluster.local',
     'reviews.default.svc.cluster.local:9080', 'REVIEWS.default.svc.cluster.local.', '10.96.0.12', '10.96.0.12:9080', '10.244.1.8:9080'];
   const r = analyzer.ingest(inputs(...spellings.map((a) => call(PAGE, a))));
   assert.equal(r.accepted, spellings.length);

@@ -4,8 +4,10 @@ import type { NormalizedRecord } from '../types.ts';
 import { parseCluster } from './envoy.ts';
 import { ipOf, num, protocolName, str, time, type Obj } from './fields.ts';
 
-/** Keys only this shape uses: their presence selects it. */
-export const NATIVE_KEYS = ['time', 'source', 'sourceAddress', 'upstreamCluster', 'durationMs', 'requestId'];
+/** Keys that name a caller or callee: their presence selects this shape. */
+export const NATIVE_KEYS = ['source', 'sourceAddress', 'authority', 'upstreamCluster'];
+/** Keys this shape shares with shippers' envelopes (`time`): they select it only when nothing is wrapped. */
+export const NATIVE_WEAK_KEYS = ['time', 'durationMs', 'requestId'];
 
 export function fromNative(o: Obj, pod: string | undefined): NormalizedRecord {
   const cluster = parseCluster(str(o, 'upstreamCluster'));
