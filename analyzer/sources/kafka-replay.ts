@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Message } from 'kafkajs';
+import { FixtureError } from '../replay/errors.ts';
 import { toInput, type FeedStrategy } from '../replay/feed.ts';
 import { REF_HEADER, startKafkaSource } from './kafka-source.ts';
 
@@ -13,7 +14,7 @@ const DRAIN_TIMEOUT_MS = 120_000;
 
 export const replayFeed: FeedStrategy = async (batches, { analyzer, file, options }) => {
   const brokers = (options.kafka ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (brokers.length === 0) throw new Error('--via kafka needs --kafka HOST:PORT of the broker');
+  if (brokers.length === 0) throw new FixtureError('--via kafka needs --kafka HOST:PORT of the broker');
   const topic = `meshscope.replay.${randomUUID()}`;
   // Few retries: a replay against a wrong address should fail in seconds, naming it.
   const kafka = new Kafka({ clientId: 'meshscope-replay', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 200 } });
@@ -21,14 +22,14 @@ export const replayFeed: FeedStrategy = async (batches, { analyzer, file, option
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`--via kafka: cannot reach the broker at ${brokers.join(',')} (${(err as Error).message}); check --kafka HOST:PORT`);
+    throw new FixtureError(`--via kafka: cannot reach the broker at ${brokers.join(',')} (${(err as Error).message}); check --kafka HOST:PORT`);
   }
   try {
     // One partition keeps file order: the replay clock follows the records' times.
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
   } catch (err) {
     await admin.disconnect();
-    throw new Error(`--via kafka: cannot create topic ${topic} on ${brokers.join(',')}: ${(err as Error).message}; check --kafka`);
+    throw new FixtureError(`--via kafka: cannot create topic ${topic} on ${brokers.join(',')}: ${(err as Error).message}; check --kafka`);
   }
   const source = await startKafkaSource({ brokers, topic, group: `${topic}.group`, target: analyzer, clientId: 'meshscope-replay' });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
