@@ -2,7 +2,7 @@
 // directly, through the lazy gateway, and through nginx as a reverse proxy,
 // all measured with wrk in one run.
 //
-//   node --import tsx bench/gateway-http.ts [--duration 8] [--connections 64]
+//   node --import tsx bench/gateway-http.ts [--duration 5] [--rounds 3] [--connections 64] [--latency-connections 1]
 //
 // Targets (printed with the figures): added p50 ≤ 0.5 ms, added p99 ≤ 3 ms,
 // gateway ≥ 60% of nginx's requests per second.
@@ -17,11 +17,12 @@ import { Inventory, parseMesh } from '../contracts/inventory/index.ts';
 import { startGateway } from '../lazy-gateway/index.ts';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '8' }, connections: { type: 'string', default: '64' }, 'latency-connections': { type: 'string', default: '1' } },
+  options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '64' }, 'latency-connections': { type: 'string', default: '1' }, rounds: { type: 'string', default: '3' } },
 });
 const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const LATENCY_CONNECTIONS = Number(values['latency-connections']);
+const ROUNDS = Number(values.rounds);
 const BACKEND_ADDRESS = '127.0.0.2';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
@@ -99,11 +100,44 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** CPU time (user + system) a process has used, in microseconds; undefined when /proc cannot tell. */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  if (pid === process.pid) {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in USER_HZ (100/s)
+  } catch {
+    return undefined;
+  }
+}
+
+/** nginx's worker: the master's only child. */
+function childOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return kids.length === 1 ? Number(kids[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface WrkResult {
   rps: number;
+  requests: number;
   p50: number;
   p99: number;
   errors: string;
+}
+
+function median(values: Array<number | undefined>): number | undefined {
+  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 function toMs(v: string): number {
@@ -122,10 +156,11 @@ function wrk(url: string, host: string, connections: number, seconds: number): P
     proc.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${out}`));
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
       const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
       const errors = /(Non-2xx.*|Socket errors.*)/.exec(out)?.[1] ?? '';
-      resolve({ rps, p50, p99, errors });
+      resolve({ rps, requests, p50, p99, errors });
     });
   });
 }
@@ -153,22 +188,40 @@ async function main(): Promise<void> {
   log(`gateway on 127.0.0.1:${gateway.port}`);
   const nginx = await startNginx(backend.port);
   log(`nginx on 127.0.0.1:${nginx.port}`);
+  // CPU per request of the process in the middle (for direct: the backend itself).
   const targets = [
-    { name: 'direct', url: `http://${BACKEND_ADDRESS}:${backend.port}/api/item`, host: `${BACKEND_ADDRESS}:${backend.port}` },
-    { name: 'gateway', url: `http://127.0.0.1:${gateway.port}/api/item`, host: 'bench:8080' },
-    { name: 'nginx', url: `http://127.0.0.1:${nginx.port}/api/item`, host: 'bench:8080' },
+    { name: 'direct', url: `http://${BACKEND_ADDRESS}:${backend.port}/api/item`, host: `${BACKEND_ADDRESS}:${backend.port}`, pid: backend.proc.pid },
+    { name: 'gateway', url: `http://127.0.0.1:${gateway.port}/api/item`, host: 'bench:8080', pid: process.pid },
+    { name: 'nginx', url: `http://127.0.0.1:${nginx.port}/api/item`, host: 'bench:8080', pid: childOf(nginx.proc.pid) },
   ];
-  const results: Record<string, { throughput: WrkResult; latency: WrkResult }> = {};
+  const results: Record<string, { throughput: WrkResult; latency: WrkResult; cpuPerRequest?: number }> = {};
   try {
     for (const t of targets) {
       log(`${t.name}: warm-up`);
       await wrk(t.url, t.host, CONNECTIONS, 2);
-      log(`${t.name}: throughput, ${CONNECTIONS} connections, ${DURATION} s`);
-      const throughput = await wrk(t.url, t.host, CONNECTIONS, DURATION);
-      log(`${t.name}: latency, ${LATENCY_CONNECTIONS} connection(s), ${DURATION} s`);
-      const latency = await wrk(t.url, t.host, LATENCY_CONNECTIONS, DURATION);
-      results[t.name] = { throughput, latency };
-      if (throughput.errors || latency.errors) log(`${t.name}: ${throughput.errors} ${latency.errors}`);
+    }
+    // Rounds interleave the targets so a burst of load from elsewhere on the
+    // machine hits all three alike; each figure is the median over the rounds.
+    const runs: Record<string, Array<{ throughput: WrkResult; latency: WrkResult; cpuPerRequest?: number }>> = {};
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const t of targets) {
+        log(`round ${round}/${ROUNDS} ${t.name}: throughput (${CONNECTIONS} connections) and latency (${LATENCY_CONNECTIONS}), ${DURATION} s each`);
+        const cpu0 = cpuMicros(t.pid);
+        const throughput = await wrk(t.url, t.host, CONNECTIONS, DURATION);
+        const cpu1 = cpuMicros(t.pid);
+        const latency = await wrk(t.url, t.host, LATENCY_CONNECTIONS, DURATION);
+        if (throughput.errors || latency.errors) log(`${t.name}: ${throughput.errors} ${latency.errors}`);
+        (runs[t.name] ??= []).push({ throughput, latency, cpuPerRequest: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / throughput.requests });
+      }
+    }
+    for (const [name, list] of Object.entries(runs)) {
+      const med = (pick: (r: (typeof list)[number]) => number | undefined) => median(list.map(pick));
+      results[name] = {
+        throughput: { rps: med((r) => r.throughput.rps)!, requests: 0, p50: med((r) => r.throughput.p50)!, p99: med((r) => r.throughput.p99)!, errors: '' },
+        latency: { rps: med((r) => r.latency.rps)!, requests: 0, p50: med((r) => r.latency.p50)!, p99: med((r) => r.latency.p99)!, errors: '' },
+        cpuPerRequest: med((r) => r.cpuPerRequest),
+      };
+      log(`${name}: req/s per round ${list.map((r) => r.throughput.rps.toFixed(0)).join(', ')}`);
     }
   } finally {
     await gateway.close();
@@ -177,13 +230,15 @@ async function main(): Promise<void> {
     fs.rmSync(nginx.dir, { recursive: true, force: true });
   }
   const f = (n: number, d = 3) => n.toFixed(d);
-  console.log(`\nmeshscope gateway benchmark (wrk, keep-alive, ${os.cpus().length} CPUs, node ${process.version})`);
-  console.log(`target         req/s (c=${CONNECTIONS})   p50 ms (c=${LATENCY_CONNECTIONS})   p99 ms (c=${LATENCY_CONNECTIONS})   p50 ms (c=${CONNECTIONS})   p99 ms (c=${CONNECTIONS})`);
+  console.log(`\nmeshscope gateway benchmark (wrk, keep-alive, ${os.cpus().length} CPUs, node ${process.version}; medians of ${ROUNDS} interleaved rounds)`);
+  console.log(`target         req/s (c=${CONNECTIONS})   p50 ms (c=${LATENCY_CONNECTIONS})   p99 ms (c=${LATENCY_CONNECTIONS})   p50 ms (c=${CONNECTIONS})   p99 ms (c=${CONNECTIONS})   CPU µs/req*`);
   for (const [name, r] of Object.entries(results)) {
     console.log(
-      `${name.padEnd(14)} ${f(r.throughput.rps, 0).padStart(14)}   ${f(r.latency.p50).padStart(12)}   ${f(r.latency.p99).padStart(12)}   ${f(r.throughput.p50).padStart(12)}   ${f(r.throughput.p99).padStart(12)}`,
+      `${name.padEnd(14)} ${f(r.throughput.rps, 0).padStart(14)}   ${f(r.latency.p50).padStart(12)}   ${f(r.latency.p99).padStart(12)}   ${f(r.throughput.p50).padStart(12)}   ${f(r.throughput.p99).padStart(12)}   ${(r.cpuPerRequest === undefined ? 'n/a' : f(r.cpuPerRequest, 1)).padStart(10)}`,
     );
   }
+  console.log('* CPU per request of the process in the middle (direct: the backend), during the throughput run');
+  console.log(`machine load average during the run: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const d = results.direct;
   const g = results.gateway;
   const n = results.nginx;

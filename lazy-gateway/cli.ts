@@ -22,7 +22,8 @@ Options:
   --topic NAME           Kafka topic (default ${DEFAULT_ACCESS_LOG_TOPIC})
   --analyzer URL         send records to an analyzer: POST URL/api/v1/access-logs (NDJSON)
                          (without --kafka or --analyzer records go to stdout as NDJSON)
-  --timeout MS           route timeout for a whole response (default 15000; 0 = none);
+  --timeout MS           route timeout for a whole response (default 0 = none, like the
+                         sidecar routes that send calls here, so streams are not cut);
                          a request's x-envoy-upstream-rq-timeout-ms overrides it
   --max-body-bytes N     largest request body forwarded (default 67108864)
   --drain-ms MS          how long shutdown lets in-flight requests finish (default 10000)
@@ -74,7 +75,7 @@ async function run(argv: string[]): Promise<number> {
   if (values.kafka && values.analyzer) return fail('give --kafka or --analyzer, not both');
   const port = intOption(values, 'port', 15080, 65535);
   const adminPort = intOption(values, 'admin-port', 15081, 65535);
-  const timeoutMs = intOption(values, 'timeout', 15_000);
+  const timeoutMs = intOption(values, 'timeout', 0);
   const maxBody = intOption(values, 'max-body-bytes', 64 * 1024 * 1024);
   const drainMs = intOption(values, 'drain-ms', 10_000);
   for (const v of [port, adminPort, timeoutMs, maxBody, drainMs]) if (typeof v === 'string') return fail(v);

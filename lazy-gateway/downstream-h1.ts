@@ -1,7 +1,7 @@
 // An HTTP/1.1 caller, adapted to the Downstream seam.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ERROR_HEADER, RequestHead, readH1Head } from './headers.ts';
+import { ERROR_HEADER, RequestHead, readH1Head, trailersFrom } from './headers.ts';
 import { replyBody, type Downstream, type DownstreamObserver } from './downstream.ts';
 
 const kObserver = Symbol('observer');
@@ -39,12 +39,16 @@ export class H1Downstream implements Downstream {
 
   observe(observer: DownstreamObserver): void {
     (this.res as ObservedResponse)[kObserver] = observer;
-    this.res.once('close', onResponseClose);
+    this.res.on('close', onResponseClose);
   }
 
 
   body(): Readable | null {
     return this.hasBody ? this.req : null;
+  }
+
+  trailers(): string[] | null {
+    return trailersFrom(this.req.rawTrailers);
   }
 
   respond(status: number, headers: string[], endStream: boolean): void {

@@ -1,7 +1,7 @@
 // An HTTP/2 caller stream (h2c prior knowledge, gRPC), adapted to the Downstream seam.
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { ERROR_HEADER, RequestHead, readH2Head, toH2Object } from './headers.ts';
+import { ERROR_HEADER, RequestHead, readH2Head, toH2Object, trailersFrom } from './headers.ts';
 import { grpcMessage, grpcStatusFor, isGrpc, replyBody, type Downstream, type DownstreamObserver } from './downstream.ts';
 
 const kObserver = Symbol('observer');
@@ -44,8 +44,16 @@ export class H2Downstream implements Downstream {
   }
 
 
+  private requestTrailers: IncomingHttpHeaders | undefined;
+
   body(): Readable | null {
-    return this.hasBody ? this.stream : null;
+    if (!this.hasBody) return null;
+    this.stream.once('trailers', (t: IncomingHttpHeaders) => (this.requestTrailers = t));
+    return this.stream;
+  }
+
+  trailers(): string[] | null {
+    return trailersFrom(this.requestTrailers);
   }
 
   respond(status: number, headers: string[], endStream: boolean, trailers: boolean): void {

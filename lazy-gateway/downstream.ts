@@ -19,6 +19,8 @@ export interface Downstream {
   observe(observer: DownstreamObserver): void;
   /** The request body (never destroyed by upstreams), or null. */
   body(): Readable | null;
+  /** Request trailers, once the body has ended. */
+  trailers(): string[] | null;
   respond(status: number, headers: string[], endStream: boolean, trailers: boolean): void;
   /** Returns false when the caller is not keeping up; `onDrain` then says when to go on. */
   write(chunk: Buffer): boolean;

@@ -21,7 +21,10 @@ export interface GatewayOptions {
   host?: string;
   /** Where access-log records go; without one they are counted and discarded. */
   sink?: AccessLogSink;
-  /** Route timeout in ms (the whole response); 0 disables; x-envoy-upstream-rq-timeout-ms overrides per request. Default 15000. */
+  /**
+   * Route timeout in ms (the whole response); x-envoy-upstream-rq-timeout-ms overrides it per request.
+   * Default 0 (none): the sidecar routes that send calls here have none either, and a gRPC stream must not be cut.
+   */
   timeoutMs?: number;
   maxRequestBodyBytes?: number;
   maxHeaderBytes?: number;
@@ -57,7 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const h1 = new H1Upstream({ maxResponseHeaderBytes: maxHeaderBytes });
   const h2 = new H2Upstream({ maxResponseHeaderBytes: maxHeaderBytes });
   const proxy = new Proxy(current, h1, h2, reporter, metrics, {
-    timeoutMs: options.timeoutMs ?? 15_000,
+    timeoutMs: options.timeoutMs ?? 0,
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 64 * 1024 * 1024,
     maxInflight: options.maxInflight ?? 10_000,
   });

@@ -201,8 +201,12 @@ export class ResponseParser {
       this.state = State.Done;
     } else if (framing.chunked) {
       this.state = State.ChunkSize;
-      // A length next to chunked encoding is a smuggling pattern: finish this response, then drop the connection.
-      if (framing.length !== -1) this.keepAlive = false;
+      // A length next to chunked encoding is a smuggling pattern: chunked wins (RFC 9112 §6.3),
+      // the length is not passed on, and the connection is dropped after this response.
+      if (framing.length !== -1) {
+        this.keepAlive = false;
+        dropField(headers, 'content-length');
+      }
     } else if (framing.length >= 0) {
       this.remaining = framing.length;
       this.state = framing.length === 0 ? State.Done : State.Length;
@@ -267,4 +271,8 @@ function parseFields(lines: string[], from: number, framing: Framing | null): st
     return kept;
   }
   return out;
+}
+
+function dropField(list: string[], name: string): void {
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === name) list.splice(i, 2);
 }

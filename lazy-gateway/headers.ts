@@ -237,3 +237,24 @@ export function toH2Object(list: string[], into: Record<string, string | string[
   }
   return into;
 }
+
+/** Fields that may never travel as trailers (framing, routing, hop-by-hop). */
+const NOT_TRAILERS = new Set([...RESPONSE_HOP, 'content-length', 'host', 'trailer', 'content-type', 'content-encoding']);
+
+/** Request trailers from raw pairs or a header object, as a flat list fit to forward. */
+export function trailersFrom(source: string[] | IncomingHttpHeaders | undefined): string[] | null {
+  if (!source) return null;
+  const out: string[] = [];
+  if (Array.isArray(source)) {
+    for (let i = 0; i < source.length; i += 2) {
+      const name = source[i].toLowerCase();
+      if (!NOT_TRAILERS.has(name)) out.push(name, source[i + 1]);
+    }
+  } else {
+    for (const [name, value] of Object.entries(source)) {
+      if (name.startsWith(':') || NOT_TRAILERS.has(name) || value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) out.push(name, String(v));
+    }
+  }
+  return out.length > 0 ? out : null;
+}

@@ -20,6 +20,10 @@ export interface ListenerOptions {
 
 function noop(): void {}
 
+function onSilent(this: Socket): void {
+  this.destroy();
+}
+
 export class Listener {
   private readonly server: net.Server;
   private readonly h1: http.Server;
@@ -93,11 +97,13 @@ export class Listener {
       if (h2 && buffered.length < PREFACE.length) return; // a prefix of the preface: wait for more
       socket.off('data', onData);
       socket.setTimeout(0);
+      socket.off('timeout', onSilent);
       handOver(socket, buffered, h2 ? this.h2 : this.h1);
     };
     socket.on('data', onData);
     // A connection that never speaks is closed rather than held.
-    socket.setTimeout(60_000, () => socket.destroy());
+    socket.setTimeout(60_000);
+    socket.once('timeout', onSilent);
   }
 
   private onH1(req: IncomingMessage, res: ServerResponse): void {

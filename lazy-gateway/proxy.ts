@@ -175,6 +175,10 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     }
   }
 
+  requestTrailers(): string[] | null {
+    return this.ds.trailers();
+  }
+
   // DownstreamObserver
 
   downstreamClosed(): void {

@@ -86,7 +86,9 @@ export class Router {
     let servicePort = resolved.port;
     if (!servicePort) {
       if (port !== undefined || service.ports.length === 0) return unknownPort(service, authority);
-      servicePort = service.ports.find((p) => p.port === 80) ?? (service.ports.length === 1 ? service.ports[0] : undefined);
+      // As the sidecars' routes read it: 80 when the service has it, else its first HTTP port.
+      const http = service.ports.filter((p) => p.protocol !== 'tcp');
+      servicePort = http.find((p) => p.port === 80) ?? http[0];
       if (!servicePort) return unknownPort(service, authority);
     }
     const target = servicePort.targetPort;

@@ -128,7 +128,12 @@ class Conn implements ResponseEvents {
   }
 
   endBody(): void {
-    if (this.chunked) this.socket.write('0\r\n\r\n');
+    if (this.chunked) {
+      const trailers = this.rx?.requestTrailers();
+      let last = '0\r\n';
+      if (trailers) for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.socket.write(`${last}\r\n`, 'latin1');
+    }
     this.bodyDone = true;
     this.detachBody();
   }

@@ -3,7 +3,7 @@
 import http2, { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Endpoint } from './route.ts';
-import { responseFromObject } from './headers.ts';
+import { responseFromObject, toH2Object } from './headers.ts';
 import type { UpstreamReceiver } from './upstream.ts';
 
 const kRx = Symbol('receiver');
@@ -79,7 +79,8 @@ export class H2Upstream {
   forward(endpoint: Endpoint, headers: OutgoingHttpHeaders, body: Readable | null, rx: UpstreamReceiver): void {
     let stream: Stream;
     try {
-      stream = this.session(endpoint).request(headers, { endStream: body === null }) as Stream;
+      // With a body, the request ends with trailers (empty ones become an empty final DATA frame).
+      stream = this.session(endpoint).request(headers, body === null ? { endStream: true } : { waitForTrailers: true }) as Stream;
     } catch (err) {
       rx.error(err as Error);
       return;
@@ -97,6 +98,7 @@ export class H2Upstream {
     rx.setResume(() => stream.resume());
     if (body) {
       body.on('data', (chunk: Buffer) => rx.bodySent(chunk.length));
+      stream.once('wantTrailers', () => stream.sendTrailers(toH2Object(rx.requestTrailers() ?? [])));
       body.pipe(stream);
     }
   }

@@ -12,6 +12,8 @@ export interface UpstreamReceiver {
   end(trailers: string[] | null): void;
   error(err: Error): void;
   bodySent(bytes: number): void;
+  /** Request trailers, asked for once the request body has ended. */
+  requestTrailers(): string[] | null;
 }
 
 /** Errors that mean the request never reached an upstream application. */

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { feedFor } from '../../analyzer/replay/feed.ts';
 import { replay } from '../../analyzer/replay/replay.ts';
 import { startKafka, type KafkaBroker } from '../harness/kafka.ts';
+import { waitUntil } from '../harness/wait.ts';
 
 const FIXTURES = new URL('../../fixtures/', import.meta.url).pathname;
 
@@ -32,11 +33,15 @@ describe('replay --via kafka (real broker)', () => {
         viaKafka.rejected.map((r) => [r.reason, r.count, r.samples.map((s) => s.ref)]),
         local.rejected.map((r) => [r.reason, r.count, r.samples.map((s) => s.ref)]),
       );
+      // KRaft deletes topics asynchronously: wait for the metadata to say so.
       const admin = broker.client().admin();
       await admin.connect();
-      const left = (await admin.listTopics()).filter((t) => t.startsWith('meshscope.replay.'));
-      await admin.disconnect();
-      assert.deepEqual(left, [], 'the replay topic is removed afterwards');
+      try {
+        await waitUntil(async () => (await admin.listTopics()).every((t) => !t.startsWith('meshscope.replay.')),
+          'the replay topic is removed afterwards', 15_000);
+      } finally {
+        await admin.disconnect();
+      }
     });
   }
 

@@ -116,6 +116,30 @@ describe('gateway over HTTP/1.1', () => {
     }
   });
 
+  test('request trailers of a chunked body reach the upstream', async () => {
+    const backend = await h1Backend('127.0.0.15', (req, res, body) => {
+      res.writeHead(200, { 'x-got-trailer': String(req.trailers['x-digest']) });
+      res.end(String(body.length));
+    });
+    const { gateway: gw } = await gatewayFor(
+      inventoryOf([{ name: 'tr', ports: [{ port: 80, targetPort: backend.port }], workloads: [{ name: 'tr-1', address: backend.address }] }]),
+    );
+    try {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'POST', path: '/', headers: { host: 'tr', trailer: 'x-digest' }, setHost: false }, resolve);
+        req.on('error', reject);
+        req.write('abc');
+        req.addTrailers({ 'x-digest': 'sha-1' });
+        req.end();
+      });
+      res.resume();
+      assert.equal(res.headers['x-got-trailer'], 'sha-1');
+    } finally {
+      await gw.close();
+      await backend.close();
+    }
+  });
+
   test('a 10 MB body goes up and a 10 MB body comes back, streamed', async () => {
     const size = 10 * 1024 * 1024;
     const backend = await h1Backend('127.0.0.14', (req, res, body) => {

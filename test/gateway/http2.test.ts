@@ -95,6 +95,39 @@ describe('gateway over HTTP/2', () => {
     assert.equal(seen.headers[':authority'], 'fast:8080');
   });
 
+  test('h2 request trailers reach an h2 service', async () => {
+    const seen: http2.IncomingHttpHeaders[] = [];
+    const backend = await h2Backend('127.0.0.43', (stream) => {
+      stream.on('trailers', (t) => seen.push(t));
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 200 });
+        stream.end('ok');
+      });
+      return true;
+    });
+    const { gateway: gw } = await gatewayFor(
+      inventoryOf([{ name: 'tr', ports: [{ port: 80, targetPort: backend.port, protocol: 'http2' }], workloads: [{ name: 'tr-1', address: backend.address }] }]),
+    );
+    const s2 = http2.connect(`http://127.0.0.1:${gw.port}`);
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const s = s2.request({ ':method': 'POST', ':path': '/', ':authority': 'tr' }, { waitForTrailers: true });
+        s.on('wantTrailers', () => s.sendTrailers({ 'x-digest': 'sha-2' }));
+        s.on('response', (h) => resolve(Number(h[':status'])));
+        s.on('error', reject);
+        s.resume();
+        s.end('payload');
+      });
+      assert.equal(status, 200);
+      assert.equal(seen[0]?.['x-digest'], 'sha-2');
+    } finally {
+      s2.close();
+      await gw.close();
+      await backend.close();
+    }
+  });
+
   test('the gateway advertises its HTTP/2 stream limit', async () => {
     await new Promise<void>((resolve) => (session.remoteSettings.maxConcurrentStreams ? resolve() : session.once('remoteSettings', () => resolve())));
     assert.equal(session.remoteSettings.maxConcurrentStreams, 256);

@@ -82,6 +82,26 @@ describe('gateway resilience', () => {
     await waitUntil(() => slow.closed >= 2, 'the backend to see both timed-out requests closed');
   });
 
+  test('beyond the in-flight limit requests are refused with 503 overloaded, and served again once it drains', async () => {
+    const slow = await holdingBackend('127.0.0.98');
+    cleanup.push(slow.backend.close);
+    const { gateway } = await gatewayFor(inventoryOf([{ name: 'busy', ports: [{ port: 80, targetPort: slow.backend.port }], workloads: [{ name: 'b-1', address: slow.backend.address }] }]), {
+      maxInflight: 1,
+    });
+    cleanup.push(gateway.close);
+    const first = h1Request(gateway.port, { host: 'busy', path: '/first' });
+    await waitUntil(() => slow.held.length === 1, 'the backend to hold the first request');
+    const second = await h1Request(gateway.port, { host: 'busy', path: '/second' });
+    assert.equal(second.status, 503);
+    assert.equal(second.headers['x-meshscope-error'], 'overloaded');
+    slow.held[0].end('done');
+    assert.equal((await first).body, 'done');
+    const third = h1Request(gateway.port, { host: 'busy', path: '/third' });
+    await waitUntil(() => slow.held.length === 2, 'the backend to receive the third request');
+    slow.held[1].end('again');
+    assert.equal((await third).body, 'again');
+  });
+
   test('a caller that goes away cancels the upstream request', async () => {
     const slow = await holdingBackend('127.0.0.96');
     cleanup.push(slow.backend.close);

@@ -1,0 +1,173 @@
+// The gateway's own HTTP/1.1 client against hand-written upstream responses:
+// framing (length, chunked with trailers, no body, until close), interim 1xx,
+// broken upstreams, and keep-alive connections that die under it.
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Gateway } from '../../lazy-gateway/index.ts';
+import { gatewayFor, h1Request, inventoryOf } from './helpers.ts';
+
+interface RawRequest {
+  method: string;
+  path: string;
+  /** 0-based index of the connection, and of the request on it. */
+  conn: number;
+  seq: number;
+}
+
+/** What the upstream does: bytes to write (then keep the connection), or 'close' / 'close-after' to end it. */
+type Script = (req: RawRequest) => { bytes: string; then?: 'keep' | 'close' } | 'close';
+
+/** A raw TCP upstream that reads request heads (and declared bodies) and answers per the script. */
+async function rawUpstream(address: string, script: Script): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let conns = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const conn = conns++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    let seq = 0;
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = buf.toString('latin1', 0, end);
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + length) return;
+        buf = buf.subarray(end + 4 + length);
+        const [method, path] = head.split(' ');
+        const action = script({ method, path, conn, seq: seq++ });
+        if (action === 'close') {
+          socket.destroy();
+          return;
+        }
+        socket.write(action.bytes);
+        if (action.then === 'close') socket.end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, address, r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => conns,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+const ok = (body: string, extra = '') => ({ bytes: `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}` });
+
+const SCRIPT: Script = ({ method, path, seq }) => {
+  switch (path) {
+    case '/chunked-trailers':
+      return { bytes: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-checksum\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-checksum: abc123\r\n\r\n' };
+    case '/head':
+      return { bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n' };
+    case '/no-content':
+      return { bytes: 'HTTP/1.1 204 No Content\r\n\r\n' };
+    case '/until-close':
+      return { bytes: 'HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of this until the end', then: 'close' };
+    case '/interim':
+      return { bytes: 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal' };
+    case '/garbage':
+      return { bytes: 'SMTP ready\r\n\r\n' };
+    case '/smuggle':
+      return { bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n' };
+    case '/flaky':
+      // The second request on a kept-alive connection finds it closed under it.
+      return seq === 0 ? ok('first') : 'close';
+    default:
+      return ok(`${method} ${path}`);
+  }
+};
+
+describe("the gateway's HTTP/1.1 upstream client", () => {
+  let upstream: Awaited<ReturnType<typeof rawUpstream>>;
+  let gateway: Gateway;
+
+  before(async () => {
+    upstream = await rawUpstream('127.0.0.151', SCRIPT);
+    ({ gateway } = await gatewayFor(inventoryOf([{ name: 'raw', ports: [{ port: 80, targetPort: upstream.port }], workloads: [{ name: 'raw-0', address: '127.0.0.151' }] }])));
+  });
+
+  after(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  const get = (path: string, method = 'GET', body?: string) => h1Request(gateway.port, { host: 'raw', path, method, body });
+
+  test('chunked body with chunk extensions and trailers reaches HTTP/1.1 and HTTP/2 callers', async () => {
+    const r = await get('/chunked-trailers');
+    assert.equal(r.body, 'hello world');
+    assert.equal(r.trailers['x-checksum'], 'abc123');
+    const session = http2.connect(`http://127.0.0.1:${gateway.port}`);
+    try {
+      const h2 = await new Promise<{ body: string; trailers: http2.IncomingHttpHeaders | undefined }>((resolve, reject) => {
+        const s = session.request({ ':path': '/chunked-trailers', ':authority': 'raw' });
+        let body = '';
+        let trailers: http2.IncomingHttpHeaders | undefined;
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => (body += d));
+        s.on('trailers', (t) => (trailers = t));
+        s.on('end', () => resolve({ body, trailers }));
+        s.on('error', reject);
+      });
+      assert.equal(h2.body, 'hello world');
+      assert.equal(h2.trailers?.['x-checksum'], 'abc123');
+    } finally {
+      session.close();
+    }
+  });
+
+  test('HEAD, 204 and 1xx interim responses are framed right and keep the connection', async () => {
+    const before = upstream.connections();
+    const head = await get('/head', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '1234');
+    assert.equal((await get('/no-content')).status, 204);
+    const interim = await get('/interim');
+    assert.equal(interim.status, 200);
+    assert.equal(interim.body, 'final');
+    assert.equal((await get('/plain')).body, 'GET /plain');
+    assert.ok(upstream.connections() - before <= 1, 'one upstream connection served all four');
+  });
+
+  test('a body delimited by the connection closing arrives whole; that connection is not reused', async () => {
+    const r = await get('/until-close');
+    assert.equal(r.body, 'all of this until the end');
+    const before = upstream.connections();
+    assert.equal((await get('/after-close')).body, 'GET /after-close');
+    assert.equal(upstream.connections(), before + 1);
+  });
+
+  test('a malformed upstream response is a 502, and a conflicting framing never reuses the connection', async () => {
+    const bad = await get('/garbage');
+    assert.equal(bad.status, 502);
+    assert.equal(bad.headers['x-meshscope-error'], 'upstream-reset');
+    assert.match(bad.body, /bad upstream status line/);
+    const smuggled = await get('/smuggle');
+    assert.equal(smuggled.body, 'wxyz', 'chunked wins over content-length');
+    const before = upstream.connections();
+    assert.equal((await get('/next')).body, 'GET /next');
+    assert.equal(upstream.connections(), before + 1);
+  });
+
+  test('a kept-alive connection that dies before answering: GET is retried on a fresh one, POST is not', async () => {
+    assert.equal((await get('/flaky')).body, 'first');
+    const retried = await get('/flaky');
+    assert.equal(retried.status, 200);
+    assert.equal(retried.body, 'first', 'answered by a fresh connection');
+    assert.equal((await get('/flaky')).status, 200); // seq 1 on the fresh connection: closed, retried again
+    const post = await get('/flaky', 'POST', 'x');
+    assert.equal(post.status, 502);
+    assert.equal(post.headers['x-meshscope-error'], 'upstream-reset');
+  });
+});
