@@ -1,12 +1,16 @@
 // The running analyzer: inventory watch, core (restored from SQLite), the
-// xDS server it directs, the transports and the HTTP API, started in that
-// order and closed in reverse, so no proxy is served before its scope is
-// restored and nothing ingested is lost on shutdown.
+// Access Log Service, the in-process lazy gateway, the xDS server it directs
+// and the HTTP API, started in that order and closed in reverse, so no proxy
+// is served before its scope is restored, every address a proxy is told of
+// (ALS, gateway) is listening before the xDS server is, and nothing ingested
+// is lost on shutdown.
 import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WatchedInventory, type Inventory } from '../contracts/index.ts';
-import { createXdsServer, parseHostPort, type XdsServer } from '../xds-server/index.ts';
+import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
+import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
 import { Analyzer } from './index.ts';
@@ -26,7 +30,14 @@ export interface AnalyzerOptions {
   kafka?: string[];
   topic?: string;
   group?: string;
+  /** An external lazy gateway (`HOST:PORT`); with gatewayPort too, the address proxies are told (e.g. a Service in front of this one). */
   gateway?: string;
+  /** Runs the lazy gateway in this process on this port (0 = any free one), reporting straight into the analyzer. */
+  gatewayPort?: number;
+  /** The in-process gateway's admin port (/metrics, /healthz, /readyz); default 0. */
+  gatewayAdminPort?: number;
+  /** The address proxies reach this process at (ALS, in-process gateway); default `host`, or 127.0.0.1 when that is a wildcard. */
+  advertise?: string;
   dependencyTtlMs?: number;
   lazy?: boolean;
   adminToken?: string;
@@ -37,6 +48,8 @@ export interface RunningAnalyzer {
   httpPort: number;
   alsPort: number;
   xdsPort: number;
+  /** The in-process gateway (with gatewayPort). */
+  gateway?: Gateway;
   analyzer: Analyzer;
   xds: XdsServer;
   kafka?: KafkaSource;
@@ -51,7 +64,8 @@ export const DB_FILE = 'meshscope.db';
 export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
-  const gateway = opts.gateway ? parseHostPort(opts.gateway, '--gateway') : undefined;
+  const advertise = advertisedAddress(opts.advertise, host);
+  const external = opts.gateway ? parseHostPort(opts.gateway, '--gateway') : undefined;
   const cleanup: Array<() => unknown> = [];
   const undo = async () => {
     for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
@@ -71,18 +85,43 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     inventory.on('change', onInventory);
     cleanup.push(() => inventory.off('change', onInventory));
 
-    const xds = await createXdsServer({ inventory, gatewayAddress: gateway, lazy: opts.lazy ?? true, port: opts.xdsPort ?? 0, host, log });
+    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, log });
+    cleanup.push(() => als.close());
+
+    let gateway: Gateway | undefined;
+    if (opts.gatewayPort !== undefined) {
+      // The embedded default: the gateway's records go straight into the core, no transport in between.
+      gateway = await startGateway({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, log }).catch(
+        (err: Error) => {
+          // The gateway names the flags of its own command; here they are the analyzer's.
+          throw new Error(`lazy gateway: ${err.message.replace('--port', '--gateway-port').replace('--admin-port', '--gateway-admin-port')}`);
+        },
+      );
+      cleanup.push(() => gateway!.close());
+    }
+    const gatewayAddress: HostPort | undefined = external ?? (gateway ? { host: advertise, port: gateway.port } : undefined);
+
+    let push!: PushLatency;
+    const xds = await createXdsServer({
+      inventory,
+      gatewayAddress,
+      accessLogService: { host: advertise, port: als.port },
+      lazy: opts.lazy ?? true,
+      port: opts.xdsPort ?? 0,
+      host,
+      log,
+      // Before the port is bound: every proxy's first response already holds its restored scope.
+      setup: (server) => {
+        push = new PushLatency(server);
+        analyzer.attach(push.wrap(server.scope));
+      },
+    });
     cleanup.push(() => xds.close());
-    const push = new PushLatency(xds);
     cleanup.push(() => push.stop());
-    // Same tick as the bind resolving: no stream has been served before every restored scope is in place.
-    analyzer.attach(push.wrap(xds.scope));
     analyzer.start();
     const observations = feedObservations(xds, analyzer, log);
     cleanup.push(() => observations.close());
 
-    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, log });
-    cleanup.push(() => als.close());
     let kafka: KafkaSource | undefined;
     if (opts.kafka?.length) {
       kafka = await startKafkaSource({ brokers: opts.kafka, topic: opts.topic, group: opts.group, target: analyzer, log });
@@ -97,12 +136,13 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       notReady: () =>
         closing ? 'shutting down' : joined ? undefined : `the Kafka consumer has not joined group ${kafka!.group} yet (is --kafka reachable?)`,
       xds,
-      gateway,
+      gateway: gatewayAddress,
       adminToken: opts.adminToken,
       push,
       sources: () => ({
         als_streams: als.streams().length,
         als_entries_total: als.received(),
+        als_entries_skipped_total: als.skipped(),
         ...(kafka ? { kafka_messages_total: kafka.stats().messages, kafka_batches_total: kafka.stats().batches } : {}),
       }),
     });
@@ -110,11 +150,16 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     await listen(app, host, opts.httpPort ?? 0);
     const httpPort = (app.server.address() as { port: number }).port;
     log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services`);
+    log(
+      `analyzer: sidecars log to ${advertise}:${als.port}; out-of-scope calls go to ` +
+        (gatewayAddress ? `${gatewayAddress.host}:${gatewayAddress.port}${gateway && !external ? ' (in-process gateway)' : ''}` : 'no gateway (they are answered 503)'),
+    );
 
     return {
       httpPort,
       alsPort: als.port,
       xdsPort: xds.port,
+      gateway,
       analyzer,
       xds,
       kafka,
@@ -125,6 +170,17 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     await undo();
     throw err;
   }
+}
+
+/** Where proxies reach this process: a wildcard listen address is no address to dial. */
+function advertisedAddress(advertise: string | undefined, host: string): string {
+  if (advertise !== undefined) {
+    if (isIP(advertise) === 0 && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(advertise)) {
+      throw new Error(`--advertise ${JSON.stringify(advertise)}: expected the IP address or host name proxies reach this process at`);
+    }
+    return advertise;
+  }
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
 async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {

@@ -1,5 +1,7 @@
 // `meshscope analyzer`: runs the analyzer and, in the same process, the xDS
-// server it directs. SIGTERM/SIGINT stop consuming, flush and close.
+// server it directs and (with --gateway-port) the lazy gateway: one process
+// with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
+// close.
 import { parseArgs } from 'node:util';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
@@ -10,6 +12,8 @@ const usage = `Usage: meshscope analyzer --mesh FILE --data DIR [options]
 
 Learns who calls whom from access logs, keeps the dependency graph in SQLite
 and directs the built-in xDS server so each proxy gets only what it uses.
+Sidecars it serves stream their egress access log to its ALS port, so calls
+that go direct once in scope keep their dependency alive.
 
 Required:
   --mesh FILE             the mesh inventory (mesh.yaml); edits are picked up live
@@ -20,6 +24,16 @@ Listeners:
   --http-port N           HTTP API, graph page, /metrics (default 15090)
   --als-port N            Envoy gRPC Access Log Service (default 15091; 0 = any free port)
   --xds-port N            xDS (ADS) server for Envoy and proxyless gRPC (default 18000)
+  --advertise ADDRESS     the address proxies reach this process at, for its ALS
+                          and in-process gateway (default: --listen, or 127.0.0.1
+                          when that is 0.0.0.0)
+
+Lazy gateway (where out-of-scope calls go):
+  --gateway-port N        run the lazy gateway in this process on port N (0 = any
+                          free port); its records go straight into the analyzer
+  --gateway-admin-port N  its /metrics, /healthz, /readyz (default 15081)
+  --gateway HOST:PORT     an external lazy gateway; with --gateway-port, the
+                          address proxies are told instead of this process's
 
 Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
   --kafka HOST:PORT,...   consume access logs from these Kafka brokers
@@ -28,7 +42,6 @@ Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
                           needs every record, so give each replica its own group
 
 Scoping:
-  --gateway HOST:PORT     the lazy gateway every out-of-scope call is routed to
   --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
   --no-lazy               push every proxy the full mesh (scopes are still learned)
 
@@ -36,8 +49,12 @@ Admin:
   --admin-token T         bearer token required for PUT/DELETE of pins and rules
                           (default: env MESHSCOPE_ADMIN_TOKEN; unset = no token needed)
 
+Prints "analyzer listening: http=N als=N xds=N [gateway=N gateway-admin=N]"
+on stdout once every port is bound.
+
 Examples:
-  meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15001
+  meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --gateway-port 15080
+  meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15080
   curl -s localhost:15090/api/v1/graph
 `;
 
@@ -83,6 +100,9 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'http-port': { type: 'string' },
         'als-port': { type: 'string' },
         'xds-port': { type: 'string' },
+        advertise: { type: 'string' },
+        'gateway-port': { type: 'string' },
+        'gateway-admin-port': { type: 'string' },
         kafka: { type: 'string' },
         topic: { type: 'string' },
         group: { type: 'string' },
@@ -98,6 +118,10 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (!values.mesh) throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml)');
   if (!values.data) throw new UsageError('--data DIR is required: the directory where the graph is kept');
   if ((values.topic || values.group) && !values.kafka) throw new UsageError('--topic and --group need --kafka HOST:PORT');
+  if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
+    throw new UsageError('--gateway-admin-port needs --gateway-port N (the in-process gateway it belongs to)');
+  }
+  const gatewayPort = values['gateway-port'] === undefined ? undefined : port(values['gateway-port'], '--gateway-port', 0);
   return {
     mesh: values.mesh,
     data: values.data,
@@ -109,6 +133,8 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     topic: values.topic,
     group: values.group,
     gateway: values.gateway ? hostPorts(values.gateway, '--gateway')[0] : undefined,
+    ...(gatewayPort === undefined ? {} : { gatewayPort, gatewayAdminPort: port(values['gateway-admin-port'], '--gateway-admin-port', 15081) }),
+    ...(values.advertise === undefined ? {} : { advertise: values.advertise }),
     dependencyTtlMs: duration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
     lazy: !values['no-lazy'],
     adminToken: values['admin-token'] ?? (env.MESHSCOPE_ADMIN_TOKEN || undefined),
@@ -133,6 +159,8 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, xds ${analyzer.xdsPort}`);
+  const gw = analyzer.gateway ? ` gateway=${analyzer.gateway.port} gateway-admin=${analyzer.gateway.adminPort}` : '';
+  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} xds=${analyzer.xdsPort}${gw}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -55,6 +55,9 @@ Options:
                        serve proxies on other hosts)
   --gateway HOST:PORT  the lazy gateway that out-of-scope calls go to
                        (without it they are answered 503)
+  --als HOST:PORT      the analyzer's gRPC Access Log Service: sidecars
+                       stream every egress request to it, so dependencies
+                       that are now called directly stay in scope
   --no-lazy            push every proxy the whole mesh (the baseline)
   -h, --help           this text
 
@@ -66,7 +69,7 @@ export const xdsServerCommand: Command = {
   summary: 'serve scoped xDS configuration to Envoy sidecars and proxyless gRPC clients',
   usage: XDS_SERVER_USAGE,
   async run(argv) {
-    let opts: { mesh: string; port: number; host: string; gateway?: HostPort; lazy: boolean };
+    let opts: { mesh: string; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean };
     let inventory: WatchedInventory;
     try {
       const { values } = parseArgs({
@@ -76,6 +79,7 @@ export const xdsServerCommand: Command = {
           'xds-port': { type: 'string' },
           host: { type: 'string' },
           gateway: { type: 'string' },
+          als: { type: 'string' },
           'no-lazy': { type: 'boolean' },
         },
         strict: true,
@@ -87,6 +91,7 @@ export const xdsServerCommand: Command = {
         port: portOption(values['xds-port'], '--xds-port', DEFAULT_XDS.port),
         host: values.host ?? '127.0.0.1',
         gateway: hostPort(values.gateway, '--gateway'),
+        als: hostPort(values.als, '--als'),
         lazy: !values['no-lazy'],
       };
       if (isIP(opts.host) === 0 && opts.host !== 'localhost') throw new UsageError(`--host ${JSON.stringify(opts.host)}: expected an IP address to listen on`);
@@ -100,6 +105,7 @@ export const xdsServerCommand: Command = {
       server = await createXdsServer({
         inventory,
         gatewayAddress: opts.gateway,
+        accessLogService: opts.als,
         lazy: opts.lazy,
         port: opts.port,
         host: opts.host,
@@ -123,7 +129,8 @@ export const xdsServerCommand: Command = {
     process.stdout.write(`xds-server listening on ${opts.host}:${server.port}\n`);
     process.stderr.write(
       `meshscope xds-server: ${inv.services.length} services from ${inventory.file}, ${opts.lazy ? 'lazy scoping' : 'whole mesh to every proxy (--no-lazy)'}, ` +
-        `${opts.gateway ? `gateway ${opts.gateway.host}:${opts.gateway.port}` : 'no gateway (out-of-scope calls get 503)'}\n`,
+        `${opts.gateway ? `gateway ${opts.gateway.host}:${opts.gateway.port}` : 'no gateway (out-of-scope calls get 503)'}, ` +
+        `${opts.als ? `sidecars log to ${opts.als.host}:${opts.als.port}` : 'no access log service (--als)'}\n`,
     );
 
     const signal = await stopped;

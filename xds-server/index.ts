@@ -12,7 +12,7 @@ import { parseHostPort, type HostPort } from './resources/host-port.ts';
 export { MeshCache, type MeshCacheOptions, type ObservationListener } from './cache/mesh-cache.ts';
 export { measureProxyBytes, ProxyBytesMeter, type ProxyBytesOptions } from './cache/proxy-bytes.ts';
 export { envoyBootstrap, envoyBootstrapYaml, grpcBootstrap, grpcBootstrapJson, type BootstrapOptions, type EnvoyBootstrapOptions } from './bootstrap.ts';
-export { outboundClusterName, inboundClusterName, GATEWAY_CLUSTER, EGRESS_LISTENER, INGRESS_LISTENER } from './resources/names.ts';
+export { outboundClusterName, inboundClusterName, GATEWAY_CLUSTER, ACCESS_LOG_CLUSTER, EGRESS_LISTENER, INGRESS_LISTENER } from './resources/names.ts';
 export { SIDECAR_DEFAULTS, METADATA_KEYS, type SidecarSettings } from './resources/sidecar-settings.ts';
 export { parseHostPort, type HostPort } from './resources/host-port.ts';
 
@@ -23,6 +23,18 @@ export interface XdsServerOptions {
   gatewayAddress?: string | HostPort;
   /** false = `--no-lazy`: every proxy gets the whole mesh. Default true. */
   lazy?: boolean;
+  /**
+   * The analyzer's gRPC Access Log Service, `HOST:PORT` or parsed. Envoy
+   * sidecars' egress listeners then stream every request to it, so calls that
+   * go direct once in scope keep their dependency alive.
+   */
+  accessLogService?: string | HostPort;
+  /**
+   * Runs once the cache exists and before the port is bound (`server.port` is
+   * 0 until then). Scopes set here — the analyzer attaching — are in every
+   * proxy's first response by construction, not by timing.
+   */
+  setup?: (server: XdsServer) => void | Promise<void>;
   /** 0 (default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -55,17 +67,20 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   const watched = options.inventory instanceof WatchedInventory ? options.inventory : undefined;
   const initial = watched ? watched.current : (options.inventory as Inventory);
   const gateway = typeof options.gatewayAddress === 'string' ? parseHostPort(options.gatewayAddress, 'gateway address') : options.gatewayAddress;
-  const cache = new MeshCache({ inventory: initial, gateway, lazy: options.lazy ?? true });
+  const accessLogService =
+    typeof options.accessLogService === 'string' ? parseHostPort(options.accessLogService, 'access log service address') : options.accessLogService;
+  const cache = new MeshCache({ inventory: initial, gateway, lazy: options.lazy ?? true, accessLogService });
   const status = new NodeStatusRegistry({
     describe: (handle) => (handle instanceof CacheNode ? { scope: [...handle.scope] } : {}),
   });
   const host = options.host ?? '127.0.0.1';
-  const grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log });
   const onChange = (next: Inventory) => cache.setInventory(next);
-  watched?.on('change', onChange);
+  let grpc: Awaited<ReturnType<typeof startXdsGrpcServer>> | undefined;
 
-  return {
-    port: grpc.port,
+  const server: XdsServer = {
+    get port() {
+      return grpc?.port ?? 0;
+    },
     host,
     scope: cache.scope,
     cache,
@@ -75,7 +90,17 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
     setInventory: (inventory) => cache.setInventory(inventory),
     close: async () => {
       watched?.off('change', onChange);
-      await grpc.close();
+      await grpc?.close();
     },
   };
+  // Followed from here on, so an edit made while setup runs or the port binds is not missed.
+  watched?.on('change', onChange);
+  try {
+    await options.setup?.(server);
+    grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log });
+  } catch (err) {
+    watched?.off('change', onChange);
+    throw err;
+  }
+  return server;
 }

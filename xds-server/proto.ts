@@ -29,6 +29,7 @@ const FILES = [
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/access_loggers/grpc/v3/als.proto',
 ];
 
 let root: protobuf.Root | undefined;

@@ -1,19 +1,59 @@
 // Turns Envoy gRPC access-log entries (envoy.data.accesslog.v3) into native
-// records. The source follows the fixture format: the x-meshscope-source
-// header when the proxy logged it, else the downstream peer's IP. The node
-// that streams the log is only the reporter.
-import { SOURCE_HEADER, type AccessLogRecord } from '../../contracts/index.ts';
+// records.
+//
+// Who called: the x-meshscope-source header when the proxy logged it, else
+// the downstream peer's IP when it names a workload of the inventory, else —
+// for an entry that went out through a cluster the xDS server names
+// (`outbound|...` or the lazy gateway's) — the workload of the node that
+// streams the log. The last rule is what keeps direct calls counted: a
+// meshscope sidecar's egress listener is reached by its own application over
+// loopback (no iptables), so the downstream address is 127.0.0.1 and names
+// nobody, while the reporting node is exactly the caller. Those listeners log
+// no request header (xds-server/resources/access-log.ts): on a direct route
+// the header would be whatever the application sent.
+//
+// Calls the sidecar sent to the lazy gateway are skipped: the gateway reports
+// each one itself. Both records carry the same x-request-id, but the core's
+// dedupe key also holds the start time, which the two processes take a few
+// milliseconds apart, so both would count. Only an entry whose response flags
+// say the gateway was never reached (connection failure, no healthy or
+// overflowing upstream) is kept: then Envoy's entry is the only record of the
+// call.
+import { SOURCE_HEADER, type AccessLogRecord, type Inventory } from '../../contracts/index.ts';
+import { GATEWAY_CLUSTER } from '../../xds-server/index.ts';
 
 type Obj = Record<string, any>;
 
 const PROTOCOLS: Record<string, string> = { HTTP10: 'http', HTTP11: 'http', HTTP2: 'http2', HTTP3: 'http3' };
+/** Response flags meaning the request never reached the upstream (here: the gateway). */
+const NOT_REACHED = ['upstream_connection_failure', 'no_healthy_upstream', 'upstream_overflow'];
 
-export function httpEntryToRecord(entry: Obj): AccessLogRecord {
+/** What the stream says about who reports its entries, resolved against the inventory. */
+export interface ReportingNode {
+  /** The reporting proxy's workload (`POD.NS`), when the inventory knows its node. */
+  workload?: string;
+  /** Whether an IP is a workload's address in the inventory. */
+  isWorkloadAddress(ip: string): boolean;
+}
+
+const NOBODY: ReportingNode = { isWorkloadAddress: () => false };
+
+/** The reporting node of a stream (its identifier's `node`, as decoded), in `inventory`'s terms. */
+export function reportingNode(inventory: Inventory | undefined, node: Obj | undefined): ReportingNode {
+  if (!inventory) return NOBODY;
+  const id = typeof node?.id === 'string' ? node.id : '';
+  const workload = id ? inventory.workloadForNode({ id, metadata: metadataStrings(node?.metadata) }) : undefined;
+  return { workload: workload?.id, isWorkloadAddress: (ip) => inventory.workloadByAddress(ip) !== undefined };
+}
+
+/** The record of an HTTP entry, or undefined when the entry is skipped (a call the gateway reports). */
+export function httpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY): AccessLogRecord | undefined {
   const common: Obj = entry.common_properties ?? {};
+  if (common.upstream_cluster === GATEWAY_CLUSTER && !NOT_REACHED.some((f) => common.response_flags?.[f])) return undefined;
   const req: Obj = entry.request ?? {};
   const res: Obj = entry.response ?? {};
   const headers: Obj = req.request_headers ?? {};
-  const rec = commonToRecord(common);
+  const rec = commonToRecord(common, node);
   const source = headers[SOURCE_HEADER];
   if (typeof source === 'string' && source !== '') rec.source = source;
   if (req.authority) rec.authority = req.authority;
@@ -30,9 +70,9 @@ export function httpEntryToRecord(entry: Obj): AccessLogRecord {
   return rec;
 }
 
-export function tcpEntryToRecord(entry: Obj): AccessLogRecord {
+export function tcpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY): AccessLogRecord {
   const common: Obj = entry.common_properties ?? {};
-  const rec = commonToRecord(common);
+  const rec = commonToRecord(common, node);
   rec.protocol = 'tcp';
   const duration = durationMs(common.duration);
   if (duration !== undefined) rec.durationMs = duration;
@@ -42,12 +82,27 @@ export function tcpEntryToRecord(entry: Obj): AccessLogRecord {
   return rec;
 }
 
-function commonToRecord(common: Obj): AccessLogRecord {
+function commonToRecord(common: Obj, node: ReportingNode): AccessLogRecord {
   const rec: AccessLogRecord = { time: timestamp(common.start_time) ?? new Date().toISOString(), reporter: 'envoy' };
   const ip = common.downstream_remote_address?.socket_address?.address;
   if (typeof ip === 'string' && ip !== '') rec.sourceAddress = ip;
-  if (common.upstream_cluster) rec.upstreamCluster = common.upstream_cluster;
+  const cluster = common.upstream_cluster;
+  if (cluster) rec.upstreamCluster = cluster;
+  const egress = typeof cluster === 'string' && (cluster.startsWith('outbound|') || cluster === GATEWAY_CLUSTER);
+  // A header (set by the caller of httpEntryToRecord) still overrides this.
+  if (egress && node.workload && !(rec.sourceAddress && node.isWorkloadAddress(rec.sourceAddress))) rec.source = node.workload;
   return rec;
+}
+
+/** NAME and NAMESPACE of a decoded google.protobuf.Struct (protobufjs keeps Value's fields camelCase). */
+function metadataStrings(struct: Obj | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ['NAME', 'NAMESPACE']) {
+    const v = struct?.fields?.[key];
+    const s = v?.stringValue ?? v?.string_value;
+    if (typeof s === 'string') out[key] = s;
+  }
+  return out;
 }
 
 function timestamp(ts: Obj | undefined): string | undefined {

@@ -1,8 +1,9 @@
 // Envoy's gRPC Access Log Service (envoy.service.accesslog.v3): lets any Envoy
 // (an egress gateway, a sidecar) stream its access log to the analyzer.
 import * as grpc from '@grpc/grpc-js';
+import type { Inventory } from '../../contracts/index.ts';
 import { envoyRoot } from '../../xds-server/proto.ts';
-import { httpEntryToRecord, tcpEntryToRecord } from './als-convert.ts';
+import { httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
 import { BatchingIngest } from './batching-ingest.ts';
 import { serviceDefinition } from './grpc-definition.ts';
 import type { IngestTarget } from './ingest-target.ts';
@@ -15,6 +16,8 @@ export interface AlsServer {
   streams(): string[];
   /** Log entries received since start. */
   received(): number;
+  /** Entries not ingested because another reporter counts them (calls through the lazy gateway). */
+  skipped(): number;
   close(): Promise<void>;
 }
 
@@ -22,6 +25,8 @@ export interface AlsOptions {
   target: IngestTarget;
   port?: number;
   host?: string;
+  /** The current inventory: entries are attributed to their reporting node's workload (see als-convert.ts). */
+  inventory?: () => Inventory;
   log?: (msg: string) => void;
 }
 
@@ -30,21 +35,30 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
   const ingest = new BatchingIngest(opts.target, { onError: (e) => log(`access log service: ingest failed: ${e.message}`) });
   const open = new Map<grpc.ServerReadableStream<any, any>, string>();
   let received = 0;
+  let skipped = 0;
   const server = new grpc.Server();
   server.addService(serviceDefinition(envoyRoot(), SERVICE), {
     StreamAccessLogs: (call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<object>) => {
       // The identifier comes only in a stream's first message; later ones carry entries alone.
       let node = '';
+      let identity: Record<string, any> | undefined;
       open.set(call, node);
       call.on('data', (msg: Record<string, any>) => {
         if (msg.identifier) {
-          node = msg.identifier.node?.id ?? '';
+          identity = msg.identifier.node;
+          node = identity?.id ?? '';
           open.set(call, node);
         }
         const ref = `als:${node || 'unknown-node'}`;
         received += (msg.http_logs?.log_entry?.length ?? 0) + (msg.tcp_logs?.log_entry?.length ?? 0);
-        for (const e of msg.http_logs?.log_entry ?? []) ingest.push({ value: record(httpEntryToRecord(e)), ref });
-        for (const e of msg.tcp_logs?.log_entry ?? []) ingest.push({ value: record(tcpEntryToRecord(e)), ref });
+        // Resolved per message: mesh.yaml may have changed since the stream began.
+        const reporter = reportingNode(opts.inventory?.(), identity);
+        for (const e of msg.http_logs?.log_entry ?? []) {
+          const r = httpEntryToRecord(e, reporter);
+          if (r) ingest.push({ value: record(r), ref });
+          else skipped++;
+        }
+        for (const e of msg.tcp_logs?.log_entry ?? []) ingest.push({ value: record(tcpEntryToRecord(e, reporter)), ref });
       });
       call.on('end', () => {
         open.delete(call);
@@ -63,6 +77,7 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
     port,
     streams: () => [...open.values()],
     received: () => received,
+    skipped: () => skipped,
     close: async () => {
       // Envoy never ends its log stream, so waiting for calls to finish would only delay shutdown;
       // everything received so far is already queued for ingest.

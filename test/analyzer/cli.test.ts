@@ -54,6 +54,15 @@ describe('meshscope analyzer (command line)', () => {
     assert.equal(parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--admin-token', 'flag'], { MESHSCOPE_ADMIN_TOKEN: 'env' }).adminToken, 'flag');
   });
 
+  it('runs the gateway in-process only when asked, with its admin port defaulting to 15081', () => {
+    const o = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--gateway-port', '0', '--advertise', '10.0.0.7'], {});
+    assert.equal(o.gatewayPort, 0);
+    assert.equal(o.gatewayAdminPort, 15081);
+    assert.equal(o.advertise, '10.0.0.7');
+    const both = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--gateway-port', '15080', '--gateway-admin-port', '0', '--gateway', 'gw.example:80'], {});
+    assert.deepEqual([both.gatewayPort, both.gatewayAdminPort, both.gateway], [15080, 0, 'gw.example:80']);
+  });
+
   for (const [argv, message] of [
     [['--data', 'd'], /--mesh FILE is required/],
     [['--mesh', 'm'], /--data DIR is required/],
@@ -61,6 +70,8 @@ describe('meshscope analyzer (command line)', () => {
     [['--mesh', 'm', '--data', 'd', '--dependency-ttl', 'forever'], /--dependency-ttl: "forever" is not a duration/],
     [['--mesh', 'm', '--data', 'd', '--http-port', '99999'], /--http-port: "99999" is not a port/],
     [['--mesh', 'm', '--data', 'd', '--topic', 't'], /--topic and --group need --kafka/],
+    [['--mesh', 'm', '--data', 'd', '--gateway-port', 'x'], /--gateway-port: "x" is not a port/],
+    [['--mesh', 'm', '--data', 'd', '--gateway-admin-port', '0'], /--gateway-admin-port needs --gateway-port/],
     [['--mesh', 'm', '--data', 'd', '--colour', 'blue'], /Unknown option '--colour'.*--help/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 on ${argv.join(' ')}`, async () => {
@@ -77,7 +88,7 @@ describe('meshscope analyzer (command line)', () => {
   });
 
   it('documents every option in --help', () => {
-    for (const flag of ['--mesh', '--data', '--http-port', '--als-port', '--kafka', '--topic', '--group', '--xds-port', '--gateway', '--admin-token', '--dependency-ttl', '--no-lazy']) {
+    for (const flag of ['--mesh', '--data', '--http-port', '--als-port', '--kafka', '--topic', '--group', '--xds-port', '--gateway', '--gateway-port', '--gateway-admin-port', '--advertise', '--admin-token', '--dependency-ttl', '--no-lazy']) {
       assert.ok(command.usage.includes(flag), `${flag} in --help`);
     }
     assert.equal(command.name, 'analyzer');

@@ -94,11 +94,14 @@ describe('meshscope xds-server', () => {
     const gw = await runCapturing(xdsServerCommand, ['--mesh', meshFile, '--gateway', 'gw']);
     assert.equal(gw.code, 2);
     assert.match(gw.stderr, /--gateway "gw": expected HOST:PORT/);
+    const als = await runCapturing(xdsServerCommand, ['--mesh', meshFile, '--als', 'analyzer']);
+    assert.equal(als.code, 2);
+    assert.match(als.stderr, /--als "analyzer": expected HOST:PORT/);
   });
 
   it('serves until SIGTERM, then exits 0', async () => {
     const runner = `import('${new URL('../../xds-server/cli.ts', import.meta.url).href}').then(async (m) => process.exit(await m.xdsServerCommand.run(process.argv.slice(1))))`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', runner, '--', '--mesh', meshFile, '--xds-port', '0', '--gateway', '127.0.0.1:15008'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', runner, '--', '--mesh', meshFile, '--xds-port', '0', '--gateway', '127.0.0.1:15008', '--als', '127.0.0.1:15091'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -116,6 +119,6 @@ describe('meshscope xds-server', () => {
     assert.ok(port > 0);
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
-    assert.match(stderr, /1 services from .*mesh\.yaml, lazy scoping, gateway 127\.0\.0\.1:15008/);
+    assert.match(stderr, /1 services from .*mesh\.yaml, lazy scoping, gateway 127\.0\.0\.1:15008, sidecars log to 127\.0\.0\.1:15091/);
   });
 });

@@ -16,4 +16,6 @@ export interface CacheContext {
   /** Undefined when the server runs without --gateway: the catch-all then answers 503. */
   readonly gatewayCluster?: EncodedResource;
   readonly gatewayFragment: Buffer;
+  /** The analyzer's Access Log Service cluster; when set, egress listeners log to it. */
+  readonly accessLogCluster?: EncodedResource;
 }

@@ -32,8 +32,10 @@ export function envoyConfig(ctx: CacheContext, node: CacheNode): NodeConfig {
   const routes = new Map<string, EncodedResource>([[view.route.name, view.route]]);
   const own = new Map<string, EncodedResource>();
   if (ctx.gatewayCluster) own.set(ctx.gatewayCluster.name, ctx.gatewayCluster);
+  if (ctx.accessLogCluster) own.set(ctx.accessLogCluster.name, ctx.accessLogCluster);
 
-  const egress = memo.get(`egress|${at}|${source}`, () => egressListener(settings, source));
+  // Whether it logs is fixed for the cache's life, so it needs no place in the memo key.
+  const egress = memo.get(`egress|${at}|${source}`, () => egressListener(settings, source, ctx.accessLogCluster !== undefined));
   listeners.set(egress.name, egress);
 
   const service = workload && inventory.service(workload.service);

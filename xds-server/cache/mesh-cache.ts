@@ -3,6 +3,7 @@
 // change: the nodes that use a changed service), and each of those hears only
 // of the types whose content changed for it.
 import type { AccessLogRecord, Inventory, ScopeTarget, ServiceId, WorkloadId } from '../../contracts/index.ts';
+import { accessLogCluster } from '../resources/access-log.ts';
 import { gatewayCluster } from '../resources/clusters.ts';
 import type { HostPort } from '../resources/host-port.ts';
 import { gatewayFragment } from '../resources/routes.ts';
@@ -23,6 +24,8 @@ export interface MeshCacheOptions {
   gateway?: HostPort;
   /** false = `--no-lazy`: every Envoy gets the whole mesh (the baseline). Default true. */
   lazy?: boolean;
+  /** The analyzer's gRPC Access Log Service: Envoy sidecars' egress listeners stream their log to it. */
+  accessLogService?: HostPort;
 }
 
 export type ObservationListener = (record: AccessLogRecord) => void;
@@ -36,6 +39,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
   readonly memo = new SharedMemo<EncodedResource>();
   readonly gatewayCluster?: EncodedResource;
   readonly gatewayFragment: Buffer;
+  readonly accessLogCluster?: EncodedResource;
   private readonly nodes = new Set<CacheNode>();
   private readonly byWorkload = new Map<WorkloadId, Set<CacheNode>>();
   private readonly byService = new Map<ServiceId, Set<CacheNode>>();
@@ -48,6 +52,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     this.scopes = new ScopeStore((change) => this.scopeChanged(change));
     this.gatewayCluster = opts.gateway && gatewayCluster(opts.gateway);
     this.gatewayFragment = gatewayFragment(opts.gateway !== undefined);
+    this.accessLogCluster = opts.accessLogService && accessLogCluster(opts.accessLogService);
   }
 
   /** The scope API (contracts/scope.ts) the analyzer drives. */

@@ -8,9 +8,9 @@ import type { HostPort } from './host-port.ts';
 import { ADS_SOURCE, CLUSTER, HTTP_PROTOCOL_OPTIONS, encodeResource, typedConfig } from './encode.ts';
 import { GATEWAY_CLUSTER, inboundClusterName, isH2, outboundClusterName } from './names.ts';
 
-const CONNECT_TIMEOUT = { seconds: 5 };
+export const CONNECT_TIMEOUT = { seconds: 5 };
 
-function protocolOptions(explicit: Record<string, unknown>): Record<string, unknown> {
+export function protocolOptions(explicit: Record<string, unknown>): Record<string, unknown> {
   return { typed_extension_protocol_options: { [HTTP_PROTOCOL_OPTIONS]: typedConfig(HTTP_PROTOCOL_OPTIONS, explicit) } };
 }
 
@@ -31,7 +31,7 @@ export function outboundCluster(service: Service, port: ServicePort): EncodedRes
   });
 }
 
-function staticAssignment(name: string, host: string, port: number): Record<string, unknown> {
+export function staticAssignment(name: string, host: string, port: number): Record<string, unknown> {
   return {
     cluster_name: name,
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }],

@@ -10,6 +10,8 @@ export const INGRESS_LISTENER = 'ingress';
 export const OUTBOUND_ROUTE = 'outbound';
 export const INBOUND_ROUTE = 'inbound';
 export const GATEWAY_CLUSTER = 'meshscope-gateway';
+/** The analyzer's Access Log Service, which the egress listener streams its log to. */
+export const ACCESS_LOG_CLUSTER = 'meshscope-als';
 /** Listener metadata namespace carrying the proxy's identity for the catch-all header. */
 export const METADATA_NAMESPACE = 'meshscope';
 

@@ -1,0 +1,56 @@
+// The Envoy profile's egress access log, streamed to the analyzer's gRPC
+// Access Log Service. Once a dependency is in scope its calls go straight to
+// the backend and no longer pass the lazy gateway, so without this log the
+// analyzer would never see the dependency again and drop it from the scope
+// after --dependency-ttl, sending the next call back through the gateway.
+import { isIP } from 'node:net';
+import type { EncodedResource } from '../types.ts';
+import { CONNECT_TIMEOUT, protocolOptions, staticAssignment } from './clusters.ts';
+import { CLUSTER, encodeResource, typedConfig } from './encode.ts';
+import type { HostPort } from './host-port.ts';
+import { ACCESS_LOG_CLUSTER } from './names.ts';
+
+export const HTTP_GRPC_ACCESS_LOG = 'envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig';
+/** The log's name in each stream's identifier: tells the analyzer the entries come from a meshscope egress listener. */
+export const ACCESS_LOG_NAME = 'meshscope';
+
+/**
+ * The ALS address, inline like the gateway's: one address fixed for the
+ * server's life, the same for every node, so it is encoded once. ALS is gRPC,
+ * hence HTTP/2. It arrives by CDS before the listener that names it (CDS is
+ * pushed before LDS).
+ */
+export function accessLogCluster(als: HostPort): EncodedResource {
+  return encodeResource(CLUSTER, ACCESS_LOG_CLUSTER, {
+    name: ACCESS_LOG_CLUSTER,
+    type: isIP(als.host) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: staticAssignment(ACCESS_LOG_CLUSTER, als.host, als.port),
+    ...protocolOptions({ explicit_http_config: { http2_protocol_options: {} } }),
+  });
+}
+
+let entry: Record<string, unknown> | undefined;
+
+/**
+ * The HttpConnectionManager `access_log` entry. `content-type` is logged so
+ * gRPC calls are told from other HTTP/2; `x-meshscope-source` is not, on
+ * purpose: on a direct route it would be whatever the application sent, so
+ * the analyzer takes the caller from the reporting node instead (see
+ * analyzer/sources/als-convert.ts). `x-request-id` is part of every entry.
+ */
+export function egressAccessLog(): Record<string, unknown> {
+  entry ??= {
+    name: 'envoy.access_loggers.http_grpc',
+    typed_config: typedConfig(HTTP_GRPC_ACCESS_LOG, {
+      common_config: {
+        log_name: ACCESS_LOG_NAME,
+        transport_api_version: 'V3',
+        grpc_service: { envoy_grpc: { cluster_name: ACCESS_LOG_CLUSTER } },
+      },
+      additional_request_headers_to_log: ['content-type'],
+    }),
+  };
+  return entry;
+}
