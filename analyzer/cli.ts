@@ -3,6 +3,7 @@
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
 import { parseArgs } from 'node:util';
+import { UsageError, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
@@ -58,21 +59,12 @@ Examples:
   curl -s localhost:15090/api/v1/graph
 `;
 
-class UsageError extends Error {}
-
 function duration(text: string, flag: string): number {
   try {
     return parseDuration(text, flag);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-function port(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag}: "${text}" is not a port; give 0-65535 (0 = any free port)`);
-  return n;
 }
 
 function hostPorts(text: string, flag: string): string[] {
@@ -121,19 +113,19 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
     throw new UsageError('--gateway-admin-port needs --gateway-port N (the in-process gateway it belongs to)');
   }
-  const gatewayPort = values['gateway-port'] === undefined ? undefined : port(values['gateway-port'], '--gateway-port', 0);
+  const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     mesh: values.mesh,
     data: values.data,
     host: values.listen ?? '0.0.0.0',
-    httpPort: port(values['http-port'], '--http-port', 15090),
-    alsPort: port(values['als-port'], '--als-port', 15091),
-    xdsPort: port(values['xds-port'], '--xds-port', 18000),
+    httpPort: portOption(values['http-port'], '--http-port', 15090),
+    alsPort: portOption(values['als-port'], '--als-port', 15091),
+    xdsPort: portOption(values['xds-port'], '--xds-port', 18000),
     kafka: values.kafka ? hostPorts(values.kafka, '--kafka') : undefined,
     topic: values.topic,
     group: values.group,
     gateway: values.gateway ? hostPorts(values.gateway, '--gateway')[0] : undefined,
-    ...(gatewayPort === undefined ? {} : { gatewayPort, gatewayAdminPort: port(values['gateway-admin-port'], '--gateway-admin-port', 15081) }),
+    ...(gatewayPort === undefined ? {} : { gatewayPort, gatewayAdminPort: portOption(values['gateway-admin-port'], '--gateway-admin-port', 15081) }),
     ...(values.advertise === undefined ? {} : { advertise: values.advertise }),
     dependencyTtlMs: duration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
     lazy: !values['no-lazy'],

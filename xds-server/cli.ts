@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
+import { UsageError, portOption } from '../cli/options.ts';
 import { WatchedInventory, loadInventory, type Inventory } from '../contracts/index.ts';
 import { closest } from '../contracts/inventory/errors.ts';
 import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.ts';
@@ -12,18 +13,9 @@ import { SIDECAR_DEFAULTS } from './resources/sidecar-settings.ts';
 
 const EXIT_USAGE = 2;
 
-class UsageError extends Error {}
-
 function usageError(command: string, err: unknown): number {
   process.stderr.write(`meshscope ${command}: ${(err as Error).message}\nRun \`meshscope ${command} --help\` for the options.\n`);
   return EXIT_USAGE;
-}
-
-function portOption(value: string | undefined, flag: string, fallback: number, allowZero = true): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535 || (n === 0 && !allowZero)) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected a port number 0-65535`);
-  return n;
 }
 
 function ipOption(value: string | undefined, flag: string): string | undefined {

@@ -68,9 +68,9 @@ describe('meshscope analyzer (command line)', () => {
     [['--mesh', 'm'], /--data DIR is required/],
     [['--mesh', 'm', '--data', 'd', '--kafka', 'no-port'], /--kafka: "no-port" is not HOST:PORT/],
     [['--mesh', 'm', '--data', 'd', '--dependency-ttl', 'forever'], /--dependency-ttl: "forever" is not a duration/],
-    [['--mesh', 'm', '--data', 'd', '--http-port', '99999'], /--http-port: "99999" is not a port/],
+    [['--mesh', 'm', '--data', 'd', '--http-port', '99999'], /--http-port "99999": expected a port number 0-65535/],
     [['--mesh', 'm', '--data', 'd', '--topic', 't'], /--topic and --group need --kafka/],
-    [['--mesh', 'm', '--data', 'd', '--gateway-port', 'x'], /--gateway-port: "x" is not a port/],
+    [['--mesh', 'm', '--data', 'd', '--gateway-port', 'x'], /--gateway-port "x": expected a port number 0-65535/],
     [['--mesh', 'm', '--data', 'd', '--gateway-admin-port', '0'], /--gateway-admin-port needs --gateway-port/],
     [['--mesh', 'm', '--data', 'd', '--colour', 'blue'], /Unknown option '--colour'.*--help/],
   ] as Array<[string[], RegExp]>) {
