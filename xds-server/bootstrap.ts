@@ -4,7 +4,7 @@
 // Istio way, so the server finds the workload in mesh.yaml.
 import { isIP } from 'node:net';
 import YAML from 'yaml';
-import { HTTP_PROTOCOL_OPTIONS } from './resources/encode.ts';
+import { ADS_SOURCE, HTTP_PROTOCOL_OPTIONS } from './resources/encode.ts';
 import { METADATA_KEYS, SIDECAR_DEFAULTS, type SidecarSettings } from './resources/sidecar-settings.ts';
 import { TYPE_PREFIX } from './proto.ts';
 
@@ -59,7 +59,6 @@ export function envoyBootstrap(opts: EnvoyBootstrapOptions): Record<string, unkn
   const metadata = Object.fromEntries(
     (Object.keys(METADATA_KEYS) as (keyof SidecarSettings)[]).map((k) => [METADATA_KEYS[k], String(s[k])]),
   );
-  const ads = { ads: {}, resource_api_version: 'V3' };
   return {
     node: nodeOf(opts, metadata),
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: opts.adminPort ?? 15000 } } },
@@ -70,8 +69,8 @@ export function envoyBootstrap(opts: EnvoyBootstrapOptions): Record<string, unkn
         grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
         set_node_on_first_message_only: true,
       },
-      lds_config: ads,
-      cds_config: ads,
+      lds_config: ADS_SOURCE,
+      cds_config: ADS_SOURCE,
     },
     static_resources: {
       clusters: [

@@ -3,7 +3,6 @@
 // analyzer drives, proxyless subscriptions as dependency observations, and
 // per-proxy status.
 import { WatchedInventory, type AccessLogRecord, type Inventory, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
-import { CacheNode } from './cache/node-handle.ts';
 import { MeshCache } from './cache/mesh-cache.ts';
 import { startXdsGrpcServer } from './grpc-server.ts';
 import { NodeStatusRegistry } from './protocol/index.ts';
@@ -70,9 +69,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   const accessLogService =
     typeof options.accessLogService === 'string' ? parseHostPort(options.accessLogService, 'access log service address') : options.accessLogService;
   const cache = new MeshCache({ inventory: initial, gateway, lazy: options.lazy ?? true, accessLogService });
-  const status = new NodeStatusRegistry({
-    describe: (handle) => (handle instanceof CacheNode ? { scope: [...handle.scope] } : {}),
-  });
+  const status = new NodeStatusRegistry();
   const host = options.host ?? '127.0.0.1';
   const onChange = (next: Inventory) => cache.setInventory(next);
   let grpc: Awaited<ReturnType<typeof startXdsGrpcServer>> | undefined;

@@ -40,6 +40,8 @@ export interface XdsNode {
 export interface NodeHandle {
   readonly workload?: WorkloadId;
   readonly service?: ServiceId;
+  /** The services this node is configured for, for status (the cache's decision; none if it has no such notion). */
+  readonly scope?: readonly ServiceId[];
   /** The resources of one type this node should have now (the full set for wildcard types). */
   resources(type: TypeUrl): ReadonlyMap<string, EncodedResource>;
   /** Called with the types whose resources changed for this node. */

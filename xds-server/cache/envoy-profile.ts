@@ -6,10 +6,11 @@ import { egressListener, ingressListener } from '../resources/listeners.ts';
 import { httpPorts } from '../resources/names.ts';
 import { inboundRoute } from '../resources/routes.ts';
 import { sidecarSettings } from '../resources/sidecar-settings.ts';
+import { contentVersion } from '../set-version.ts';
 import { TypeUrl, type EncodedResource } from '../types.ts';
 import type { CacheContext } from './context.ts';
 import { LayeredMap } from './layered-map.ts';
-import { smallDigest, type CacheNode, type NodeConfig } from './node-handle.ts';
+import { typeView, type CacheNode, type NodeConfig } from './node-handle.ts';
 import { namespaceOf, sourceOf } from './node-identity.ts';
 import { ScopeView, scopeKey } from './scope-views.ts';
 
@@ -52,9 +53,9 @@ export function envoyConfig(ctx: CacheContext, node: CacheNode): NodeConfig {
   }
 
   return {
-    [TypeUrl.Listener]: { map: listeners, digest: smallDigest(listeners) },
-    [TypeUrl.Route]: { map: routes, digest: smallDigest(routes) },
-    [TypeUrl.Cluster]: { map: new LayeredMap(view.clusters, own), digest: `${view.clustersDigest}|${smallDigest(own)}` },
+    [TypeUrl.Listener]: typeView(listeners),
+    [TypeUrl.Route]: typeView(routes),
+    [TypeUrl.Cluster]: { map: new LayeredMap(view.clusters, own), digest: `${view.clustersDigest}|${contentVersion(own.values())}` },
     [TypeUrl.Endpoint]: { map: view.loads, digest: view.loadsDigest },
   };
 }

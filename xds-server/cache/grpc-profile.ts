@@ -5,7 +5,7 @@ import { splitHostPort, type Inventory } from '../../contracts/index.ts';
 import { grpcListener } from '../resources/listeners.ts';
 import { TypeUrl, type EncodedResource } from '../types.ts';
 import type { CacheContext } from './context.ts';
-import { smallDigest, type CacheNode, type NodeConfig } from './node-handle.ts';
+import { typeView, type CacheNode, type NodeConfig } from './node-handle.ts';
 import { namespaceOf } from './node-identity.ts';
 import type { PortResources, ServiceEntry, ServicePool } from './service-pool.ts';
 
@@ -53,9 +53,9 @@ export function grpcConfig(ctx: CacheContext, node: CacheNode): NodeConfig {
   }
   node.scope = [...scope].sort();
   return {
-    [TypeUrl.Listener]: { map: listeners, digest: smallDigest(listeners) },
-    [TypeUrl.Route]: { map: routes, digest: smallDigest(routes) },
-    [TypeUrl.Cluster]: { map: clusters, digest: smallDigest(clusters) },
-    [TypeUrl.Endpoint]: { map: loads, digest: smallDigest(loads) },
+    [TypeUrl.Listener]: typeView(listeners),
+    [TypeUrl.Route]: typeView(routes),
+    [TypeUrl.Cluster]: typeView(clusters),
+    [TypeUrl.Endpoint]: typeView(loads),
   };
 }

@@ -92,11 +92,6 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     return () => this.observers.delete(listener);
   }
 
-  /** The attached streams' handles (several per node id when a proxy reconnects or runs several streams). */
-  handles(): Iterable<CacheNode> {
-    return this.nodes;
-  }
-
   /** Live shared scope views (one per distinct scope and namespace). */
   get viewCount(): number {
     return this.views.size;

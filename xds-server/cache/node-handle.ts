@@ -5,6 +5,7 @@
 // calling setServiceScope) and a burst of changes becomes one push.
 import type { ServiceId, Workload, WorkloadId } from '../../contracts/index.ts';
 import { TypeUrl, type EncodedResource, type NodeHandle, type XdsNode } from '../types.ts';
+import { contentVersion } from '../set-version.ts';
 import type { ScopeView } from './scope-views.ts';
 
 export interface TypeView {
@@ -15,7 +16,7 @@ export interface TypeView {
 
 export type NodeConfig = Readonly<Record<TypeUrl, TypeView>>;
 
-const EMPTY: TypeView = { map: new Map(), digest: '' };
+const EMPTY: TypeView = typeView(new Map());
 export const EMPTY_CONFIG: NodeConfig = {
   [TypeUrl.Listener]: EMPTY,
   [TypeUrl.Route]: EMPTY,
@@ -36,7 +37,6 @@ export class CacheNode implements NodeHandle {
   view?: ScopeView;
   /** Listener names a proxyless client subscribed to. */
   listenerNames: ReadonlySet<string> = new Set();
-  readonly attachedAt = new Date();
   private readonly listeners = new Set<(types: ReadonlySet<TypeUrl>) => void>();
   private pending = new Set<TypeUrl>();
   private detached = false;
@@ -52,10 +52,6 @@ export class CacheNode implements NodeHandle {
 
   get service(): ServiceId | undefined {
     return this.workloadEntry?.service;
-  }
-
-  get isDetached(): boolean {
-    return this.detached;
   }
 
   resources(type: TypeUrl): ReadonlyMap<string, EncodedResource> {
@@ -102,9 +98,7 @@ export class CacheNode implements NodeHandle {
   }
 }
 
-/** Digest of a small map (a node's own resources). */
-export function smallDigest(map: ReadonlyMap<string, EncodedResource>): string {
-  let s = '';
-  for (const [name, r] of map) s += `${name}=${r.version};`;
-  return s;
+/** A type's view of a node's resources, with the digest that tells a change. */
+export function typeView(map: ReadonlyMap<string, EncodedResource>): TypeView {
+  return { map, digest: contentVersion(map.values()) };
 }

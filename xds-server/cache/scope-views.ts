@@ -2,9 +2,9 @@
 // outbound clusters, their ClusterLoadAssignments and the outbound route
 // configuration. Built once per scope key and inventory, reference-counted by
 // the nodes using it.
-import { createHash } from 'node:crypto';
 import type { ServiceId } from '../../contracts/index.ts';
 import { outboundRoute } from '../resources/routes.ts';
+import { contentVersion } from '../set-version.ts';
 import type { EncodedResource } from '../types.ts';
 import type { ServicePool } from './service-pool.ts';
 
@@ -36,15 +36,9 @@ export class ScopeView {
       }
     }
     this.route = outboundRoute(fragments, gatewayFragment);
-    this.clustersDigest = digest(this.clusters);
-    this.loadsDigest = digest(this.loads);
+    this.clustersDigest = contentVersion(this.clusters.values());
+    this.loadsDigest = contentVersion(this.loads.values());
   }
-}
-
-export function digest(map: ReadonlyMap<string, EncodedResource>): string {
-  const h = createHash('sha1');
-  for (const [name, r] of map) h.update(name).update('\0').update(r.version).update('\0');
-  return h.digest('base64url');
 }
 
 export function scopeKey(namespace: string, services: readonly ServiceId[] | '*'): string {

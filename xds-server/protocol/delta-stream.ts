@@ -2,9 +2,9 @@
 // whose version the client lacks, plus removed_resources for names it holds
 // (or subscribed to) that do not exist. Subscription changes are honoured
 // even on a stale nonce; only the ACK/NACK itself is tied to the latest nonce.
-import { TypeUrl, type EncodedResource } from '../types.ts';
+import { TypeUrl } from '../types.ts';
 import type { DeltaDiscoveryRequest } from './ads-service.ts';
-import { contentVersion } from './content-version.ts';
+import { contentVersion } from '../set-version.ts';
 import { forceRewarm } from './rewarm.ts';
 import { AdsStream } from './stream-core.ts';
 import type { TypeState } from './type-state.ts';
@@ -45,13 +45,7 @@ export class DeltaStream extends AdsStream<string> {
   }
 
   protected plan(st: State): Buffer | null {
-    const all = this.resourcesOf(st.typeUrl);
-    const content: EncodedResource[] = [];
-    if (st.sub.wildcard) for (const r of all.values()) content.push(r);
-    else for (const n of st.sub.names) {
-      const r = all.get(n);
-      if (r) content.push(r);
-    }
+    const { all, content } = this.covered(st);
     const forceAll = st.forceAll;
     const forced = new Set(st.forced);
     st.forced.clear();

@@ -6,6 +6,6 @@ export { SotwStream } from './sotw-stream.ts';
 export { DeltaStream } from './delta-stream.ts';
 export type { StreamSink, StreamDeps } from './stream-core.ts';
 export { NodeStatusRegistry } from './status.ts';
-export type { NodeDescriber, StreamView } from './status.ts';
-export { contentVersion } from './content-version.ts';
+export type { StreamView } from './status.ts';
+export { contentVersion } from '../set-version.ts';
 export { ProtocolError } from './errors.ts';

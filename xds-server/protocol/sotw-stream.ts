@@ -4,7 +4,7 @@
 // is a no-op (the client drops them when their parents stop naming them).
 import { TypeUrl, WILDCARD_TYPES, type EncodedResource } from '../types.ts';
 import type { DiscoveryRequest } from './ads-service.ts';
-import { contentVersion } from './content-version.ts';
+import { contentVersion } from '../set-version.ts';
 import { AdsStream } from './stream-core.ts';
 import type { TypeState } from './type-state.ts';
 import { encodeSotwResponse } from './wire.ts';
@@ -47,13 +47,7 @@ export class SotwStream extends AdsStream<EncodedResource> {
   }
 
   protected plan(st: State): Buffer | null {
-    const all = this.resourcesOf(st.typeUrl);
-    const content: EncodedResource[] = [];
-    if (st.sub.wildcard) for (const r of all.values()) content.push(r);
-    else for (const n of st.sub.names) {
-      const r = all.get(n);
-      if (r) content.push(r);
-    }
+    const { all, content } = this.covered(st);
     const forced = st.forceAll ? null : new Set(st.forced);
     st.forced.clear();
     st.forceAll = false;

@@ -1,6 +1,6 @@
 // What the server knows of each connected node, for the HTTP API. Streams
 // register while open; a node disappears when its last stream ends.
-import type { ProxyStatus, ServiceId, TypeStatus, WorkloadId } from '../../contracts/index.ts';
+import type { ProxyStatus, TypeStatus } from '../../contracts/index.ts';
 import type { NodeHandle, XdsNode } from '../types.ts';
 
 /** One open ADS stream as the registry sees it. */
@@ -12,12 +12,6 @@ export interface StreamView {
   types(): Record<string, TypeStatus>;
 }
 
-/** Fills in what only the cache knows about a node (its scope; workload/service if not on the handle). */
-export type NodeDescriber = (
-  handle: NodeHandle,
-  node: XdsNode,
-) => { scope?: ServiceId[]; workload?: WorkloadId; service?: ServiceId };
-
 interface NodeRecord {
   streams: Set<StreamView>;
   /** Bytes pushed by this node's streams that have already ended. */
@@ -26,8 +20,6 @@ interface NodeRecord {
 
 export class NodeStatusRegistry {
   private readonly nodes = new Map<string, NodeRecord>();
-
-  constructor(private readonly options: { describe?: NodeDescriber } = {}) {}
 
   /** Registers an open stream; the returned function unregisters it when the stream ends. */
   open(view: StreamView): () => void {
@@ -66,9 +58,7 @@ export class NodeStatusRegistry {
       Object.assign(types, s.types());
       bytes += s.bytesPushed;
     }
-    const described = this.options.describe?.(newest.handle, newest.node) ?? {};
-    const workload = described.workload ?? newest.handle.workload;
-    const service = described.service ?? newest.handle.service;
+    const { workload, service, scope } = newest.handle;
     return {
       nodeId: newest.node.id,
       ...(workload ? { workload } : {}),
@@ -78,7 +68,7 @@ export class NodeStatusRegistry {
       connectedAt: streams[0].connectedAt.toISOString(),
       types,
       bytesPushed: bytes,
-      scope: described.scope ?? [],
+      scope: scope ? [...scope] : [],
     };
   }
 }

@@ -6,7 +6,7 @@
 import { status as Status, type status } from '@grpc/grpc-js';
 import type { TypeStatus } from '../../contracts/scope.ts';
 import { TypeUrl, type EncodedResource, type NodeHandle, type XdsCache, type XdsNode } from '../types.ts';
-import { nonceSource } from './content-version.ts';
+import { nonceSource } from './nonces.ts';
 import { ProtocolError, statusOf } from './errors.ts';
 import { nodeIdentity, type WireNode } from './node-identity.ts';
 import { mayRemove, pushRank, waitsFor } from './push-order.ts';
@@ -116,8 +116,16 @@ export abstract class AdsStream<H> implements StreamView {
     if (SERVED.has(st.typeUrl)) this.handle.subscribed(st.typeUrl as TypeUrl, new Set(st.sub.names));
   }
 
-  protected resourcesOf(typeUrl: string): ReadonlyMap<string, EncodedResource> {
-    return SERVED.has(typeUrl) ? this.handle.resources(typeUrl as TypeUrl) : NOTHING;
+  /** The node's resources of `st`'s type, and those the client's subscription covers. */
+  protected covered(st: TypeState<H>): { all: ReadonlyMap<string, EncodedResource>; content: EncodedResource[] } {
+    const all = SERVED.has(st.typeUrl) ? this.handle.resources(st.typeUrl as TypeUrl) : NOTHING;
+    const content: EncodedResource[] = [];
+    if (st.sub.wildcard) for (const r of all.values()) content.push(r);
+    else for (const n of st.sub.names) {
+      const r = all.get(n);
+      if (r) content.push(r);
+    }
+    return { all, content };
   }
 
   protected state(typeUrl: string): TypeState<H> | undefined {

@@ -3,10 +3,9 @@
 // the backend and no longer pass the lazy gateway, so without this log the
 // analyzer would never see the dependency again and drop it from the scope
 // after --dependency-ttl, sending the next call back through the gateway.
-import { isIP } from 'node:net';
 import type { EncodedResource } from '../types.ts';
-import { CONNECT_TIMEOUT, protocolOptions, staticAssignment } from './clusters.ts';
-import { CLUSTER, encodeResource, typedConfig } from './encode.ts';
+import { fixedAddressCluster } from './clusters.ts';
+import { typedConfig } from './encode.ts';
 import type { HostPort } from './host-port.ts';
 import { ACCESS_LOG_CLUSTER } from './names.ts';
 
@@ -14,21 +13,9 @@ export const HTTP_GRPC_ACCESS_LOG = 'envoy.extensions.access_loggers.grpc.v3.Htt
 /** The log's name in each stream's identifier: tells the analyzer the entries come from a meshscope egress listener. */
 export const ACCESS_LOG_NAME = 'meshscope';
 
-/**
- * The ALS address, inline like the gateway's: one address fixed for the
- * server's life, the same for every node, so it is encoded once. ALS is gRPC,
- * hence HTTP/2. It arrives by CDS before the listener that names it (CDS is
- * pushed before LDS).
- */
+/** ALS is gRPC, hence HTTP/2. It arrives by CDS before the listener that names it (CDS is pushed before LDS). */
 export function accessLogCluster(als: HostPort): EncodedResource {
-  return encodeResource(CLUSTER, ACCESS_LOG_CLUSTER, {
-    name: ACCESS_LOG_CLUSTER,
-    type: isIP(als.host) ? 'STATIC' : 'STRICT_DNS',
-    connect_timeout: CONNECT_TIMEOUT,
-    lb_policy: 'ROUND_ROBIN',
-    load_assignment: staticAssignment(ACCESS_LOG_CLUSTER, als.host, als.port),
-    ...protocolOptions({ explicit_http_config: { http2_protocol_options: {} } }),
-  });
+  return fixedAddressCluster(ACCESS_LOG_CLUSTER, als, { explicit_http_config: { http2_protocol_options: {} } });
 }
 
 let entry: Record<string, unknown> | undefined;

@@ -8,9 +8,9 @@ import type { HostPort } from './host-port.ts';
 import { ADS_SOURCE, CLUSTER, HTTP_PROTOCOL_OPTIONS, encodeResource, typedConfig } from './encode.ts';
 import { GATEWAY_CLUSTER, inboundClusterName, isH2, outboundClusterName } from './names.ts';
 
-export const CONNECT_TIMEOUT = { seconds: 5 };
+const CONNECT_TIMEOUT = { seconds: 5 };
 
-export function protocolOptions(explicit: Record<string, unknown>): Record<string, unknown> {
+function protocolOptions(explicit: Record<string, unknown>): Record<string, unknown> {
   return { typed_extension_protocol_options: { [HTTP_PROTOCOL_OPTIONS]: typedConfig(HTTP_PROTOCOL_OPTIONS, explicit) } };
 }
 
@@ -31,7 +31,7 @@ export function outboundCluster(service: Service, port: ServicePort): EncodedRes
   });
 }
 
-export function staticAssignment(name: string, host: string, port: number): Record<string, unknown> {
+function staticAssignment(name: string, host: string, port: number): Record<string, unknown> {
   return {
     cluster_name: name,
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }],
@@ -39,20 +39,25 @@ export function staticAssignment(name: string, host: string, port: number): Reco
 }
 
 /**
- * The lazy gateway, inline rather than by EDS: it is one address given on the
- * command line, never changes while the server runs, and a proxy must reach it
- * before it has anything else. A host name becomes STRICT_DNS.
+ * A cluster at one address given on the command line (the lazy gateway, the
+ * analyzer's ALS): inline rather than by EDS, since it never changes while the
+ * server runs, is the same for every node (encoded once), and a proxy must
+ * reach it before it has anything else. A host name becomes STRICT_DNS.
  */
-export function gatewayCluster(gateway: HostPort): EncodedResource {
-  return encodeResource(CLUSTER, GATEWAY_CLUSTER, {
-    name: GATEWAY_CLUSTER,
-    type: isIP(gateway.host) ? 'STATIC' : 'STRICT_DNS',
+export function fixedAddressCluster(name: string, at: HostPort, explicitProtocol: Record<string, unknown>): EncodedResource {
+  return encodeResource(CLUSTER, name, {
+    name,
+    type: isIP(at.host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
-    load_assignment: staticAssignment(GATEWAY_CLUSTER, gateway.host, gateway.port),
-    // The gateway serves HTTP/1.1, h2 and gRPC callers: keep the caller's protocol.
-    ...protocolOptions({ use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } }),
+    load_assignment: staticAssignment(name, at.host, at.port),
+    ...protocolOptions(explicitProtocol),
   });
+}
+
+export function gatewayCluster(gateway: HostPort): EncodedResource {
+  // The gateway serves HTTP/1.1, h2 and gRPC callers: keep the caller's protocol.
+  return fixedAddressCluster(GATEWAY_CLUSTER, gateway, { use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } });
 }
 
 /** The workload's own port behind the ingress listener. */

@@ -13,12 +13,12 @@ export const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.
 export const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
 export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
-export function contentVersion(bytes: Uint8Array): string {
+function bytesVersion(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64url').slice(0, 16);
 }
 
 export function fromBytes(fullName: string, name: string, bytes: Buffer): EncodedResource {
-  return { name, version: contentVersion(bytes), any: anyOf(fullName, bytes) };
+  return { name, version: bytesVersion(bytes), any: anyOf(fullName, bytes) };
 }
 
 export function encodeResource(fullName: string, name: string, value: Record<string, unknown>): EncodedResource {

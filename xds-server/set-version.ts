@@ -1,9 +1,10 @@
-// version_info / system_version_info of a set of resources, derived only from
-// their types, names and versions. The same content always yields the same string —
-// across streams, nodes and server restarts — so a reconnecting client that
-// presents the version it already has can be answered with nothing.
-import { createHash, randomBytes } from 'node:crypto';
-import type { EncodedResource } from '../types.ts';
+// The one digest of a set of resources, from their types, names and versions:
+// the protocol's version_info / system_version_info (the same content yields
+// the same string across streams, nodes and restarts, so a reconnecting client
+// that presents the version it holds is answered with nothing), and the
+// cache's test of whether a node's resources of a type changed.
+import { createHash } from 'node:crypto';
+import type { EncodedResource } from './types.ts';
 
 const LANES = 3;
 /** Per-resource digest, shared by every stream that sends this resource version. */
@@ -33,11 +34,4 @@ export function contentVersion(resources: Iterable<EncodedResource>): string {
   let out = '';
   for (let i = 0; i < LANES; i++) out += sum[i].toString(16).padStart(8, '0');
   return out;
-}
-
-/** Fresh nonces for one stream; the random prefix keeps a previous stream's nonces from ever matching. */
-export function nonceSource(): () => string {
-  const prefix = randomBytes(4).toString('hex');
-  let n = 0;
-  return () => `${prefix}-${++n}`;
 }
