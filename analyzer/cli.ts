@@ -113,6 +113,10 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
     throw new UsageError('--gateway-admin-port needs --gateway-port N (the in-process gateway it belongs to)');
   }
+  // `--admin-token "$TOKEN"` with TOKEN unset would otherwise leave pins and rules open to anyone.
+  if (values['admin-token'] !== undefined && values['admin-token'].trim() === '') {
+    throw new UsageError('--admin-token is empty (an unset variable?); give the token, or leave the flag out to keep writes open');
+  }
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     mesh: values.mesh,

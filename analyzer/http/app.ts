@@ -4,12 +4,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ProxyStatus } from '../../contracts/index.ts';
 import type { HostPort } from '../../xds-server/index.ts';
 import type { Analyzer } from '../index.ts';
 import type { IngestTarget } from '../sources/ingest-target.ts';
 import { LiveBytesMeter } from './bytes-meter.ts';
-import type { PushLatency } from './metrics/push-latency.ts';
+import type { ProxyView, PushLatency } from './metrics/push-latency.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { graphRoutes } from './routes/graph.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -25,7 +24,7 @@ export interface AppDeps {
   analyzer: Analyzer;
   /** Where POSTed records go; the analyzer itself unless a caller wraps it. */
   ingest?: IngestTarget;
-  xds?: { proxies(): ProxyStatus[]; proxy(id: string): ProxyStatus | undefined };
+  xds?: ProxyView;
   /** The lazy gateway, so config sizes count its cluster as deployed. */
   gateway?: HostPort;
   /** Bearer token for pin and rule writes; unset = open. */

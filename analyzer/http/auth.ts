@@ -1,10 +1,12 @@
 // Admin writes (pins, rules) need `Authorization: Bearer TOKEN` when the
 // analyzer runs with --admin-token / MESHSCOPE_ADMIN_TOKEN; reads stay open.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 
 export function adminGuard(token: string | undefined) {
-  const expected = token ? digest(token) : undefined;
+  // A token read from a file or a Secret often ends in a newline; the presented one is trimmed too.
+  const configured = token?.trim();
+  const expected = configured ? digest(configured) : undefined;
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!expected) return;
     const header = req.headers.authorization ?? '';
@@ -18,6 +20,15 @@ export function adminGuard(token: string | undefined) {
       message: m ? 'the bearer token does not match --admin-token' : 'send Authorization: Bearer <the analyzer --admin-token>',
     });
   };
+}
+
+/** Route options of an admin write: guarded, and documented as needing the bearer token. */
+export function adminWrites(token: string | undefined) {
+  const preHandler = adminGuard(token);
+  return (summary: string, schema: Record<string, unknown>): RouteShorthandOptions => ({
+    preHandler,
+    schema: { tags: ['policy'], summary, security: [{ bearer: [] }], ...schema },
+  });
 }
 
 function digest(s: string): Buffer {

@@ -3,7 +3,7 @@
 // call an edge; filters keep the part a user asked for.
 import { DirectedGraph } from 'graphology';
 import { splitId, type ServiceId } from '../../contracts/index.ts';
-import { parseDuration, type Analyzer, type EdgeView } from '../index.ts';
+import { isDuration, parseDuration, type Analyzer, type EdgeView } from '../index.ts';
 
 export interface GraphFilter {
   namespace?: string;
@@ -18,16 +18,19 @@ export interface ApiEdge extends Omit<EdgeView, 'kind' | 'dest'> {
   target: ServiceId;
 }
 
-export class FilterError extends Error {}
+/** A filter the caller got wrong: fastify answers it 400 with this message. */
+class FilterError extends Error {
+  readonly statusCode = 400;
+}
 
 export function apiEdge(e: EdgeView): ApiEdge {
   const { kind: _kind, dest, ...rest } = e;
   return { ...rest, target: dest };
 }
 
-export function sinceMs(since: string | undefined, now: number): number | undefined {
+function sinceMs(since: string | undefined, now: number): number | undefined {
   if (since === undefined || since === '') return undefined;
-  if (/^\d+(\.\d+)?(ms|s|m|h|d|w)$/.test(since)) return now - parseDuration(since, 'since');
+  if (isDuration(since)) return now - parseDuration(since, 'since');
   const t = Date.parse(since);
   if (Number.isNaN(t)) throw new FilterError(`since: "${since}" is neither an ISO time (2026-01-05T10:00:00Z) nor a duration back from now (1h, 7d)`);
   return t;

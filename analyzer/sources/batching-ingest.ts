@@ -1,14 +1,13 @@
 // Streams that deliver records one by one (ALS, xDS observations) are ingested
 // in batches per event-loop turn and flushed on a short timer, so a busy proxy
 // costs one core call per turn instead of one per record.
-import { addResult, emptyResult, type IngestResult, type IngestTarget, type RawInput } from './ingest-target.ts';
+import type { IngestTarget, RawInput } from './ingest-target.ts';
 
 export class BatchingIngest {
   private queue: RawInput[] = [];
   private scheduled = false;
   private flushTimer?: NodeJS.Timeout;
   private closed = false;
-  readonly totals: IngestResult = emptyResult();
 
   constructor(
     private readonly target: IngestTarget,
@@ -32,7 +31,7 @@ export class BatchingIngest {
     const batch = this.queue;
     this.queue = [];
     try {
-      addResult(this.totals, this.target.ingest(batch));
+      this.target.ingest(batch);
     } catch (err) {
       this.opts.onError?.(err as Error);
       return;

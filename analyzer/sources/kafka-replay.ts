@@ -2,11 +2,10 @@
 // topic and consumes them back through the analyzer's real Kafka source, so a
 // fixture also exercises the consumer path (offsets, batching, commits).
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { FixtureError } from '../replay/errors.ts';
 import { toInput, type FeedStrategy } from '../replay/feed.ts';
-import { REF_HEADER, startKafkaSource } from './kafka-source.ts';
+import { REF_HEADER, startKafkaSource, type KafkaSource } from './kafka-source.ts';
 
 // Stays under the broker's default 1 MiB request limit with room for headers.
 const PRODUCE_BYTES = 512 * 1024;
@@ -59,7 +58,7 @@ export const replayFeed: FeedStrategy = async (batches, { analyzer, file, option
       }
     }
     await send();
-    await drained(() => source.stats().messages, produced, topic);
+    await drained(source, produced, topic);
   } finally {
     await source.stop().catch(() => {});
     await producer.disconnect().catch(() => {});
@@ -69,12 +68,14 @@ export const replayFeed: FeedStrategy = async (batches, { analyzer, file, option
 };
 
 /** Waits until the consumer has ingested, flushed and committed every produced message. */
-async function drained(consumed: () => number, produced: number, topic: string): Promise<void> {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  while (consumed() < produced) {
-    if (Date.now() > deadline) {
-      throw new Error(`--via kafka: consumed ${consumed()} of ${produced} records from ${topic} within ${DRAIN_TIMEOUT_MS / 1000} s; is the broker overloaded?`);
-    }
-    await sleep(20);
+async function drained(source: KafkaSource, produced: number, topic: string): Promise<void> {
+  try {
+    await source.consumed(produced, AbortSignal.timeout(DRAIN_TIMEOUT_MS));
+  } catch (err) {
+    if ((err as Error).name !== 'TimeoutError') throw err;
+    throw new Error(
+      `--via kafka: consumed ${source.stats().messages} of ${produced} records from ${topic} within ${DRAIN_TIMEOUT_MS / 1000} s; ` +
+        'is the broker overloaded? Try again, or replay in-process (without --via kafka)',
+    );
   }
 }

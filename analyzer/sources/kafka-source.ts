@@ -1,7 +1,9 @@
 // Consumes access-log records from Kafka with at-least-once delivery: a
 // batch's offsets are committed only after the core has made its effects
 // durable, so a crash replays (never loses) records; the core dedupes
-// redelivered records by request id.
+// redelivered records by request id. Message keys are only the producers'
+// partitioning (the gateway keys by caller, so one caller's records keep their
+// order): the record's own fields say who called.
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry } from 'kafkajs';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../../contracts/index.ts';
 import type { IngestTarget, RawInput } from './ingest-target.ts';
@@ -31,6 +33,8 @@ export interface KafkaSource {
   /** Resolves once the consumer has joined its group and holds its partitions. */
   readonly joined: Promise<void>;
   stats(): KafkaSourceStats;
+  /** Resolves once `messages` messages in all have been ingested, flushed and committed; rejects with `signal`'s reason. */
+  consumed(messages: number, signal?: AbortSignal): Promise<void>;
   /** Finishes the batch in hand (ingest, flush, commit), leaves the group and disconnects. */
   stop(): Promise<void>;
 }
@@ -55,6 +59,29 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
   });
   const consumer = kafka.consumer({ groupId: group, ...FETCH, ...SESSION, retry: { restartOnFailure: async () => true } });
   const stats: KafkaSourceStats = { messages: 0, batches: 0 };
+  const waiters = new Set<{ messages: number; resolve: () => void }>();
+  const onBatch = () => {
+    for (const w of waiters) if (stats.messages >= w.messages) w.resolve();
+  };
+  const consumed = (messages: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (stats.messages >= messages) return resolve();
+      if (signal?.aborted) return reject(signal.reason);
+      const w = {
+        messages,
+        resolve: () => {
+          waiters.delete(w);
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        },
+      };
+      const abort = () => {
+        waiters.delete(w);
+        reject(signal!.reason);
+      };
+      waiters.add(w);
+      signal?.addEventListener('abort', abort, { once: true });
+    });
   let markJoined!: () => void;
   const joined = new Promise<void>((resolve) => (markJoined = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => markJoined());
@@ -71,15 +98,18 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
-    eachBatch: (payload) => consumeBatch(payload, opts.target, stats),
+    eachBatch: async (payload) => {
+      if (await consumeBatch(payload, opts.target, stats)) onBatch();
+    },
   });
   log(`kafka: consuming ${topic} as group ${group} from ${opts.brokers.join(',')}`);
-  return { topic, group, joined, stats: () => ({ ...stats }), stop: () => stopConsumer(consumer) };
+  return { topic, group, joined, stats: () => ({ ...stats }), consumed, stop: () => stopConsumer(consumer) };
 }
 
-async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: KafkaSourceStats): Promise<void> {
+/** Whether the batch was consumed (ingested, flushed, committed). */
+async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: KafkaSourceStats): Promise<boolean> {
   const { batch } = p;
-  if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
+  if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return false;
   const prefix = `kafka:${batch.topic}/${batch.partition}@`;
   const inputs: RawInput[] = new Array(batch.messages.length);
   for (let i = 0; i < batch.messages.length; i++) {
@@ -96,6 +126,7 @@ async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: Ka
   stats.messages += inputs.length;
   stats.batches++;
   await p.heartbeat();
+  return true;
 }
 
 async function stopConsumer(consumer: Consumer): Promise<void> {

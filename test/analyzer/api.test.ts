@@ -68,6 +68,14 @@ describe('HTTP API (inject)', () => {
     const bad = await app.inject('/api/v1/graph?since=last-tuesday');
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().message, /since: "last-tuesday"/);
+    assert.equal(bad.json().error, 'Bad Request');
+    // Durations are read as everywhere else (analyzer/core/duration.ts): surrounding blanks allowed.
+    assert.equal((await app.inject('/api/v1/graph?since=1h%20')).json().edges.length, 5);
+    for (const ext of ['dot', 'gexf']) {
+      const badExport = await app.inject(`/api/v1/graph.${ext}?since=last-tuesday`);
+      assert.equal(badExport.statusCode, 400, ext);
+      assert.match(badExport.json().message, /since: "last-tuesday"/);
+    }
     assert.equal((await app.inject('/api/v1/graph?color=red')).statusCode, 400);
   });
 
@@ -138,6 +146,19 @@ describe('HTTP API (inject)', () => {
     assert.deepEqual(cleared.json().scope, []);
   });
 
+  it('matches a configured token that ends in a newline (a token file, a Secret)', async () => {
+    const other = await buildApp({ analyzer, adminToken: `${TOKEN}\n` });
+    try {
+      const url = '/api/v1/services/shop/loadgen/pins';
+      const ok = await other.inject({ method: 'PUT', url, payload: { services: [] }, headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(ok.statusCode, 200, ok.body);
+      const wrong = await other.inject({ method: 'PUT', url, payload: { services: [] }, headers: { authorization: `Bearer ${TOKEN}x` } });
+      assert.equal(wrong.statusCode, 401);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('sets and removes rules, per service and global', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const url = '/api/v1/services/default/details/rules';
@@ -158,7 +179,9 @@ describe('HTTP API (inject)', () => {
     assert.deepEqual(detail.rules.map((r: any) => r.id), ['shop-sees-shop']);
     assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/rules/shop-sees-shop' })).statusCode, 401);
     assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/rules/shop-sees-shop', headers: auth })).statusCode, 204);
-    assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/rules/shop-sees-shop', headers: auth })).statusCode, 404);
+    const gone = await app.inject({ method: 'DELETE', url: '/api/v1/rules/shop-sees-shop', headers: auth });
+    assert.equal(gone.statusCode, 404);
+    assert.match(gone.json().message, /no rule shop-sees-shop; GET \/api\/v1\/rules lists/);
     assert.deepEqual((await app.inject({ method: 'DELETE', url, headers: auth })).json().scope, []);
   });
 
@@ -176,7 +199,9 @@ describe('HTTP API (inject)', () => {
     assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' });
     assert.deepEqual((await app.inject('/readyz')).json(), { status: 'ready' });
     assert.deepEqual((await app.inject('/api/v1/proxies')).json(), []);
-    assert.equal((await app.inject('/api/v1/proxies/nobody')).statusCode, 404);
+    const nobody = await app.inject('/api/v1/proxies/nobody');
+    assert.equal(nobody.statusCode, 404);
+    assert.match(nobody.json().message, /nobody; GET \/api\/v1\/proxies lists/);
     const page = await app.inject('/');
     assert.match(page.headers['content-type'] as string, /text\/html/);
     assert.match(page.body, /<svg id="graph"/);

@@ -73,6 +73,8 @@ describe('meshscope analyzer (command line)', () => {
     [['--mesh', 'm', '--data', 'd', '--gateway-port', 'x'], /--gateway-port "x": expected a port number 0-65535/],
     [['--mesh', 'm', '--data', 'd', '--gateway-admin-port', '0'], /--gateway-admin-port needs --gateway-port/],
     [['--mesh', 'm', '--data', 'd', '--colour', 'blue'], /Unknown option '--colour'.*--help/],
+    [['--mesh', 'm', '--data', 'd', '--admin-token', ''], /--admin-token is empty.*leave the flag out/],
+    [['--mesh', 'm', '--data', 'd', '--admin-token', ' '], /--admin-token is empty/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 on ${argv.join(' ')}`, async () => {
       const r = await runCapturing(argv);

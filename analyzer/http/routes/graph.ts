@@ -1,10 +1,10 @@
 // GET /api/v1/graph (graphology JSON), /api/v1/graph.dot, /api/v1/graph.gexf.
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+// A bad filter throws FilterError (statusCode 400), which fastify answers.
+import type { FastifyPluginAsync } from 'fastify';
 import type { Analyzer } from '../../index.ts';
 import { toDot, toGexf } from '../graph-export.ts';
-import { FilterError, serviceGraph, type GraphFilter } from '../graph-view.ts';
+import { serviceGraph, type GraphFilter } from '../graph-view.ts';
 import { errorSchema, graphSchema } from '../schemas.ts';
-import { badRequest } from './replies.ts';
 
 const querystring = {
   type: 'object',
@@ -18,17 +18,6 @@ const querystring = {
 } as const;
 
 export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer }> = async (app, { analyzer }) => {
-  const build = (filter: GraphFilter, reply: FastifyReply) => {
-    try {
-      return serviceGraph(analyzer, filter);
-    } catch (err) {
-      if (err instanceof FilterError) {
-        void badRequest(reply, err.message);
-        return undefined;
-      }
-      throw err;
-    }
-  };
   const doc = (summary: string, type: string) => ({
     tags: ['graph'],
     summary,
@@ -36,18 +25,17 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer }> = async (ap
     produces: [type],
     response: { 400: errorSchema },
   });
+  const graph = (query: unknown) => serviceGraph(analyzer, query as GraphFilter);
 
   app.get(
     '/api/v1/graph',
     { schema: { ...doc('The service dependency graph (graphology serialization)', 'application/json'), response: { 200: graphSchema, 400: errorSchema } } },
-    async (req, reply) => build(req.query as GraphFilter, reply)?.export() ?? reply,
+    async (req) => graph(req.query).export(),
   );
-  app.get('/api/v1/graph.dot', { schema: doc('The graph as Graphviz DOT', 'text/vnd.graphviz') }, async (req, reply) => {
-    const g = build(req.query as GraphFilter, reply);
-    return g ? reply.type('text/vnd.graphviz; charset=utf-8').send(toDot(g, (a) => Number(a.count ?? 0))) : reply;
-  });
-  app.get('/api/v1/graph.gexf', { schema: doc('The graph as GEXF (Gephi)', 'application/gexf+xml') }, async (req, reply) => {
-    const g = build(req.query as GraphFilter, reply);
-    return g ? reply.type('application/gexf+xml; charset=utf-8').send(toGexf(g)) : reply;
-  });
+  app.get('/api/v1/graph.dot', { schema: doc('The graph as Graphviz DOT', 'text/vnd.graphviz') }, async (req, reply) =>
+    reply.type('text/vnd.graphviz; charset=utf-8').send(toDot(graph(req.query), (a) => Number(a.count ?? 0))),
+  );
+  app.get('/api/v1/graph.gexf', { schema: doc('The graph as GEXF (Gephi)', 'application/gexf+xml') }, async (req, reply) =>
+    reply.type('application/gexf+xml; charset=utf-8').send(toGexf(graph(req.query))),
+  );
 };

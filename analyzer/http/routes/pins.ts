@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServiceId } from '../../../contracts/index.ts';
 import type { Analyzer } from '../../index.ts';
-import { adminGuard } from '../auth.ts';
+import { adminWrites } from '../auth.ts';
 import { errorSchema, pinSchema, serviceParams } from '../schemas.ts';
 import { pinView } from './policy-views.ts';
 import { badRequest, notFound, serviceIdOf } from './replies.ts';
@@ -21,11 +21,7 @@ const pinsResult = {
 } as const;
 
 export const pinRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer, adminToken }) => {
-  const guard = adminGuard(adminToken);
-  const write = (summary: string, extra: Record<string, unknown>) => ({
-    preHandler: guard,
-    schema: { tags: ['policy'], summary, security: [{ bearer: [] }], ...extra },
-  });
+  const write = adminWrites(adminToken);
   const pinsOf = (id: ServiceId) => ({
     service: id,
     pins: analyzer.pins().filter((p) => p.source === id).map(pinView),

@@ -32,7 +32,7 @@ export const proxiesRoutes: FastifyPluginAsync<ProxiesDeps> = async (app, { anal
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const p = xds?.proxy(id);
-      if (!p) return notFound(reply, `no connected proxy with node id or workload ${id}`);
+      if (!p) return notFound(reply, `no connected proxy with node id or workload ${id}; GET /api/v1/proxies lists the connected ones`);
       const w = p.workload ? analyzer.inventory.workload(p.workload) : undefined;
       return w && p.profile === 'envoy' ? { ...p, bytes: bytes.measure(w.id, analyzer.scope(w.service)) } : p;
     },

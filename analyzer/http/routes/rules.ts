@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServiceId } from '../../../contracts/index.ts';
 import { validateRule, type ScopeRule } from '../../index.ts';
-import { adminGuard } from '../auth.ts';
+import { adminWrites } from '../auth.ts';
 import { errorSchema, ruleSchema, serviceParams } from '../schemas.ts';
 import type { PolicyDeps } from './pins.ts';
 import { ruleView } from './policy-views.ts';
@@ -26,11 +26,7 @@ const rulesResult = {
 } as const;
 
 export const ruleRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer, adminToken }) => {
-  const guard = adminGuard(adminToken);
-  const write = (summary: string, extra: Record<string, unknown>) => ({
-    preHandler: guard,
-    schema: { tags: ['policy'], summary, security: [{ bearer: [] }], ...extra },
-  });
+  const write = adminWrites(adminToken);
   const rulesOf = (id: ServiceId) => ({
     service: id,
     rules: analyzer.rules().filter((r) => r.source === id).map(ruleView),
@@ -108,7 +104,7 @@ export const ruleRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer
     write('Remove a rule', { params: { type: 'object', properties: { id: str }, required: ['id'] }, response: { 204: { type: 'null' }, 401: errorSchema, 404: errorSchema } }),
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      if (!analyzer.removeRule(id)) return notFound(reply, `no rule ${id}`);
+      if (!analyzer.removeRule(id)) return notFound(reply, `no rule ${id}; GET /api/v1/rules lists the rules by id`);
       return reply.code(204).send();
     },
   );
