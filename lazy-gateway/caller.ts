@@ -15,7 +15,9 @@ export interface Caller {
   by: IdentifiedBy;
 }
 
-export function identifyCaller(inventory: Inventory, head: RequestHead, remoteAddress: string): Caller {
+const UNKNOWN: Readonly<Caller> = Object.freeze({ id: '', service: '', namespace: 'default', by: 'none' });
+
+export function identifyCaller(inventory: Inventory, head: RequestHead, remoteAddress: string): Readonly<Caller> {
   if (head.source) {
     // Set by the xDS catch-all route; an id outside the inventory is still reported as given.
     const known = lookup(inventory, head.source);
@@ -32,7 +34,7 @@ export function identifyCaller(inventory: Inventory, head: RequestHead, remoteAd
   }
   const w = inventory.workloadByAddress(remoteAddress);
   if (w) return { id: w.id, service: w.service, namespace: w.namespace, by: 'peer-ip' };
-  return { id: '', service: '', namespace: 'default', by: 'none' };
+  return UNKNOWN;
 }
 
 /** A workload id, a service id, or an Istio node id (`sidecar~IP~POD.NS~...`). */

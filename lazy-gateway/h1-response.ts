@@ -226,6 +226,19 @@ interface Framing {
   trailer: boolean;
 }
 
+/** Field names as spelled by upstreams → their validated lowercase form; upstreams repeat the same few names. */
+const NAMES = new Map<string, string>();
+const NAMES_LIMIT = 1024;
+
+function fieldName(raw: string): string {
+  let name = NAMES.get(raw);
+  if (name !== undefined) return name;
+  name = raw.toLowerCase();
+  if (!TOKEN.test(name)) throw new ResponseError(`bad upstream header name ${JSON.stringify(name.slice(0, 40))}`);
+  if (NAMES.size < NAMES_LIMIT) NAMES.set(raw, name);
+  return name;
+}
+
 /** Parses `name: value` lines into a flat list, dropping hop-by-hop fields; `framing` collects what frames the body. */
 function parseFields(lines: string[], from: number, framing: Framing | null): string[] {
   const out: string[] = [];
@@ -234,8 +247,7 @@ function parseFields(lines: string[], from: number, framing: Framing | null): st
     const line = lines[i];
     const colon = line.indexOf(':');
     if (colon <= 0) throw new ResponseError(`bad upstream header line ${JSON.stringify(line.slice(0, 40))}`);
-    const name = line.slice(0, colon).toLowerCase();
-    if (!TOKEN.test(name)) throw new ResponseError(`bad upstream header name ${JSON.stringify(name.slice(0, 40))}`);
+    const name = fieldName(line.slice(0, colon));
     const value = line.slice(colon + 1).trim();
     if (HOP.has(name)) {
       if (framing) {

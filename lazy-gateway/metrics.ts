@@ -25,8 +25,18 @@ class Histogram {
   }
 }
 
+/** One (source, destination, code) series; found through nested maps so counting builds no key string. */
+interface RequestSeries {
+  readonly source: string;
+  readonly destination: string;
+  readonly code: number;
+  n: number;
+}
+
 export class Metrics {
-  private readonly requests = new Map<string, number>();
+  private readonly series = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  /** Every series, in creation order, for rendering. */
+  private readonly requests: RequestSeries[] = [];
   private readonly hits = new Map<string, number>();
   private readonly rejected = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
@@ -37,8 +47,16 @@ export class Metrics {
   reportStats: () => ReportStats = () => ({ depth: 0, capacity: 0, dropped: 0, sent: 0, failures: 0 });
 
   request(source: string, destination: string, code: number, identifiedBy: string, bytesIn: number, bytesOut: number): void {
-    const key = `${source}\u0000${destination}\u0000${code}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let byDestination = this.series.get(source);
+    if (!byDestination) this.series.set(source, (byDestination = new Map()));
+    let byCode = byDestination.get(destination);
+    if (!byCode) byDestination.set(destination, (byCode = new Map()));
+    let s = byCode.get(code);
+    if (!s) {
+      byCode.set(code, (s = { source, destination, code, n: 0 }));
+      this.requests.push(s);
+    }
+    s.n++;
     this.hits.set(identifiedBy, (this.hits.get(identifiedBy) ?? 0) + 1);
     this.bytesReceived += bytesIn;
     this.bytesSent += bytesOut;
@@ -57,12 +75,11 @@ export class Metrics {
   /** Requests counted so far, optionally only those matching the given labels. */
   requestCount(filter: { source?: string; destination?: string; code?: number } = {}): number {
     let n = 0;
-    for (const [key, v] of this.requests) {
-      const [s, d, c] = key.split('\u0000');
-      if (filter.source !== undefined && s !== filter.source) continue;
-      if (filter.destination !== undefined && d !== filter.destination) continue;
-      if (filter.code !== undefined && Number(c) !== filter.code) continue;
-      n += v;
+    for (const s of this.requests) {
+      if (filter.source !== undefined && s.source !== filter.source) continue;
+      if (filter.destination !== undefined && s.destination !== filter.destination) continue;
+      if (filter.code !== undefined && s.code !== filter.code) continue;
+      n += s.n;
     }
     return n;
   }
@@ -75,9 +92,8 @@ export class Metrics {
     const out: string[] = [];
     const counter = (name: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
     counter('meshscope_gateway_requests_total', 'Requests handled, by caller service, destination service and response code.');
-    for (const [key, v] of this.requests) {
-      const [s, d, c] = key.split('\u0000');
-      out.push(`meshscope_gateway_requests_total{source="${esc(s)}",destination="${esc(d)}",code="${c}"} ${v}`);
+    for (const s of this.requests) {
+      out.push(`meshscope_gateway_requests_total{source="${esc(s.source)}",destination="${esc(s.destination)}",code="${s.code}"} ${s.n}`);
     }
     counter('meshscope_gateway_fallback_hits_total', 'Requests that reached the fallback, by how the caller was identified.');
     for (const [by, v] of this.hits) out.push(`meshscope_gateway_fallback_hits_total{identified_by="${esc(by)}"} ${v}`);

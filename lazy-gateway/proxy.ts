@@ -8,6 +8,7 @@ import type { AccessLogRecord } from '../contracts/access-log.ts';
 import { identifyCaller, type Caller } from './caller.ts';
 import { isGrpc, type Downstream, type DownstreamObserver } from './downstream.ts';
 import { toH2Object } from './headers.ts';
+import { isoTime } from './iso-time.ts';
 import type { Metrics } from './metrics.ts';
 import type { Reporter } from './reporter.ts';
 import { Rejection, Route, Router, type Endpoint } from './route.ts';
@@ -47,7 +48,7 @@ class Call implements UpstreamReceiver, DownstreamObserver {
   private readonly startedAt = Date.now();
   private readonly t0 = performance.now();
   private upstreamT0 = 0;
-  private caller!: Caller;
+  private caller!: Readonly<Caller>;
   private route: Route | undefined;
   private endpoint: Endpoint | undefined;
   private requestId = '';
@@ -99,10 +100,9 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     this.upstreamT0 = performance.now();
     const protocol = route.protocol === 'tcp' ? (this.ds.protocol === 'http2' ? 'http2' : 'http') : route.protocol;
     if (protocol === 'http') {
-      const headers = head.headers.slice();
-      headers.push('host', head.authority, 'x-forwarded-for', xff);
-      if (!head.requestId) headers.push('x-request-id', this.requestId);
-      this.proxy.h1.forward(endpoint, head.method, head.path, headers, this.ds.body(), this);
+      // Added next to the caller's headers, not into a copy of them.
+      const added = head.requestId ? ['host', head.authority, 'x-forwarded-for', xff] : ['host', head.authority, 'x-forwarded-for', xff, 'x-request-id', this.requestId];
+      this.proxy.h1.forward(endpoint, head.method, head.path, head.headers, added, this.ds.body(), this);
     } else {
       const headers: OutgoingHttpHeaders = {
         ':method': head.method,
@@ -232,7 +232,7 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     const head = ds.head;
     const q = head.path.indexOf('?');
     const record: AccessLogRecord = {
-      time: new Date(this.startedAt).toISOString(),
+      time: isoTime(this.startedAt),
       authority: head.authority,
       protocol: isGrpc(head.contentType) ? 'grpc' : ds.protocol,
       code: this.status,

@@ -84,7 +84,7 @@ class Conn implements ResponseEvents {
     return this.parser.keepAliveMs > 0 ? this.parser.keepAliveMs - KEEPALIVE_MARGIN_MS : DEFAULT_IDLE_MS;
   }
 
-  start(method: string, path: string, headers: string[], body: Readable | null, rx: UpstreamReceiver): void {
+  start(method: string, path: string, headers: string[], added: string[], body: Readable | null, rx: UpstreamReceiver): void {
     this.rx = rx;
     this.parser.expect(method);
     rx.setCancel(this.cancel);
@@ -95,6 +95,7 @@ class Conn implements ResponseEvents {
       if (headers[i] === 'content-length') length = true;
       head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
+    for (let i = 0; i < added.length; i += 2) head += `${added[i]}: ${added[i + 1]}\r\n`;
     this.chunked = body !== null && !length;
     if (this.chunked) head += 'transfer-encoding: chunked\r\n';
     this.socket.write(`${head}\r\n`, 'latin1');
@@ -264,7 +265,8 @@ export class H1Upstream {
     this.sweeper.unref();
   }
 
-  forward(endpoint: Endpoint, method: string, path: string, headers: string[], body: Readable | null, rx: UpstreamReceiver): void {
+  /** Sends `headers` (the caller's, end to end) and then `added` (the gateway's own) as one request head. */
+  forward(endpoint: Endpoint, method: string, path: string, headers: string[], added: string[], body: Readable | null, rx: UpstreamReceiver): void {
     let pool = this.pools.get(endpoint.key);
     if (!pool) this.pools.set(endpoint.key, (pool = new EndpointPool(endpoint)));
     let conn: Conn | undefined;
@@ -277,7 +279,7 @@ export class H1Upstream {
       conn = new Conn(pool, this.options.maxResponseHeaderBytes);
       pool.all.add(conn);
     }
-    conn.start(method, path, headers, body, rx);
+    conn.start(method, path, headers, added, body, rx);
   }
 
   /** Closes connections to endpoints no longer in the inventory. */
