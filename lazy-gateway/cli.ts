@@ -1,5 +1,6 @@
 // `meshscope gateway`: runs the lazy gateway until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
+import { UsageError, portOption, wholeNumberOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, type AccessLogSink } from '../contracts/access-log.ts';
 import { WatchedInventory } from '../contracts/inventory/index.ts';
 import { startGateway } from './gateway.ts';
@@ -35,14 +36,6 @@ function fail(message: string): number {
   return 2;
 }
 
-function intOption(values: Record<string, unknown>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number | string {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) return `--${name} ${String(raw)}: expected a whole number from 0 to ${max}`;
-  return n;
-}
-
 async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -73,12 +66,17 @@ async function run(argv: string[]): Promise<number> {
   }
   if (!values.mesh) return fail('--mesh FILE is required: the mesh.yaml inventory of the services the gateway may reach');
   if (values.kafka && values.analyzer) return fail('give --kafka or --analyzer, not both');
-  const port = intOption(values, 'port', 15080, 65535);
-  const adminPort = intOption(values, 'admin-port', 15081, 65535);
-  const timeoutMs = intOption(values, 'timeout', 0);
-  const maxBody = intOption(values, 'max-body-bytes', 64 * 1024 * 1024);
-  const drainMs = intOption(values, 'drain-ms', 10_000);
-  for (const v of [port, adminPort, timeoutMs, maxBody, drainMs]) if (typeof v === 'string') return fail(v);
+  let port: number, adminPort: number, timeoutMs: number, maxBody: number, drainMs: number;
+  try {
+    port = portOption(values.port as string | undefined, '--port', 15080);
+    adminPort = portOption(values['admin-port'] as string | undefined, '--admin-port', 15081);
+    timeoutMs = wholeNumberOption(values.timeout as string | undefined, '--timeout', 0);
+    maxBody = wholeNumberOption(values['max-body-bytes'] as string | undefined, '--max-body-bytes', 64 * 1024 * 1024);
+    drainMs = wholeNumberOption(values['drain-ms'] as string | undefined, '--drain-ms', 10_000);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    return fail(err.message);
+  }
 
   let inventory: WatchedInventory;
   try {

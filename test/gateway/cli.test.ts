@@ -29,7 +29,7 @@ test('--help prints the usage; bad input exits 2 naming the flag and the fix', a
   const cases: Array<[string[], RegExp]> = [
     [[], /--mesh FILE is required/],
     [['--mesh', '/nonexistent/mesh.yaml'], /\/nonexistent\/mesh\.yaml: cannot read the mesh inventory/],
-    [['--mesh', 'x.yaml', '--port', 'abc'], /--port abc: expected a whole number/],
+    [['--mesh', 'x.yaml', '--port', 'abc'], /--port "abc": expected a port number 0-65535/],
     [['--mesh', 'x.yaml', '--kafka', 'a:1', '--analyzer', 'http://b'], /--kafka or --analyzer, not both/],
     [['--mesh', 'x.yaml', '--bogus'], /Unknown option '--bogus'/],
   ];
