@@ -113,7 +113,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       // Before the port is bound: every proxy's first response already holds its restored scope.
       setup: (server) => {
         push = new PushLatency(server);
-        analyzer.attach(push.wrap(server.scope));
+        analyzer.attach(server.scope);
       },
     });
     cleanup.push(() => xds.close());

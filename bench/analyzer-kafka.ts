@@ -71,15 +71,12 @@ async function throughput(brokers: string[], dir: string): Promise<RunningAnalyz
   const run = await startAnalyzer({ mesh: join(dir, 'mesh.yaml'), data: join(dir, 'data'), kafka: brokers, topic: 'bench-access-logs', group: 'bench' });
   let joinedAt = 0;
   void run.kafka!.joined.then(() => (joinedAt = performance.now()));
-  let last = 0;
-  for (;;) {
+  let said = 0;
+  for (let fifth = 1; fifth <= 5; fifth++) {
+    await run.kafka!.consumed(fifth === 5 ? N : Math.floor((N * fifth) / 5));
     const done = run.kafka!.stats().messages;
-    if (done >= N) break;
-    if (done - last >= N / 5) {
-      say(`ingested ${done} / ${N}`);
-      last = done;
-    }
-    await new Promise((r) => setTimeout(r, 20));
+    // One large batch may cover several fifths: report each count once.
+    if (fifth < 5 && done > said) say(`ingested ${(said = done)} / ${N}`);
   }
   const end = performance.now();
   const s = run.analyzer.stats();
@@ -101,26 +98,36 @@ async function ackLatency(run: RunningAnalyzer, brokers: string[]): Promise<void
   const producer = new Kafka({ clientId: 'bench-latency', brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   const proxy = () => run.xds.proxy('svc0-0.default');
-  // Done when the new cluster and route were sent and every type is ACKed (the scope alone changes before any push).
-  const acked = (dest: string, before: Record<string, string | undefined>) => {
+  const allAcked = () => {
     const p = proxy();
-    if (!p || !p.scope.includes(dest)) return false;
-    const t = p.types;
-    const changed = (type: string) => t[type]?.versionSent !== undefined && t[type].versionSent !== before[type];
-    return changed(CDS) && changed(RDS) && Object.values(t).every((x) => x.versionAcked === x.versionSent);
+    return p !== undefined && Object.keys(p.types).length > 0 && Object.values(p.types).every((t) => t.versionAcked === t.versionSent);
   };
-  const sentNow = () => Object.fromEntries(Object.entries(proxy()!.types).map(([k, t]) => [k, t.versionSent]));
   try {
-    while (!proxy() || !Object.values(proxy()!.types).every((t) => t.versionAcked === t.versionSent)) {
-      await new Promise((r) => setTimeout(r, 20));
+    // Re-checked on each of the server's ACK events, not on a timer.
+    if (!allAcked()) {
+      await new Promise<void>((resolve) => {
+        const off = run.xds.onAnswer(() => allAcked() && (off(), resolve()));
+      });
     }
     const samples: number[] = [];
     for (let i = 1; i <= Math.min(ROUNDS, SERVICES - 1); i++) {
       const dest = `svc${i}.default`;
-      const before = sentNow();
+      // Done when the scope push that brings dest's cluster and route (CDS and RDS) is ACKed on every response that carried it.
+      const pushed = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => (off(), reject(new Error(`no scope push for ${dest} reached the sidecar within 30 s`))), 30_000);
+        const off = run.xds.onPush((e) => {
+          if (e.workload !== 'svc0-0.default' || e.cause !== 'scope' || !proxy()?.scope.includes(dest)) return;
+          const types = new Set(e.responses.map((r) => r.typeUrl));
+          if (!types.has(CDS) || !types.has(RDS)) return;
+          off();
+          clearTimeout(timer);
+          if (e.responses.every((r) => r.ack)) resolve();
+          else reject(new Error(`the sidecar rejected the push for ${dest}: ${e.responses.find((r) => !r.ack)!.message}`));
+        });
+      });
       const t0 = performance.now();
       await producer.send({ topic: 'bench-access-logs', messages: [{ value: JSON.stringify({ time: new Date().toISOString(), source: 'svc0-0.default', authority: `svc${i}:8080`, requestId: `lat-${i}` }) }] });
-      while (!acked(dest, before)) await new Promise((r) => setImmediate(r));
+      await pushed;
       samples.push(performance.now() - t0);
     }
     samples.sort((a, b) => a - b);

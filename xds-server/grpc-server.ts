@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { XdsCache } from './types.ts';
 import { adsServiceDefinition } from './protocol/ads-service.ts';
 import { DeltaStream } from './protocol/delta-stream.ts';
+import type { ProtocolEvents } from './protocol/events.ts';
 import { SotwStream } from './protocol/sotw-stream.ts';
 import { NodeStatusRegistry } from './protocol/status.ts';
 import type { AdsStream, StreamDeps, StreamSink } from './protocol/stream-core.ts';
@@ -16,6 +17,8 @@ export interface XdsGrpcServerOptions {
   status?: NodeStatusRegistry;
   /** One line per noteworthy event (NACKs, refused streams, faults). */
   log?: (line: string) => void;
+  /** Where streams report answers and delivered changes. */
+  events?: ProtocolEvents;
 }
 
 export interface XdsGrpcServer {
@@ -31,7 +34,7 @@ const SHUTDOWN_GRACE_MS = 2000;
 export async function startXdsGrpcServer(options: XdsGrpcServerOptions): Promise<XdsGrpcServer> {
   const host = options.host ?? '127.0.0.1';
   const status = options.status ?? new NodeStatusRegistry();
-  const deps: StreamDeps = { cache: options.cache, status, log: options.log ?? (() => {}) };
+  const deps: StreamDeps = { cache: options.cache, status, log: options.log ?? (() => {}), events: options.events };
   /** Open streams and how to end each with a status. */
   const open = new Map<AdsStream<unknown>, StreamSink['fail']>();
   const server = new grpc.Server({

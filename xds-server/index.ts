@@ -1,11 +1,11 @@
 // meshscope's xDS server, as the other components use it: the ADS endpoint
 // (grpc-server.ts) serving the scoped cache (cache/), with the scope API the
-// analyzer drives, proxyless subscriptions as dependency observations, and
-// per-proxy status.
+// analyzer drives, proxyless subscriptions as dependency observations,
+// per-proxy status, and events for each ACK/NACK and each delivered change.
 import { WatchedInventory, type AccessLogRecord, type Inventory, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
 import { MeshCache } from './cache/mesh-cache.ts';
 import { startXdsGrpcServer } from './grpc-server.ts';
-import { NodeStatusRegistry } from './protocol/index.ts';
+import { NodeStatusRegistry, ProtocolEvents, type AnswerEvent, type PushEvent } from './protocol/index.ts';
 import { parseHostPort, type HostPort } from './resources/host-port.ts';
 
 export { MeshCache, type MeshCacheOptions, type ObservationListener } from './cache/mesh-cache.ts';
@@ -14,6 +14,8 @@ export { envoyBootstrap, envoyBootstrapYaml, grpcBootstrap, grpcBootstrapJson, t
 export { outboundClusterName, inboundClusterName, GATEWAY_CLUSTER, ACCESS_LOG_CLUSTER, EGRESS_LISTENER, INGRESS_LISTENER } from './resources/names.ts';
 export { SIDECAR_DEFAULTS, METADATA_KEYS, type SidecarSettings } from './resources/sidecar-settings.ts';
 export { parseHostPort, type HostPort } from './resources/host-port.ts';
+export type { AnswerEvent, PushEvent, PushResponse } from './protocol/index.ts';
+export type { ChangeCause } from './types.ts';
 
 export interface XdsServerOptions {
   /** A WatchedInventory is followed (its 'change' events apply live); a plain Inventory is fixed unless setInventory() is called. */
@@ -52,6 +54,14 @@ export interface XdsServer {
   readonly cache: MeshCache;
   /** Each proxyless `xds:///name` subscription, as an access-log record (reporter `xds`). */
   onObservation(listener: (record: AccessLogRecord) => void): () => void;
+  /** Every ACK and NACK of one of our responses, as it arrives. */
+  onAnswer(listener: (event: AnswerEvent) => void): () => void;
+  /**
+   * Each change of a node's resources (by a scope, an inventory, or its own
+   * subscription), once it has reached that node: every response that carried
+   * it was answered. A change that alters no node's resources emits nothing.
+   */
+  onPush(listener: (event: PushEvent) => void): () => void;
   /** Connected proxies, sorted by node id. */
   proxies(): ProxyStatus[];
   /** One proxy by node id, or by workload id (`POD.NS`). */
@@ -70,6 +80,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
     typeof options.accessLogService === 'string' ? parseHostPort(options.accessLogService, 'access log service address') : options.accessLogService;
   const cache = new MeshCache({ inventory: initial, gateway, lazy: options.lazy ?? true, accessLogService });
   const status = new NodeStatusRegistry();
+  const events = new ProtocolEvents(options.log);
   const host = options.host ?? '127.0.0.1';
   const onChange = (next: Inventory) => cache.setInventory(next);
   let grpc: Awaited<ReturnType<typeof startXdsGrpcServer>> | undefined;
@@ -82,6 +93,8 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
     scope: cache.scope,
     cache,
     onObservation: (listener) => cache.onObservation(listener),
+    onAnswer: (listener) => events.onAnswer(listener),
+    onPush: (listener) => events.onPush(listener),
     proxies: () => status.list(),
     proxy: (id) => status.get(id) ?? status.list().find((p) => p.workload === id),
     setInventory: (inventory) => cache.setInventory(inventory),
@@ -94,7 +107,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   watched?.on('change', onChange);
   try {
     await options.setup?.(server);
-    grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log });
+    grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log, events });
   } catch (err) {
     watched?.off('change', onChange);
     throw err;

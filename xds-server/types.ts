@@ -36,6 +36,17 @@ export interface XdsNode {
   profile: 'envoy' | 'grpc';
 }
 
+/** What made a node's configuration change: the analyzer's scopes, a new inventory, or the node's own subscription (proxyless). */
+export type ChangeCause = 'scope' | 'inventory' | 'subscription';
+
+/** One cause's share of a change notification. */
+export interface ConfigChange {
+  readonly cause: ChangeCause;
+  /** performance.now() when the cache applied it (the first such change, if several were coalesced). */
+  readonly at: number;
+  readonly types: ReadonlySet<TypeUrl>;
+}
+
 /** A node's view of the cache: what it should have now, and word when that changes. */
 export interface NodeHandle {
   readonly workload?: WorkloadId;
@@ -44,8 +55,11 @@ export interface NodeHandle {
   readonly scope?: readonly ServiceId[];
   /** The resources of one type this node should have now (the full set for wildcard types). */
   resources(type: TypeUrl): ReadonlyMap<string, EncodedResource>;
-  /** Called with the types whose resources changed for this node. */
-  onChange(listener: (types: ReadonlySet<TypeUrl>) => void): () => void;
+  /**
+   * Called with the types whose resources changed for this node, and what
+   * changed them (by cause; a cache that cannot tell passes none).
+   */
+  onChange(listener: (types: ReadonlySet<TypeUrl>, changes?: readonly ConfigChange[]) => void): () => void;
   /** The stream's current explicit subscription of a type (proxyless dependencies come from here). */
   subscribed(type: TypeUrl, names: ReadonlySet<string>): void;
   detach(): void;

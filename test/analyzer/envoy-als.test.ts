@@ -87,12 +87,14 @@ describe('Envoy access logs over gRPC ALS', () => {
       const types = Object.values(p.types) as Array<{ versionSent?: string; versionAcked?: string }>;
       return p.scope.includes('reviews.default') && types.every((t) => t.versionAcked === t.versionSent);
     }, 'the sidecar to ACK its new scope', 15_000);
-    // The push counts as done once the ACKed state holds on two of the tracker's polls.
+    // The push counts as done once the sidecar has ACKed every response that carried it (the server reports that as an event).
     let metrics = '';
     await waitUntil(async () => {
       metrics = await fetch(`http://127.0.0.1:${run.httpPort}/metrics`).then((r) => r.text());
       return Number(/^meshscope_push_latency_seconds_count (\d+)$/m.exec(metrics)?.[1]) >= 1;
     }, 'the push latency to be observed', 5_000);
+    assert.match(metrics, /^meshscope_push_latency_seconds_count 1$/m, 'one scope change, one sidecar: one observation');
+    assert.match(metrics, /^meshscope_push_nacked_total 0$/m);
     const sum = Number(/^meshscope_push_latency_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
     assert.ok(sum > 0 && sum < 5, `a plausible push latency: ${sum} s`);
     assert.match(metrics, /^meshscope_als_streams [12]$/m);

@@ -82,7 +82,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     const changed = this.pool.changed;
     this.views.invalidate(changed);
     for (const node of this.nodes) {
-      if (this.concerns(node, changed)) node.apply(this.compute(node));
+      if (this.concerns(node, changed)) node.apply(this.compute(node), 'inventory');
     }
   }
 
@@ -103,7 +103,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
     const removed = [...node.listenerNames].some((n) => !names.has(n));
     if (added.length === 0 && !removed) return;
     node.listenerNames = new Set(names);
-    node.apply(this.compute(node));
+    node.apply(this.compute(node), 'subscription');
     this.observe(node, added);
   }
 
@@ -135,7 +135,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
   private scopeChanged(change: ScopeChange): void {
     const nodes = (change.kind === 'service' ? this.byService : this.byWorkload).get(change.id);
     if (!nodes) return;
-    for (const node of nodes) if (node.node.profile === 'envoy') node.apply(this.compute(node));
+    for (const node of nodes) if (node.node.profile === 'envoy') node.apply(this.compute(node), 'scope');
   }
 
   private index(node: CacheNode, workload: { id: WorkloadId; service: ServiceId } | undefined): void {

@@ -2,9 +2,11 @@
 // handle tells the stream which types changed. Notifications are delivered in
 // a microtask, coalesced, so a listener never runs inside the caller that
 // caused the change (the protocol engine calling subscribed(), the analyzer
-// calling setServiceScope) and a burst of changes becomes one push.
+// calling setServiceScope) and a burst of changes becomes one push. Each
+// notification says which cause changed which types, so the protocol can tell
+// a scope push from an inventory one.
 import type { ServiceId, Workload, WorkloadId } from '../../contracts/index.ts';
-import { TypeUrl, type EncodedResource, type NodeHandle, type XdsNode } from '../types.ts';
+import { TypeUrl, type ChangeCause, type ConfigChange, type EncodedResource, type NodeHandle, type XdsNode } from '../types.ts';
 import { contentVersion } from '../set-version.ts';
 import type { ScopeView } from './scope-views.ts';
 
@@ -37,8 +39,9 @@ export class CacheNode implements NodeHandle {
   view?: ScopeView;
   /** Listener names a proxyless client subscribed to. */
   listenerNames: ReadonlySet<string> = new Set();
-  private readonly listeners = new Set<(types: ReadonlySet<TypeUrl>) => void>();
+  private readonly listeners = new Set<(types: ReadonlySet<TypeUrl>, changes: readonly ConfigChange[]) => void>();
   private pending = new Set<TypeUrl>();
+  private causes = new Map<ChangeCause, { cause: ChangeCause; at: number; types: Set<TypeUrl> }>();
   private detached = false;
 
   constructor(
@@ -58,7 +61,7 @@ export class CacheNode implements NodeHandle {
     return (this.config[type] ?? EMPTY).map;
   }
 
-  onChange(listener: (types: ReadonlySet<TypeUrl>) => void): () => void {
+  onChange(listener: (types: ReadonlySet<TypeUrl>, changes: readonly ConfigChange[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -74,26 +77,33 @@ export class CacheNode implements NodeHandle {
     this.owner.detach(this);
   }
 
-  /** Installs a new configuration and schedules word of the types whose content changed. */
-  apply(next: NodeConfig): ReadonlySet<TypeUrl> {
+  /** Installs a new configuration and schedules word of the types whose content changed, and why. */
+  apply(next: NodeConfig, cause: ChangeCause): ReadonlySet<TypeUrl> {
     const changed = new Set<TypeUrl>();
     for (const type of Object.keys(next) as TypeUrl[]) {
       if (next[type].digest !== this.config[type].digest) changed.add(type);
     }
     this.config = next;
-    if (changed.size > 0) this.schedule(changed);
+    if (changed.size > 0) this.schedule(changed, cause);
     return changed;
   }
 
-  private schedule(types: ReadonlySet<TypeUrl>): void {
+  private schedule(types: ReadonlySet<TypeUrl>, cause: ChangeCause): void {
     const first = this.pending.size === 0;
-    for (const t of types) this.pending.add(t);
+    let byCause = this.causes.get(cause);
+    if (!byCause) this.causes.set(cause, (byCause = { cause, at: performance.now(), types: new Set() }));
+    for (const t of types) {
+      this.pending.add(t);
+      byCause.types.add(t);
+    }
     if (!first) return;
     queueMicrotask(() => {
       const due = this.pending;
+      const changes = [...this.causes.values()];
       this.pending = new Set();
+      this.causes = new Map();
       if (this.detached) return;
-      for (const l of [...this.listeners]) l(due);
+      for (const l of [...this.listeners]) l(due, changes);
     });
   }
 }

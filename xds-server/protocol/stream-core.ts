@@ -1,15 +1,18 @@
 // What SotW and delta ADS streams share: node identity and cache attachment on
 // the first request, per-type state, cache change notifications, status
-// registration, and the pump that sends at most one response per type at a
-// time, in push order. Subclasses decide what a request means and what a
-// response contains.
+// registration, the pump that sends at most one response per type at a
+// time, in push order, and the events that report answers and delivered
+// changes. Subclasses decide what a request means and what a response
+// contains.
 import { status as Status, type status } from '@grpc/grpc-js';
 import type { TypeStatus } from '../../contracts/scope.ts';
-import { TypeUrl, type EncodedResource, type NodeHandle, type XdsCache, type XdsNode } from '../types.ts';
+import { TypeUrl, type ConfigChange, type EncodedResource, type NodeHandle, type XdsCache, type XdsNode } from '../types.ts';
 import { nonceSource } from './nonces.ts';
 import { ProtocolError, statusOf } from './errors.ts';
+import type { ProtocolEvents } from './events.ts';
 import { nodeIdentity, type WireNode } from './node-identity.ts';
 import { mayRemove, pushRank, waitsFor } from './push-order.ts';
+import { PushTracker, type OpenPush } from './push-tracking.ts';
 import type { NodeStatusRegistry, StreamView } from './status.ts';
 import { TypeState } from './type-state.ts';
 
@@ -24,6 +27,8 @@ export interface StreamDeps {
   cache: XdsCache;
   status: NodeStatusRegistry;
   log: (line: string) => void;
+  /** Where answers and delivered changes are reported; none = not reported. */
+  events?: ProtocolEvents;
 }
 
 const SERVED: ReadonlySet<string> = new Set(Object.values(TypeUrl));
@@ -43,6 +48,7 @@ export abstract class AdsStream<H> implements StreamView {
   private closed = false;
   private cleanup: (() => void)[] = [];
   private warnedTypes = new Set<string>();
+  private readonly pushes = new PushTracker((p) => this.delivered(p));
 
   constructor(
     protected readonly deps: StreamDeps,
@@ -90,7 +96,7 @@ export abstract class AdsStream<H> implements StreamView {
     this.node = nodeIdentity(raw, this.method);
     this.handle = this.deps.cache.attach(this.node);
     this.cleanup.push(() => this.handle.detach());
-    this.cleanup.push(this.handle.onChange((types) => this.changed(types)));
+    this.cleanup.push(this.handle.onChange((types, changes) => this.changed(types, changes)));
     this.cleanup.push(this.deps.status.open(this));
   }
 
@@ -137,9 +143,25 @@ export abstract class AdsStream<H> implements StreamView {
     return mayRemove(st.typeUrl, this.ordered);
   }
 
+  /** Records the client's answer to our in-flight response of `st`'s type (recordAnswer has run). */
   protected logAnswer(st: TypeState<H>, kind: 'ack' | 'nack'): void {
+    const message = kind === 'nack' ? st.lastNack?.message : undefined;
     if (kind === 'nack') {
-      this.deps.log(`xds: ${this.describe()} rejected ${st.typeUrl} version ${st.lastNack?.version ?? '?'}: ${st.lastNack?.message}`);
+      this.deps.log(`xds: ${this.describe()} rejected ${st.typeUrl} version ${st.lastNack?.version ?? '?'}: ${message}`);
+    }
+    this.pushes.answered(st.typeUrl, kind === 'ack', message);
+    const events = this.deps.events;
+    if (events?.wantsAnswers) {
+      const workload = this.handle.workload;
+      events.answer({
+        nodeId: this.node.id,
+        ...(workload ? { workload } : {}),
+        typeUrl: st.typeUrl,
+        version: st.versionSent ?? '',
+        nonce: st.nonceSent ?? '',
+        ack: kind === 'ack',
+        ...(message !== undefined ? { message } : {}),
+      });
     }
   }
 
@@ -147,13 +169,30 @@ export abstract class AdsStream<H> implements StreamView {
     return this.node ? `node ${this.node.id} (${this.method})` : `unidentified ${this.method} stream`;
   }
 
-  private changed(types: ReadonlySet<TypeUrl>): void {
+  private changed(types: ReadonlySet<TypeUrl>, changes: readonly ConfigChange[] | undefined): void {
     if (this.closed) return;
     for (const t of types) {
       const st = this.states.get(t);
       if (st?.requested) st.dirty = true;
     }
+    // Tracked only where someone may listen (a bare protocol server in a bench has no events).
+    if (this.deps.events) for (const c of changes ?? []) this.pushes.changed(c, [...c.types].filter((t) => this.states.get(t)?.requested));
     this.schedule();
+  }
+
+  private delivered(p: OpenPush): void {
+    const events = this.deps.events;
+    if (!events?.wantsPushes || this.closed) return;
+    const workload = this.handle.workload;
+    events.push({
+      nodeId: this.node.id,
+      ...(workload ? { workload } : {}),
+      cause: p.change.cause,
+      types: [...p.change.types],
+      responses: p.responses,
+      changedAt: p.change.at,
+      answeredAt: p.answeredAt ?? performance.now(),
+    });
   }
 
   /**
@@ -187,11 +226,15 @@ export abstract class AdsStream<H> implements StreamView {
         progress ||= st.dirty;
         st.dirty = false;
         const bytes = this.plan(st);
-        if (!bytes) continue;
+        if (!bytes) {
+          if (!st.held) this.pushes.unneeded(st.typeUrl);
+          continue;
+        }
         st.inFlight = true;
         inFlight.add(st.typeUrl);
         this.bytesPushed += bytes.length;
         this.sink.send(bytes);
+        this.pushes.sent(st.typeUrl, st.versionSent!, st.nonceSent!, st.held);
         progress = true;
       }
       if (!progress || this.closed) return;
