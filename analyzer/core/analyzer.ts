@@ -118,7 +118,11 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
 
   /** In-process records (the gateway, the xDS server's proxyless observations). */
   ingestRecords(records: readonly AccessLogRecord[], ref = 'in-process'): IngestResult {
-    return this.ingest(records.map((value) => ({ value: value as unknown as Record<string, unknown>, ref })));
+    // Same checks as ingest(): a record that breaks the contract is rejected and counted, not trusted.
+    const changed = new Set<ServiceId>();
+    const r = this.pipeline.values(records, ref, changed);
+    if (changed.size > 0) this.scopesState.refresh(changed);
+    return r;
   }
 
   /** An AccessLogSink that ingests in-process: the embedded default transport. */

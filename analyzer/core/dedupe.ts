@@ -13,6 +13,10 @@
 
 export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60_000;
 export const DEFAULT_DEDUPE_MAX = 1_000_000;
+const SEED1 = 0x9e3779b9;
+const SEED2 = 0x85ebca6b;
+/** Distinct caller/callee names whose hashes are kept; unresolved spellings may be unbounded. */
+const NAMES_CAP = 10_000;
 
 class Generation {
   private readonly a: Uint32Array;
@@ -60,6 +64,7 @@ export class Dedupe {
   private readonly perGeneration: number;
   private h1 = 0;
   private h2 = 0;
+  private readonly names = new Map<string, { h1: number; h2: number }>();
 
   constructor(
     private readonly windowMs = DEFAULT_DEDUPE_WINDOW_MS,
@@ -73,12 +78,12 @@ export class Dedupe {
   /** True when this key was already seen (within the window); otherwise remembers it. */
   seenBefore(requestId: string, timeMs: number | undefined, source: string, dest: string, now: number): boolean {
     if (this.young.size >= this.perGeneration || now - this.young.startedAt >= this.windowMs) this.turn(now);
-    this.h1 = 0x9e3779b9;
-    this.h2 = 0x85ebca6b;
+    this.h1 = SEED1;
+    this.h2 = SEED2;
     this.mix(requestId);
     this.mixNumber(timeMs ?? -1);
-    this.mix(source);
-    this.mix(dest);
+    this.mixName(source);
+    this.mixName(dest);
     let h1 = fmix(this.h1 ^ this.h2);
     const h2 = fmix(this.h2 + Math.imul(h1, 0x27d4eb2d)) >>> 0;
     h1 >>>= 0;
@@ -114,6 +119,23 @@ export class Dedupe {
     // A separator, so ("ab", "c") and ("a", "bc") differ.
     this.h1 = Math.imul(h1 ^ 0xff, 0x9e3779b1);
     this.h2 = Math.imul(h2 ^ 0xff, 0x5bd1e995);
+  }
+
+  /** Caller and callee are mostly inventory ids, a small set: each is hashed once, then mixed in as two numbers. */
+  private mixName(s: string): void {
+    let name = this.names.get(s);
+    if (name === undefined) {
+      const [h1, h2] = [this.h1, this.h2];
+      this.h1 = SEED1;
+      this.h2 = SEED2;
+      this.mix(s);
+      name = { h1: this.h1, h2: this.h2 };
+      [this.h1, this.h2] = [h1, h2];
+      if (this.names.size >= NAMES_CAP) this.names.clear();
+      this.names.set(s, name);
+    }
+    this.h1 = Math.imul(this.h1 ^ name.h1, 0x9e3779b1);
+    this.h2 = Math.imul(this.h2 ^ name.h2, 0x5bd1e995);
   }
 
   private mixNumber(n: number): void {

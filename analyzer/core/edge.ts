@@ -26,13 +26,14 @@ export class Edge {
     readonly key: string,
   ) {}
 
-  add(time: number, code: number, durationMs: number, protocol: string): void {
+  /** `latencyBucket` from bucketOf(durationMs): -1 when the record has no duration. */
+  add(time: number, code: number, latencyBucket: number, protocol: string): void {
     this.count++;
     if (code >= 500) this.errors++;
     if (time < this.firstSeen) this.firstSeen = time;
     if (time > this.lastSeen) this.lastSeen = time;
     if (!this.protocols.includes(protocol)) this.protocols.push(protocol);
-    if (durationMs >= 0) this.latency.add(durationMs);
+    this.latency.addBucket(latencyBucket);
   }
 }
 

@@ -26,17 +26,21 @@ export const nodeKey = (kind: 'service' | 'workload', id: string): string => `${
 export class DependencyGraph {
   readonly graph: MeshGraph = new DirectedGraph<NodeAttributes, EdgeAttributes>({ allowSelfLoops: true });
   private readonly edges = new Map<string, Edge>();
+  // Looked up twice per record: by source, then dest, so no key string is built
+  // (the inventory's id strings keep their hash). A pod and a service may share
+  // a name, hence one index per kind.
+  private readonly serviceIndex = new Map<string, Map<ServiceId, Edge>>();
+  private readonly workloadIndex = new Map<string, Map<ServiceId, Edge>>();
   private readonly outgoing = new Map<ServiceId, Edge[]>();
   private dirty: Edge[] = [];
 
   /** The edge, created (inactive, empty) on first use. */
   edge(kind: EdgeKind, source: string, dest: ServiceId, workloadService?: ServiceId): Edge {
-    const key = edgeKey(kind, source, dest);
-    return this.edges.get(key) ?? this.create(kind, source, dest, key, workloadService);
+    return this.find(kind, source, dest) ?? this.create(kind, source, dest, edgeKey(kind, source, dest), workloadService);
   }
 
   find(kind: EdgeKind, source: string, dest: ServiceId): Edge | undefined {
-    return this.edges.get(edgeKey(kind, source, dest));
+    return (kind === 'service' ? this.serviceIndex : this.workloadIndex).get(source)?.get(dest);
   }
 
   /** Service-level edges leaving `source`, active or not. */
@@ -82,6 +86,10 @@ export class DependencyGraph {
   private create(kind: EdgeKind, source: string, dest: ServiceId, key: string, workloadService?: ServiceId): Edge {
     const e = new Edge(kind, source, dest, key);
     this.edges.set(key, e);
+    const index = kind === 'service' ? this.serviceIndex : this.workloadIndex;
+    let bySource = index.get(source);
+    if (!bySource) index.set(source, (bySource = new Map()));
+    bySource.set(dest, e);
     if (kind === 'service') {
       let list = this.outgoing.get(source);
       if (!list) this.outgoing.set(source, (list = []));

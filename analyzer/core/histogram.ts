@@ -15,12 +15,13 @@ export class LatencyHistogram {
   }
 
   add(ms: number): void {
-    if (!(ms >= MIN_MS)) {
-      if (ms >= 0) this.counts[0]++;
-      return;
-    }
-    const i = Math.floor((Math.log2(ms) - LOG_MIN) * STEPS) + 1;
-    this.counts[i < BUCKETS ? i : BUCKETS - 1]++;
+    const i = bucketOf(ms);
+    if (i >= 0) this.counts[i]++;
+  }
+
+  /** Counts one latency already put in its bucket by bucketOf (-1: none). */
+  addBucket(i: number): void {
+    if (i >= 0) this.counts[i]++;
   }
 
   merge(other: LatencyHistogram): void {
@@ -57,6 +58,13 @@ export class LatencyHistogram {
     }
     return h;
   }
+}
+
+/** The bucket of a latency in ms, or -1 for none (negative: not measured). One record updates two edges: computed once. */
+export function bucketOf(ms: number): number {
+  if (!(ms >= MIN_MS)) return ms >= 0 ? 0 : -1;
+  const i = Math.floor((Math.log2(ms) - LOG_MIN) * STEPS) + 1;
+  return i < BUCKETS ? i : BUCKETS - 1;
 }
 
 function round(ms: number): number {

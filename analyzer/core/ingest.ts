@@ -7,6 +7,7 @@ import type { Dedupe } from './dedupe.ts';
 import type { Edge } from './edge.ts';
 import type { Expiry } from './expiry.ts';
 import type { DependencyGraph } from './graph.ts';
+import { bucketOf } from './histogram.ts';
 import { isRejection, normalize } from './normalize.ts';
 import type { Outcomes } from './outcomes.ts';
 import type { Resolver } from './resolve.ts';
@@ -36,12 +37,26 @@ export class IngestPipeline {
     return r;
   }
 
+  /** Decoded objects from one place (in-process producers): no RawInput wrapper per record. */
+  values(values: readonly unknown[], ref: string, changed: Set<ServiceId>): IngestResult {
+    const r: IngestResult = { accepted: 0, rejected: 0, unresolved: 0, duplicates: 0 };
+    for (const value of values) {
+      this.c.outcomes.records++;
+      count(r, this.value(value, ref, changed));
+    }
+    return r;
+  }
+
   one({ value, ref, rejectReason, rejectDetail }: RawInput, changed: Set<ServiceId>): Outcome {
     this.c.outcomes.records++;
     if (rejectReason !== undefined) {
       this.c.outcomes.reject(rejectReason, rejectDetail ?? 'rejected by the transport', value, ref, this.c.clock.now());
       return 'rejected';
     }
+    return this.value(value, ref, changed);
+  }
+
+  private value(value: unknown, ref: string, changed: Set<ServiceId>): Outcome {
     const rec = normalize(value, this.c.maxLine);
     if (isRejection(rec)) {
       this.c.outcomes.reject(rec.reason, rec.detail, value, ref, this.c.clock.now());
@@ -75,16 +90,17 @@ export class IngestPipeline {
     }
 
     const fresh = expiry.fresh(time, now);
+    const bucket = bucketOf(rec.durationMs);
     const se = graph.edge('service', source, destId);
-    if (this.update(se, rec, time, fresh)) changed.add(source);
-    if (caller.workload) this.update(graph.edge('workload', caller.workload.id, destId, source), rec, time, fresh);
+    if (this.update(se, rec, time, bucket, fresh)) changed.add(source);
+    if (caller.workload) this.update(graph.edge('workload', caller.workload.id, destId, source), rec, time, bucket, fresh);
     outcomes.accepted++;
     return 'accepted';
   }
 
   /** Adds the record to the edge; true when that brought the edge into scope. */
-  private update(e: Edge, rec: NormalizedRecord, time: number, fresh: boolean): boolean {
-    e.add(time, rec.code, rec.durationMs, rec.protocol);
+  private update(e: Edge, rec: NormalizedRecord, time: number, bucket: number, fresh: boolean): boolean {
+    e.add(time, rec.code, bucket, rec.protocol);
     this.c.graph.markDirty(e);
     if (e.active || !fresh) return false;
     e.active = true;

@@ -1,9 +1,9 @@
 // One normalizer for every shape of fixture-format.md, in any mix: a raw line
 // or a decoded object in, a NormalizedRecord or the reason it is unusable out.
 import type { NormalizedRecord, Rejection } from './types.ts';
-import { ENVOY_KEYS, fromEnvoy } from './shapes/envoy.ts';
+import { fromEnvoy, hasEnvoyKey } from './shapes/envoy.ts';
 import { BadTime, WrongType, isObject, type Obj } from './shapes/fields.ts';
-import { NATIVE_KEYS, NATIVE_WEAK_KEYS, fromNative } from './shapes/native.ts';
+import { fromNative, hasNativeKey } from './shapes/native.ts';
 import { podOf, unwrap } from './shapes/shipped.ts';
 
 /** Lines longer than this are rejected unparsed: no access log is that long, and parsing it would stall ingest. */
@@ -67,9 +67,8 @@ function fromObject(outer: Obj): NormalizedRecord | Rejection {
 }
 
 function shapeOf(o: Obj, weak: boolean): 'envoy' | 'native' | undefined {
-  for (const k of ENVOY_KEYS) if (o[k] !== undefined) return 'envoy';
-  for (const k of NATIVE_KEYS) if (o[k] !== undefined) return 'native';
-  if (weak) for (const k of NATIVE_WEAK_KEYS) if (o[k] !== undefined) return 'native';
+  if (hasEnvoyKey(o)) return 'envoy';
+  if (hasNativeKey(o, weak)) return 'native';
   return undefined;
 }
 

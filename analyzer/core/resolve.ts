@@ -15,8 +15,11 @@ export interface Caller {
 const CACHE_CAP = 50_000;
 
 export class Resolver {
-  private readonly hosts = new Map<string, Service | string>();
+  /** Per caller namespace, then per spelling: no key string is built per record. */
+  private readonly hosts = new Map<string, Map<string, Service | string>>();
+  private hostCount = 0;
   private readonly callers = new Map<string, Caller | null>();
+  private readonly byWorkload = new Map<Workload, Caller>();
 
   constructor(readonly inventory: Inventory) {}
 
@@ -46,12 +49,18 @@ export class Resolver {
   }
 
   private host(authority: string, ns: string): Service | string {
-    const key = `${ns} ${authority}`;
-    let hit = this.hosts.get(key);
+    let inNs = this.hosts.get(ns);
+    let hit = inNs?.get(authority);
     if (hit === undefined) {
       hit = this.inventory.resolveAuthority(authority, ns)?.service ?? this.podService(authority) ?? hostKey(authority);
-      if (this.hosts.size >= CACHE_CAP) this.hosts.clear();
-      this.hosts.set(key, hit);
+      if (this.hostCount >= CACHE_CAP) {
+        this.hosts.clear();
+        this.hostCount = 0;
+        inNs = undefined;
+      }
+      if (!inNs) this.hosts.set(ns, (inNs = new Map()));
+      inNs.set(authority, hit);
+      this.hostCount++;
     }
     return hit;
   }
@@ -75,10 +84,15 @@ export class Resolver {
     return hit ?? undefined;
   }
 
+  /** One Caller per workload (the inventory's workloads are a bounded set). */
   private callerOf(w: Workload): Caller {
-    const service = this.inventory.service(w.service);
-    if (!service) throw new Error(`inventory: workload ${w.id} names service ${w.service}, which it does not list`);
-    return { service, workload: w };
+    let c = this.byWorkload.get(w);
+    if (c === undefined) {
+      const service = this.inventory.service(w.service);
+      if (!service) throw new Error(`inventory: workload ${w.id} names service ${w.service}, which it does not list`);
+      this.byWorkload.set(w, (c = { service, workload: w }));
+    }
+    return c;
   }
 }
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isRejection, normalize, type NormalizedRecord } from '../../analyzer/index.ts';
+import { ENVOY_KEYS, hasEnvoyKey } from '../../analyzer/core/shapes/envoy.ts';
+import { isoUtc } from '../../analyzer/core/shapes/fields.ts';
+import { NATIVE_KEYS, NATIVE_WEAK_KEYS, hasNativeKey } from '../../analyzer/core/shapes/native.ts';
 import { CART, PAGE, T0, call, inputs, open } from './mesh.ts';
 
 const ok = (v: unknown): NormalizedRecord => {
@@ -133,4 +136,40 @@ test('a transport-rejected input is counted under the transport reason', () => {
   assert.equal(analyzer.rejected()[0].reason, 'kafka message without a value');
   assert.equal(analyzer.rejected()[0].samples[0].ref, 'kafka:t/0@7');
   analyzer.close();
+});
+
+test('shape detection reads exactly the keys each shape declares', () => {
+  for (const k of ENVOY_KEYS) assert.equal(hasEnvoyKey({ [k]: 'x' }), true, k);
+  for (const k of NATIVE_KEYS) assert.equal(hasNativeKey({ [k]: 'x' }, false), true, k);
+  for (const k of NATIVE_WEAK_KEYS) assert.deepEqual([hasNativeKey({ [k]: 'x' }, false), hasNativeKey({ [k]: 'x' }, true)], [false, true], k);
+  const other = { method: 'GET', path: '/', code: 200, protocol: 'http', reporter: 'gateway', authority_: 'x' };
+  assert.deepEqual([hasEnvoyKey(other), hasNativeKey(other, true)], [false, false]);
+});
+
+test('plain UTC times are read without Date.parse and always agree with it', () => {
+  let fast = 0;
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  for (const y of [99, 100, 1970, 2024, 2026]) {
+    for (let mo = 0; mo <= 13; mo++) {
+      for (const d of [0, 1, 28, 29, 30, 31, 32]) {
+        for (const [h, mi, s] of [[0, 0, 0], [23, 59, 59], [24, 0, 0], [12, 60, 0], [12, 0, 60]]) {
+          for (const frac of ['', '.000', '.5', '.123', '.999']) {
+            const text = `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:${pad(s)}${frac}Z`;
+            const mine = isoUtc(text);
+            if (mine !== undefined) fast++;
+            assert.equal(mine ?? Date.parse(text), Date.parse(text), text);
+          }
+        }
+      }
+    }
+  }
+  assert.ok(fast > 1000, `${fast} read without Date.parse`);
+  for (const other of ['2026-01-05T10:00:00.000+01:00', '2026-01-05 10:00:00.000Z', '2026-01-05t10:00:00.000z', '+002026-01-05T10:00:00.000Z', '2026-01-05T1a:00:00.000Z']) {
+    assert.equal(isoUtc(other), undefined, other);
+  }
+  // The same text again, as producers send it many times a millisecond, and a bad one after it.
+  assert.equal(ok(call(PAGE, 'reviews', T0)).timeMs, T0);
+  assert.equal(ok(call(PAGE, 'reviews', T0)).timeMs, T0);
+  assert.equal(ok({ ...call(PAGE, 'reviews'), time: '2026-01-05T10:00:00.000+01:00' }).timeMs, T0 - 3_600_000);
+  assert.equal(reason({ ...call(PAGE, 'reviews'), time: '2026-01-05T10:00:60.000Z' }), 'bad-time');
 });

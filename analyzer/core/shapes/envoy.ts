@@ -10,6 +10,18 @@ export const ENVOY_KEYS = [
   'x_meshscope_source', 'x-meshscope-source', 'upstream_host', 'request_id',
 ];
 
+/**
+ * Whether any of ENVOY_KEYS is set. Spelled out because each read site keeps
+ * its own inline cache, where a loop over the list sends every key through one
+ * generic lookup: this runs for every record.
+ */
+export function hasEnvoyKey(o: Obj): boolean {
+  return (
+    o.start_time !== undefined || o.upstream_cluster !== undefined || o.downstream_remote_address !== undefined || o.response_code !== undefined ||
+    o.x_meshscope_source !== undefined || o['x-meshscope-source'] !== undefined || o.upstream_host !== undefined || o.request_id !== undefined
+  );
+}
+
 export function fromEnvoy(o: Obj, pod: string | undefined): NormalizedRecord {
   const cluster = parseCluster(str(o, 'upstream_cluster'));
   const authority = str(o, 'authority');

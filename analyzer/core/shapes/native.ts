@@ -9,6 +9,12 @@ export const NATIVE_KEYS = ['source', 'sourceAddress', 'authority', 'upstreamClu
 /** Keys this shape shares with shippers' envelopes (`time`): they select it only when nothing is wrapped. */
 export const NATIVE_WEAK_KEYS = ['time', 'durationMs', 'requestId'];
 
+/** Whether any of NATIVE_KEYS (and, when `weak`, NATIVE_WEAK_KEYS) is set; spelled out like hasEnvoyKey. */
+export function hasNativeKey(o: Obj, weak: boolean): boolean {
+  if (o.source !== undefined || o.sourceAddress !== undefined || o.authority !== undefined || o.upstreamCluster !== undefined) return true;
+  return weak && (o.time !== undefined || o.durationMs !== undefined || o.requestId !== undefined);
+}
+
 export function fromNative(o: Obj, pod: string | undefined): NormalizedRecord {
   const cluster = parseCluster(str(o, 'upstreamCluster'));
   const authority = str(o, 'authority');
@@ -30,7 +36,9 @@ export function fromNative(o: Obj, pod: string | undefined): NormalizedRecord {
 
 /** Proxyless clients name targets as URIs (`xds:///reviews:9080`); the authority is the host part. */
 function stripTarget(authority: string): string {
-  const scheme = authority.indexOf('://');
+  // `://` starts at a colon: the cheap one-character search rules out most authorities.
+  const colon = authority.indexOf(':');
+  const scheme = colon === -1 ? -1 : authority.indexOf('://', colon);
   if (scheme === -1) return authority;
   const rest = authority.slice(scheme + 3);
   const slash = rest.indexOf('/');
