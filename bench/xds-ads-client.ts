@@ -2,7 +2,7 @@
 // on the wire: wildcard CDS and LDS, then EDS for the EDS clusters and RDS for
 // the listeners' route names, ACKing every response at once.
 import * as grpc from '@grpc/grpc-js';
-import { decodeMessage } from '../xds-server/proto.ts';
+import { decodeMessage } from '../contracts/envoy-proto.ts';
 import { adsServiceDefinition } from '../xds-server/protocol/index.ts';
 import { TypeUrl } from '../xds-server/types.ts';
 

@@ -9,7 +9,7 @@
 //    all of them, with SCOPED clusters each (lazy scoping) and with all SERVICES
 //    (no scoping; fewer streams, FULL_STREAMS, to fit a 2-core machine).
 import * as grpc from '@grpc/grpc-js';
-import { messageType } from '../xds-server/proto.ts';
+import { messageType } from '../contracts/envoy-proto.ts';
 import { startXdsGrpcServer } from '../xds-server/grpc-server.ts';
 import { adsServiceDefinition, DeltaStream, NodeStatusRegistry, SotwStream } from '../xds-server/protocol/index.ts';
 import { encodeSotwResponse } from '../xds-server/protocol/wire.ts';

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import YAML from 'yaml';
 import { ADS_SOURCE, HTTP_PROTOCOL_OPTIONS } from './resources/encode.ts';
 import { METADATA_KEYS, SIDECAR_DEFAULTS, type SidecarSettings } from './resources/sidecar-settings.ts';
-import { TYPE_PREFIX } from './proto.ts';
+import { TYPE_PREFIX } from '../contracts/envoy-proto.ts';
 
 export interface BootstrapOptions {
   /** `POD.NAMESPACE` of the workload the proxy or client runs for. */

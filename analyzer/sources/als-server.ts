@@ -2,7 +2,7 @@
 // (an egress gateway, a sidecar) stream its access log to the analyzer.
 import * as grpc from '@grpc/grpc-js';
 import type { Inventory } from '../../contracts/index.ts';
-import { envoyRoot } from '../../xds-server/proto.ts';
+import { envoyRoot } from '../../contracts/envoy-proto.ts';
 import { httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
 import { BatchingIngest } from './batching-ingest.ts';
 import { serviceDefinition } from './grpc-definition.ts';

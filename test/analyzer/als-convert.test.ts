@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Inventory, parseMesh } from '../../contracts/index.ts';
 import { httpEntryToRecord, reportingNode, tcpEntryToRecord } from '../../analyzer/sources/als-convert.ts';
 import { GATEWAY_CLUSTER } from '../../xds-server/index.ts';
-import { decodeMessage, encodeMessage } from '../../xds-server/proto.ts';
+import { decodeMessage, encodeMessage } from '../../contracts/envoy-proto.ts';
 import { MESH, PAGE, LOADGEN } from './support/mesh.ts';
 
 const inventory = new Inventory(parseMesh(MESH, 'mesh.yaml'));

@@ -8,7 +8,7 @@ import { Inventory, parseMesh } from '../../contracts/index.ts';
 import { Analyzer } from '../../analyzer/index.ts';
 import { serviceDefinition } from '../../analyzer/sources/grpc-definition.ts';
 import { startAlsServer, type AlsServer } from '../../analyzer/sources/als-server.ts';
-import { envoyRoot } from '../../xds-server/proto.ts';
+import { envoyRoot } from '../../contracts/envoy-proto.ts';
 import { MESH, PAGE } from './support/mesh.ts';
 
 const SERVICE = 'envoy.service.accesslog.v3.AccessLogService';

@@ -2,7 +2,7 @@
 // engine's seam, not an external component) and a raw ADS client on real
 // grpc-js, built from the same service definition as the server.
 import * as grpc from '@grpc/grpc-js';
-import { decodeMessage, encodeMessage, TYPE_PREFIX } from '../../xds-server/proto.ts';
+import { decodeMessage, encodeMessage, TYPE_PREFIX } from '../../contracts/envoy-proto.ts';
 import { adsServiceDefinition } from '../../xds-server/protocol/index.ts';
 import { startXdsGrpcServer, type XdsGrpcServer } from '../../xds-server/grpc-server.ts';
 import { TypeUrl, type EncodedResource, type NodeHandle, type XdsCache, type XdsNode } from '../../xds-server/types.ts';

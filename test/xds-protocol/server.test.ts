@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { messageType } from '../../xds-server/proto.ts';
+import { messageType } from '../../contracts/envoy-proto.ts';
 import { CDS, harness, LDS, SotwClient, waitFor, type SotwResponse } from './helpers.ts';
 
 let h: Awaited<ReturnType<typeof harness>>;

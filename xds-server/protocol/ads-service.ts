@@ -1,11 +1,11 @@
 // The AggregatedDiscoveryService as a grpc-js service definition, built from
-// the one protobufjs Root (proto.ts) instead of a second proto load.
+// the one protobufjs Root (contracts/envoy-proto.ts) instead of a second proto load.
 // Responses leave the server pre-encoded (wire.ts); the response serializer
 // passes those bytes through and encodes plain objects only for other users
 // (a test server). Clients decode responses with the same protobufjs types.
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { messageType } from '../proto.ts';
+import { messageType } from '../../contracts/envoy-proto.ts';
 import type { WireNode } from './node-identity.ts';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';

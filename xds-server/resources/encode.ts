@@ -2,7 +2,7 @@
 // content gives the equal version on every node and across restarts, and a
 // change to one resource changes only that resource's version.
 import { createHash } from 'node:crypto';
-import { anyOf, encodeMessage } from '../proto.ts';
+import { anyOf, encodeMessage } from '../../contracts/envoy-proto.ts';
 import type { EncodedResource } from '../types.ts';
 
 export const LISTENER = 'envoy.config.listener.v3.Listener';

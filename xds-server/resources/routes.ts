@@ -5,7 +5,7 @@
 // bytes, never by re-encoding the mesh.
 import type { Inventory, Service } from '../../contracts/index.ts';
 import { SOURCE_HEADER } from '../../contracts/index.ts';
-import { encodeMessage } from '../proto.ts';
+import { encodeMessage } from '../../contracts/envoy-proto.ts';
 import type { EncodedResource } from '../types.ts';
 import { ROUTE, encodeResource, fromBytes } from './encode.ts';
 import { GATEWAY_CLUSTER, INBOUND_ROUTE, METADATA_NAMESPACE, OUTBOUND_ROUTE, defaultPort, grpcRouteName, httpPorts, inboundClusterName, outboundClusterName } from './names.ts';

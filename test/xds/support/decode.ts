@@ -1,6 +1,6 @@
 // Decodes what the cache would put on the wire, to assert on resource shapes.
-import { decodeMessage } from '../../../xds-server/proto.ts';
-import { TYPE_PREFIX } from '../../../xds-server/proto.ts';
+import { decodeMessage } from '../../../contracts/envoy-proto.ts';
+import { TYPE_PREFIX } from '../../../contracts/envoy-proto.ts';
 import type { EncodedResource } from '../../../xds-server/types.ts';
 
 export function decodeAny<T = any>(any: { type_url: string; value: Uint8Array }): T {

@@ -1,6 +1,7 @@
-// Loads the Envoy API protos shipped with @grpc/grpc-js-xds once per process.
-// One protobufjs Root serves both the gRPC service (DiscoveryRequest/Response)
-// and resource encoding, so every component encodes with the same types.
+// The Envoy API is a contract with the proxies: the xDS server speaks its
+// discovery service and the analyzer its Access Log Service. The protos come
+// from @grpc/grpc-js-xds and load once per process into one protobufjs Root,
+// so every component encodes and decodes with the same types.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
