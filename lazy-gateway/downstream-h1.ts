@@ -1,19 +1,29 @@
-// An HTTP/1.1 caller, adapted to the Downstream seam.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// An HTTP/1.1 caller's exchange, adapted to the Downstream seam: the request
+// as parsed by h1-request.ts, the response framed here (length as the
+// upstream gave it, else chunked, else until close for HTTP/1.0 callers).
+import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ERROR_HEADER, RequestHead, readH1Head, trailersFrom } from './headers.ts';
 import { replyBody, type Downstream, type DownstreamObserver } from './downstream.ts';
+import type { H1Connection, RequestBody } from './h1-connection.ts';
+import type { ParsedRequest } from './h1-request.ts';
+import { ERROR_HEADER, RequestHead, readH1Head, trailersFrom } from './headers.ts';
 
-const kObserver = Symbol('observer');
-
-type ObservedResponse = ServerResponse & { [kObserver]?: DownstreamObserver };
-
-function uncork(res: ServerResponse): void {
-  res.uncork();
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Unknown';
 }
 
-function onResponseClose(this: ObservedResponse): void {
-  if (!this.writableFinished) this[kObserver]?.downstreamClosed();
+let dateText = '';
+let dateSecond = 0;
+
+/** The Date field value, computed once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 export class H1Downstream implements Downstream {
@@ -21,70 +31,107 @@ export class H1Downstream implements Downstream {
   readonly head: RequestHead;
   readonly remoteAddress: string;
   readonly hasBody: boolean;
+  /** Whether the connection may serve another request after this one. */
+  keepAlive: boolean;
+  finished = false;
+  private headSent = false;
+  private chunked = false;
+  private noBody = false;
+  private observer: DownstreamObserver | null = null;
 
   constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    /** While draining, responses close their connection so callers move to a new gateway. */
-    private readonly listener: { readonly draining: boolean },
+    private readonly conn: H1Connection,
+    private readonly request: ParsedRequest,
+    private readonly requestBody: RequestBody | null,
   ) {
-    this.head = readH1Head(new RequestHead(), req.method ?? 'GET', req.url ?? '/', req.rawHeaders);
-    this.remoteAddress = req.socket.remoteAddress ?? '';
-    this.hasBody = this.head.hasBody(undefined);
+    this.head = readH1Head(new RequestHead(), request.method, request.target, request.fields);
+    this.remoteAddress = conn.remoteAddress;
+    this.hasBody = requestBody !== null;
+    this.keepAlive = request.keepAlive;
   }
 
   get responded(): boolean {
-    return this.res.headersSent;
+    return this.headSent;
   }
 
   observe(observer: DownstreamObserver): void {
-    (this.res as ObservedResponse)[kObserver] = observer;
-    this.res.on('close', onResponseClose);
+    this.observer = observer;
   }
 
+  /** The caller's connection closed before the response was complete. */
+  callerGone(): void {
+    this.finished = true;
+    this.observer?.downstreamClosed();
+  }
 
   body(): Readable | null {
-    return this.hasBody ? this.req : null;
+    return this.requestBody;
   }
 
   trailers(): string[] | null {
-    return trailersFrom(this.req.rawTrailers);
+    return trailersFrom(this.requestBody?.trailers ?? undefined);
   }
 
   respond(status: number, headers: string[], endStream: boolean): void {
-    if (this.listener.draining) this.res.shouldKeepAlive = false;
-    // Head, body and end usually arrive in one upstream read: send them in one write.
-    this.res.cork();
-    process.nextTick(uncork, this.res);
-    this.res.writeHead(status, headers);
-    if (endStream) this.res.end();
+    const request = this.request;
+    this.noBody = request.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+    let length = false;
+    let date = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      if (name === 'content-length') length = true;
+      else if (name === 'date') date = true;
+      head += `${name}: ${headers[i + 1]}\r\n`;
+    }
+    if (!date) head += `date: ${httpDate()}\r\n`;
+    if (!this.noBody && !length) {
+      if (request.http10) this.keepAlive = false; // the end of the body is the end of the connection
+      else {
+        this.chunked = true;
+        head += 'transfer-encoding: chunked\r\n';
+      }
+    }
+    if (this.conn.host.draining) this.keepAlive = false;
+    if (!this.keepAlive) head += 'connection: close\r\n';
+    else head += `${request.http10 ? 'connection: keep-alive\r\n' : ''}keep-alive: timeout=${this.conn.idleSeconds}\r\n`;
+    this.headSent = true;
+    this.conn.send(`${head}\r\n`);
+    if (endStream) this.end(null);
   }
 
   write(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    if (this.noBody || chunk.length === 0) return true;
+    if (!this.chunked) return this.conn.send(chunk);
+    this.conn.send(`${chunk.length.toString(16)}\r\n`);
+    this.conn.send(chunk);
+    return this.conn.send('\r\n');
   }
 
   onDrain(resume: () => void): void {
-    this.res.once('drain', resume);
+    this.conn.socket.once('drain', resume);
   }
 
   end(trailers: string[] | null): void {
-    if (trailers && trailers.length > 0) {
-      const pairs: [string, string][] = [];
-      for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i], trailers[i + 1]]);
-      this.res.addTrailers(pairs);
+    if (this.finished) return;
+    if (this.chunked) {
+      let last = '0\r\n';
+      if (trailers) for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.conn.send(`${last}\r\n`);
     }
-    this.res.end();
+    this.finished = true;
+    this.conn.responseDone();
   }
 
   reject(status: number, reason: string, message: string): void {
-    const body = replyBody(message);
-    if (this.listener.draining) this.res.shouldKeepAlive = false;
-    this.res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', ERROR_HEADER, reason, 'content-length', String(Buffer.byteLength(body))]);
-    this.res.end(body);
+    const body = Buffer.from(replyBody(message));
+    this.respond(status, ['content-type', 'text/plain; charset=utf-8', ERROR_HEADER, reason, 'content-length', String(body.length)], false);
+    this.write(body);
+    this.end(null);
   }
 
   abort(): void {
-    this.res.destroy();
+    this.finished = true;
+    this.conn.destroy();
   }
 }

@@ -31,6 +31,8 @@ export interface GatewayOptions {
   /** HTTP/2 streams per caller connection. */
   maxConcurrentStreams?: number;
   maxInflight?: number;
+  /** Idle HTTP/1.1 keep-alive connections, and request heads that take this long, are closed. Default 65000. */
+  idleTimeoutMs?: number;
   /** How long close() lets in-flight requests finish. Default 10000. */
   drainMs?: number;
   report?: ReporterOptions;
@@ -65,7 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxInflight: options.maxInflight ?? 10_000,
   });
   const listener = new Listener(
-    { maxHeaderBytes, maxConcurrentStreams: options.maxConcurrentStreams ?? 256, keepAliveTimeoutMs: 65_000 },
+    { maxHeaderBytes, maxConcurrentStreams: options.maxConcurrentStreams ?? 256, keepAliveTimeoutMs: options.idleTimeoutMs ?? 65_000 },
     (ds) => proxy.handle(ds),
   );
 

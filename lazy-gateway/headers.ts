@@ -31,7 +31,7 @@ const KINDS = new Map<string, Kind>([
   ['proxy-authorization', Kind.Drop],
   ['upgrade', Kind.Drop],
   ['http2-settings', Kind.Drop],
-  // Node answers 100-continue itself; the upstream gets the body without asking.
+  // The gateway answers 100-continue itself; the upstream gets the body without asking.
   ['expect', Kind.Drop],
   ['transfer-encoding', Kind.TransferEncoding],
   ['te', Kind.Te],
@@ -46,8 +46,8 @@ const KINDS = new Map<string, Kind>([
   ['content-length', Kind.ContentLength],
 ]);
 
-/** Response headers that describe one hop only. */
-const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
+/** Response fields that describe one hop only. */
+export const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
 
 /** A request as the gateway sees it, whichever protocol brought it. */
 export class RequestHead {
@@ -143,10 +143,10 @@ function dropConnectionTokens(head: RequestHead): void {
   head.headers = out;
 }
 
-/** Reads an HTTP/1.1 request head from Node's raw header list. */
-export function readH1Head(head: RequestHead, method: string, url: string, raw: string[]): RequestHead {
+/** Reads an HTTP/1.1 request head from its fields (lowercase names, as h1-request.ts gives them). */
+export function readH1Head(head: RequestHead, method: string, url: string, fields: string[]): RequestHead {
   head.method = method;
-  for (let i = 0; i < raw.length; i += 2) take(head, raw[i].toLowerCase(), raw[i + 1]);
+  for (let i = 0; i < fields.length; i += 2) take(head, fields[i], fields[i + 1]);
   if (head.connectionTokens) dropConnectionTokens(head);
   if (url.charCodeAt(0) === 47 /* / */) {
     head.path = url;
@@ -187,24 +187,6 @@ export function readH2Head(head: RequestHead, headers: IncomingHttpHeaders): Req
   return head;
 }
 
-/** Filters upstream raw response headers (HTTP/1.1, from undici) into a flat list for the caller. */
-export function responseFromRaw(raw: Buffer[] | string[] | null): string[] {
-  const out: string[] = [];
-  if (!raw) return out;
-  let connection = '';
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1');
-    const lower = name.toLowerCase();
-    if (RESPONSE_HOP.has(lower)) {
-      if (lower === 'connection') connection = raw[i + 1].toString('latin1');
-      continue;
-    }
-    out.push(lower, raw[i + 1].toString('latin1'));
-  }
-  if (connection && connection !== 'keep-alive' && connection !== 'close') return withoutTokens(out, connection);
-  return out;
-}
-
 /** Filters upstream HTTP/2 response headers or trailers into a flat list (pseudo-headers left out). */
 export function responseFromObject(headers: IncomingHttpHeaders): string[] {
   const out: string[] = [];
@@ -215,13 +197,6 @@ export function responseFromObject(headers: IncomingHttpHeaders): string[] {
     if (typeof value === 'string') out.push(name, value);
     else for (const v of value) out.push(name, v);
   }
-  return out;
-}
-
-function withoutTokens(list: string[], connection: string): string[] {
-  const tokens = connection.toLowerCase().split(',').map((t) => t.trim());
-  const out: string[] = [];
-  for (let i = 0; i < list.length; i += 2) if (!tokens.includes(list[i])) out.push(list[i], list[i + 1]);
   return out;
 }
 

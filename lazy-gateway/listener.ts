@@ -1,22 +1,24 @@
 // One port for HTTP/1.1 and cleartext HTTP/2 with prior knowledge (what
-// Envoy upstreams and gRPC speak). Node cannot do both on a cleartext port, so
-// the first bytes of each connection decide: the HTTP/2 connection preface
-// goes to an http2 server, anything else to an http server.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+// Envoy upstreams and gRPC speak). The first bytes of each connection decide:
+// the HTTP/2 connection preface goes to Node's http2 server, anything else is
+// an HTTP/1.1 connection of our own (h1-connection.ts).
 import http2, { constants, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
-import { H1Downstream } from './downstream-h1.ts';
 import { H2Downstream } from './downstream-h2.ts';
 import type { Downstream } from './downstream.ts';
+import { H1Connection, type H1Host } from './h1-connection.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export interface ListenerOptions {
   maxHeaderBytes: number;
   maxConcurrentStreams: number;
-  /** Idle keep-alive connections from callers close after this long. */
+  /** Idle keep-alive connections from callers close after this long (also the time a request head may take). */
   keepAliveTimeoutMs: number;
 }
+
+/** How often idle and lingering HTTP/1.1 connections are checked against their deadlines. */
+const SWEEP_MS = 1_000;
 
 function noop(): void {}
 
@@ -24,26 +26,21 @@ function onSilent(this: Socket): void {
   this.destroy();
 }
 
-export class Listener {
+export class Listener implements H1Host {
   private readonly server: net.Server;
-  private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly h1 = new Set<H1Connection>();
+  private readonly sweeper: NodeJS.Timeout;
   private closing = false;
 
   constructor(
-    options: ListenerOptions,
-    private readonly handle: (ds: Downstream) => void,
+    private readonly options: ListenerOptions,
+    readonly handle: (ds: Downstream) => void,
   ) {
-    this.h1 = http.createServer({ maxHeaderSize: options.maxHeaderBytes, keepAliveTimeout: options.keepAliveTimeoutMs }, (req, res) =>
-      this.onH1(req, res),
-    );
-    // The http server never listens itself; 'listening' starts its connection
-    // tracking (header/request timeouts, closeIdleConnections).
-    this.h1.emit('listening');
-    this.h1.on('clientError', onClientError);
-    this.h1.on('connect', (req: IncomingMessage, socket: Socket) => this.onConnectMethod(req, socket));
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
     this.h2 = http2.createServer({
       settings: {
         maxConcurrentStreams: options.maxConcurrentStreams,
@@ -64,7 +61,8 @@ export class Listener {
       this.handle(new H2Downstream(stream, headers, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0));
     });
     this.h2.on('sessionError', noop);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    // Half-open so an HTTP/1.1 connection flushes its answers before closing after the caller's FIN.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onSocket(socket));
   }
 
   get draining(): boolean {
@@ -96,27 +94,36 @@ export class Listener {
       const h2 = buffered.compare(PREFACE, 0, n, 0, n) === 0;
       if (h2 && buffered.length < PREFACE.length) return; // a prefix of the preface: wait for more
       socket.off('data', onData);
+      socket.off('end', onSilent);
       socket.setTimeout(0);
       socket.off('timeout', onSilent);
-      handOver(socket, buffered, h2 ? this.h2 : this.h1);
+      if (h2) {
+        // Node's http2 sessions expect the socket to end itself on the caller's FIN.
+        socket.allowHalfOpen = false;
+        handOver(socket, buffered, this.h2);
+      } else {
+        this.h1.add(new H1Connection(socket, this, { maxHeaderBytes: this.options.maxHeaderBytes, idleTimeoutMs: this.options.keepAliveTimeoutMs }, buffered));
+      }
     };
     socket.on('data', onData);
+    socket.once('end', onSilent);
     // A connection that never speaks is closed rather than held.
     socket.setTimeout(60_000);
     socket.once('timeout', onSilent);
   }
 
-  private onH1(req: IncomingMessage, res: ServerResponse): void {
-    this.handle(new H1Downstream(req, res, this));
+  forget(conn: H1Connection): void {
+    this.h1.delete(conn);
   }
 
-  private onConnectMethod(req: IncomingMessage, socket: Socket): void {
-    // Node hands CONNECT over as a raw socket; the core still answers and reports it.
-    const res = new http.ServerResponse(req);
-    res.assignSocket(socket);
-    res.shouldKeepAlive = false;
-    res.once('finish', () => socket.end());
-    this.handle(new H1Downstream(req, res, { draining: true }));
+  /** Closes HTTP/1.1 connections past their deadline: idle too long, a head too slow, or lingering after close. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.h1) if (conn.deadline !== 0 && now > conn.deadline) conn.destroy();
+  }
+
+  private closeIdle(): void {
+    for (const conn of this.h1) if (conn.idle) conn.destroy();
   }
 
   /**
@@ -125,16 +132,16 @@ export class Listener {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
+    clearInterval(this.sweeper);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.h1.closeIdleConnections();
+    this.closeIdle();
     for (const session of this.sessions) session.close();
     const deadline = Date.now() + graceMs;
     while (this.sockets.size > 0 && Date.now() < deadline) {
-      this.h1.closeIdleConnections();
+      this.closeIdle();
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const socket of this.sockets) socket.destroy();
-    this.h1.closeAllConnections();
     await closed;
   }
 }
@@ -145,7 +152,7 @@ export class Listener {
  * newer bytes ahead of the ones put back; so the socket stops reading first,
  * and reading restarts only when the put-back bytes are consumed.
  */
-function handOver(socket: Socket, sniffed: Buffer, server: http.Server | http2.Http2Server): void {
+function handOver(socket: Socket, sniffed: Buffer, server: http2.Http2Server): void {
   const handle = (socket as Socket & { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
   if (handle?.readStop) {
     handle.reading = false;
@@ -154,20 +161,5 @@ function handOver(socket: Socket, sniffed: Buffer, server: http.Server | http2.H
   socket.pause();
   socket.unshift(sniffed);
   server.emit('connection', socket);
-  // The http server reads the put-back bytes through 'data' once the socket
-  // flows; an http2 session reads them itself on the next tick (and must be first).
-  if (server instanceof http.Server) socket.resume();
-}
-
-function onClientError(err: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const [status, reason] = tooLarge ? ['431 Request Header Fields Too Large', 'headers-too-large'] : ['400 Bad Request', 'bad-request'];
-  const body = `meshscope gateway: ${tooLarge ? 'request headers exceed the size limit' : `malformed HTTP/1.1 request (${err.code ?? err.message})`}\n`;
-  socket.end(
-    `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nx-meshscope-error: ${reason}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  // The http2 session reads the put-back bytes itself on the next tick (and must be first).
 }

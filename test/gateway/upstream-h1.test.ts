@@ -78,6 +78,9 @@ const SCRIPT: Script = ({ method, path, seq }) => {
       return { bytes: 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal' };
     case '/garbage':
       return { bytes: 'SMTP ready\r\n\r\n' };
+    case '/split':
+      // A bare CR inside a value: passed on, it could split the caller's response.
+      return { bytes: 'HTTP/1.1 200 OK\r\nx-a: b\rinjected: yes\r\ncontent-length: 0\r\n\r\n' };
     case '/smuggle':
       return { bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n' };
     case '/flaky':
@@ -153,6 +156,10 @@ describe("the gateway's HTTP/1.1 upstream client", () => {
     assert.equal(bad.status, 502);
     assert.equal(bad.headers['x-meshscope-error'], 'upstream-reset');
     assert.match(bad.body, /bad upstream status line/);
+    const split = await get('/split');
+    assert.equal(split.status, 502);
+    assert.equal(split.headers.injected, undefined);
+    assert.match(split.body, /bare CR\/LF/);
     const smuggled = await get('/smuggle');
     assert.equal(smuggled.body, 'wxyz', 'chunked wins over content-length');
     const before = upstream.connections();

@@ -1,0 +1,273 @@
+// One caller's HTTP/1.1 connection: reads requests one at a time (pipelined
+// ones wait their turn), hands each to the proxy as an H1Downstream, and
+// batches what the responses write into one socket write per tick. Node's
+// http.Server did this before; owning it took a fifth of the gateway's CPU
+// per request away (bench/gateway-http.ts) and lets the parser be strict.
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { H1Downstream, reasonPhrase } from './downstream-h1.ts';
+import { RequestError, RequestParser, type ParsedRequest, type RequestEvents } from './h1-request.ts';
+import { replyBody, type Downstream } from './downstream.ts';
+import { ERROR_HEADER } from './headers.ts';
+
+export interface H1Host {
+  readonly draining: boolean;
+  handle(ds: Downstream): void;
+  forget(conn: H1Connection): void;
+}
+
+export interface H1ConnectionOptions {
+  maxHeaderBytes: number;
+  /** A connection waiting for (the rest of) a request head is closed after this long. */
+  idleTimeoutMs: number;
+}
+
+/** Output up to this size is copied into one buffer; larger output is corked instead. */
+const COALESCE_BYTES = 16 * 1024;
+/** After the gateway ends a connection, how long the caller gets to close its side. */
+const LINGER_MS = 5_000;
+
+const kConn = Symbol('h1-connection');
+type Tagged = Socket & { [kConn]?: H1Connection };
+
+function onData(this: Tagged, chunk: Buffer): void {
+  this[kConn]!.onData(chunk);
+}
+function onClose(this: Tagged): void {
+  this[kConn]!.onClose();
+}
+function onEnd(this: Tagged): void {
+  this[kConn]!.onEnd();
+}
+function flushLater(conn: H1Connection): void {
+  conn.flush();
+}
+function noop(): void {}
+
+/** A request body as a stream; reading it is what lets the connection read on. */
+export class RequestBody extends Readable {
+  trailers: string[] | null = null;
+
+  constructor(private readonly conn: H1Connection) {
+    super({ highWaterMark: 64 * 1024 });
+    // Errors reach consumers that listen; unheard ones must not end the process.
+    this.on('error', noop);
+  }
+
+  override _read(): void {
+    this.conn.readOn();
+  }
+}
+
+export class H1Connection implements RequestEvents {
+  private readonly parser: RequestParser;
+  private exchange: H1Downstream | null = null;
+  private upload: RequestBody | null = null;
+  private requestDone = false;
+  private parsing = false;
+  private closing = false;
+  /** The caller closed its side. */
+  private peerEnded = false;
+  private out: Array<string | Buffer> = [];
+  private outBytes = 0;
+  private flushQueued = false;
+  readonly remoteAddress: string;
+  /** When the sweep closes this connection (ms since epoch); 0 while a request is served. */
+  deadline: number;
+
+  constructor(
+    readonly socket: Socket,
+    readonly host: H1Host,
+    private readonly options: H1ConnectionOptions,
+    first: Buffer,
+  ) {
+    this.parser = new RequestParser(this, options.maxHeaderBytes);
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.deadline = Date.now() + options.idleTimeoutMs;
+    (socket as Tagged)[kConn] = this;
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('end', onEnd);
+    this.parser.next();
+    this.onData(first);
+  }
+
+  get idleSeconds(): number {
+    return Math.floor(this.options.idleTimeoutMs / 1000);
+  }
+
+  /** True when no request is being served: safe to close at shutdown. */
+  get idle(): boolean {
+    return this.exchange === null;
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.parse(chunk);
+    this.advance();
+  }
+
+  onClose(): void {
+    this.closing = true;
+    this.host.forget(this);
+    const ex = this.exchange;
+    if (this.upload && !this.requestDone) this.upload.destroy(Object.assign(new Error('caller closed the connection mid-request'), { code: 'ECONNRESET' }));
+    if (ex && !ex.finished) ex.callerGone();
+  }
+
+  onEnd(): void {
+    this.peerEnded = true;
+    if (this.exchange !== null && !this.exchange.finished) {
+      // A caller that closes while its request is served has gone away, as Node's
+      // http server and nginx see it: the upstream request is cancelled.
+      this.socket.destroy();
+      return;
+    }
+    this.advance();
+  }
+
+  /** Called when the current request's body consumer wants more. */
+  readOn(): void {
+    if (!this.closing) this.socket.resume();
+  }
+
+  /** The current response is complete. */
+  responseDone(): void {
+    this.advance();
+  }
+
+  // RequestEvents
+
+  head(request: ParsedRequest): void {
+    this.deadline = 0;
+    this.requestDone = false;
+    const hasBody = request.chunked || request.contentLength > 0;
+    this.upload = hasBody ? new RequestBody(this) : null;
+    const ds = new H1Downstream(this, request, this.upload);
+    this.exchange = ds;
+    if (hasBody && request.expectContinue && !request.http10) this.send('HTTP/1.1 100 Continue\r\n\r\n');
+    this.host.handle(ds);
+  }
+
+  body(chunk: Buffer): boolean {
+    // A body nobody reads any more (answered early) is dropped; the connection closes after the answer.
+    return this.upload === null || this.exchange?.finished === true ? true : this.upload.push(chunk);
+  }
+
+  done(trailers: string[] | null): void {
+    this.requestDone = true;
+    if (this.upload) {
+      this.upload.trailers = trailers;
+      this.upload.push(null);
+    }
+  }
+
+  // Reading
+
+  private parse(chunk: Buffer | null): void {
+    this.parsing = true;
+    let flowing: boolean;
+    try {
+      flowing = chunk === null ? this.parser.next() : this.parser.feed(chunk);
+    } catch (err) {
+      this.parsing = false;
+      this.badInput(err as Error);
+      return;
+    }
+    this.parsing = false;
+    if (!flowing && !this.closing) this.socket.pause();
+  }
+
+  /** Moves on once an exchange is complete: to the next request, or to closing. */
+  private advance(): void {
+    while (!this.parsing && !this.closing) {
+      const ex = this.exchange;
+      if (ex === null) {
+        if (this.peerEnded) this.end();
+        else this.socket.resume();
+        return;
+      }
+      if (!ex.finished) return;
+      // An answer that came before the whole request leaves bytes no one can tell from a next request.
+      if (!this.requestDone || !ex.keepAlive || this.host.draining || this.peerEnded) {
+        this.end();
+        return;
+      }
+      this.exchange = null;
+      this.upload = null;
+      this.deadline = Date.now() + this.options.idleTimeoutMs;
+      this.parse(null);
+    }
+  }
+
+  private badInput(err: Error): void {
+    if (this.exchange === null && err instanceof RequestError) {
+      const body = replyBody(err.message);
+      this.send(
+        `HTTP/1.1 ${err.status} ${reasonPhrase(err.status)}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n${ERROR_HEADER}: ${err.reason}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      );
+      this.send(Buffer.from(body));
+      this.end();
+      return;
+    }
+    // Broken framing inside a body: the exchange cannot be answered cleanly any more.
+    this.upload?.destroy(err);
+    this.socket.destroy();
+  }
+
+  /** Ends the connection after what is queued; the caller gets a while to close its side. */
+  private end(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.flush();
+    this.socket.end();
+    // Keep reading so unread input does not turn the close into a reset that loses the answer.
+    this.socket.resume();
+    this.deadline = Date.now() + LINGER_MS;
+  }
+
+  /** Closes the connection at once (shutdown, sweep). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // Writing
+
+  /** Queues output for this tick's write; returns false when the caller is not keeping up. */
+  send(piece: string | Buffer): boolean {
+    this.out.push(piece);
+    this.outBytes += piece.length;
+    if (this.outBytes >= COALESCE_BYTES) return this.flush();
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(flushLater, this);
+    }
+    return true;
+  }
+
+  flush(): boolean {
+    this.flushQueued = false;
+    const out = this.out;
+    const socket = this.socket;
+    if (out.length === 0) return !socket.writableNeedDrain;
+    const bytes = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    if (socket.destroyed) return true;
+    if (out.length === 1) {
+      const piece = out[0];
+      return typeof piece === 'string' ? socket.write(piece, 'latin1') : socket.write(piece);
+    }
+    if (bytes > COALESCE_BYTES) {
+      socket.cork();
+      let ok = true;
+      for (const piece of out) ok = typeof piece === 'string' ? socket.write(piece, 'latin1') : socket.write(piece);
+      socket.uncork();
+      return ok;
+    }
+    const buf = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const piece of out) at += typeof piece === 'string' ? buf.write(piece, at, 'latin1') : piece.copy(buf, at);
+    return socket.write(buf);
+  }
+}

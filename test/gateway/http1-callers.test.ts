@@ -1,0 +1,213 @@
+// The gateway's own HTTP/1.1 server side against hand-written callers:
+// request smuggling patterns refused before anything goes upstream,
+// pipelining, HTTP/1.0, 100-continue, idle and slow heads.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Gateway } from '../../lazy-gateway/index.ts';
+import { gatewayFor, h1Backend, inventoryOf, type Backend } from './helpers.ts';
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A caller that writes raw bytes and reads responses off one connection. */
+class RawCaller {
+  readonly socket: net.Socket;
+  private buf = Buffer.alloc(0);
+  private waiting: (() => void) | null = null;
+  ended = false;
+  readonly closed: Promise<void>;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.waiting?.();
+    });
+    this.socket.on('end', () => {
+      this.ended = true;
+      this.waiting?.();
+    });
+    this.socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+
+  send(text: string): this {
+    this.socket.write(text);
+    return this;
+  }
+
+  /** Waits for more bytes; a gateway that stays silent fails the test instead of hanging it. */
+  private async more(what: string): Promise<void> {
+    if (this.ended) throw new Error(`connection ended before ${what}; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.waiting = resolve;
+        timer = setTimeout(() => reject(new Error(`still waiting for ${what} after 5 s; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`)), 5_000);
+      });
+    } finally {
+      clearTimeout(timer);
+      this.waiting = null;
+    }
+  }
+
+  /** The next response; a body without length or chunking runs to the end of the connection. */
+  async response(): Promise<RawResponse> {
+    let end: number;
+    while ((end = this.buf.indexOf('\r\n\r\n')) === -1) await this.more('a response head');
+    const lines = this.buf.toString('latin1', 0, end).split('\r\n');
+    this.buf = this.buf.subarray(end + 4);
+    const status = Number(lines[0].split(' ')[1]);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    if (status < 200) return { status, headers, body: '' };
+    if (headers['content-length'] !== undefined) {
+      const n = Number(headers['content-length']);
+      while (this.buf.length < n) await this.more('the body');
+      const body = this.buf.toString('utf8', 0, n);
+      this.buf = this.buf.subarray(n);
+      return { status, headers, body };
+    }
+    if (headers['transfer-encoding'] === 'chunked') {
+      let body = '';
+      for (;;) {
+        let eol: number;
+        while ((eol = this.buf.indexOf('\r\n')) === -1) await this.more('a chunk size');
+        const size = parseInt(this.buf.toString('latin1', 0, eol), 16);
+        while (this.buf.length < eol + 2 + size + 2) await this.more('a chunk');
+        body += this.buf.toString('utf8', eol + 2, eol + 2 + size);
+        this.buf = this.buf.subarray(eol + 2 + size + 2);
+        if (size === 0) return { status, headers, body };
+      }
+    }
+    while (!this.ended) await this.more('the end of a close-delimited body').catch(() => undefined);
+    const body = this.buf.toString('utf8');
+    this.buf = Buffer.alloc(0);
+    return { status, headers, body };
+  }
+}
+
+describe("the gateway's HTTP/1.1 callers", () => {
+  let backend: Backend;
+  let gateway: Gateway;
+
+  before(async () => {
+    backend = await h1Backend('127.0.0.161', (req, res, body) => {
+      if (req.url === '/unsized') {
+        // No content-length: chunked to HTTP/1.1 callers, delimited by close to HTTP/1.0 ones.
+        res.write('part one, ');
+        res.end('part two');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(`${req.method} ${req.url} ${body.length}`) });
+      res.end(`${req.method} ${req.url} ${body.length}`);
+    });
+    ({ gateway } = await gatewayFor(
+      inventoryOf([{ name: 'echo', namespace: 'shop', ports: [{ port: 80, targetPort: backend.port }], workloads: [{ name: 'echo-1', address: backend.address }] }]),
+      { idleTimeoutMs: 300 },
+    ));
+  });
+
+  after(async () => {
+    await gateway.close();
+    await backend.close();
+  });
+
+  test('request smuggling patterns and malformed heads are refused, and nothing goes upstream', async () => {
+    const cases: Array<[string, string, number, string]> = [
+      ['length and chunked', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad-request'],
+      ['two different lengths', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde', 400, 'bad-request'],
+      ['a length list', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4, 4\r\n\r\nabcd', 400, 'bad-request'],
+      ['an obsolete folded line', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nX-A: one\r\n two\r\n\r\n', 400, 'bad-request'],
+      ['whitespace before the colon', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding : chunked\r\n\r\n', 400, 'bad-request'],
+      ['a bare LF', 'GET / HTTP/1.1\r\nHost: echo.shop\nX-A: b\r\n\r\n', 400, 'bad-request'],
+      ['a bare CR', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nX-A: b\rc\r\n\r\n', 400, 'bad-request'],
+      ['two Host headers', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nHost: other.shop\r\n\r\n', 400, 'bad-request'],
+      ['chunked in HTTP/1.0', 'POST / HTTP/1.0\r\nHost: echo.shop\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad-request'],
+      ['an unknown transfer coding', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'unsupported-transfer-encoding'],
+      ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: echo.shop\r\n\r\n', 400, 'bad-request'],
+      ['HTTP/2 in a request line', 'GET / HTTP/2.0\r\nHost: echo.shop\r\n\r\n', 505, 'unsupported-version'],
+    ];
+    const upstreamBefore = backend.requests.length;
+    for (const [label, text, status, reason] of cases) {
+      const caller = new RawCaller(gateway.port).send(text);
+      const r = await caller.response().catch((err: Error) => assert.fail(`${label}: ${err.message}`));
+      assert.equal(r.status, status, label);
+      assert.equal(r.headers['x-meshscope-error'], reason, label);
+      assert.equal(r.headers.connection, 'close', label);
+      assert.match(r.body, /^meshscope gateway: [^\n]+\n$/, `${label}: one-line body`);
+      await caller.closed;
+    }
+    assert.equal(backend.requests.length, upstreamBefore, 'no refused request reached the upstream');
+  });
+
+  test('a broken chunked body resets the connection instead of reaching the upstream whole', async () => {
+    const upstreamBefore = backend.requests.length;
+    const caller = new RawCaller(gateway.port).send('POST /broken HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\n');
+    await caller.closed;
+    assert.equal(backend.requests.length, upstreamBefore);
+  });
+
+  test('pipelined requests are answered in order on one connection; empty lines before a request are skipped', async () => {
+    const caller = new RawCaller(gateway.port).send('GET /a HTTP/1.1\r\nHost: echo.shop\r\n\r\n\r\nPOST /b HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\nHost: echo.shop\r\n\r\n');
+    assert.equal((await caller.response()).body, 'GET /a 0');
+    assert.equal((await caller.response()).body, 'POST /b 3');
+    const third = await caller.response();
+    assert.equal(third.body, 'GET /c 0');
+    assert.match(third.headers['keep-alive'] ?? '', /^timeout=\d+$/);
+    caller.socket.destroy();
+  });
+
+  test('HTTP/1.0: closes unless asked to keep alive; an unsized body ends with the connection', async () => {
+    const once = new RawCaller(gateway.port).send('GET /once HTTP/1.0\r\nHost: echo.shop\r\n\r\n');
+    const r = await once.response();
+    assert.equal(r.body, 'GET /once 0');
+    assert.equal(r.headers.connection, 'close');
+    await once.closed;
+
+    const kept = new RawCaller(gateway.port).send('GET /one HTTP/1.0\r\nHost: echo.shop\r\nConnection: keep-alive\r\n\r\n');
+    const first = await kept.response();
+    assert.equal(first.headers.connection, 'keep-alive');
+    kept.send('GET /unsized HTTP/1.0\r\nHost: echo.shop\r\nConnection: keep-alive\r\n\r\n');
+    const unsized = await kept.response();
+    assert.equal(unsized.headers['transfer-encoding'], undefined);
+    assert.equal(unsized.body, 'part one, part two');
+    await kept.closed;
+
+    const h11 = new RawCaller(gateway.port).send('GET /unsized HTTP/1.1\r\nHost: echo.shop\r\n\r\n');
+    const chunked = await h11.response();
+    assert.equal(chunked.headers['transfer-encoding'], 'chunked');
+    assert.equal(chunked.body, 'part one, part two');
+    h11.socket.destroy();
+  });
+
+  test('Expect: 100-continue gets an interim 100 before the answer', async () => {
+    const caller = new RawCaller(gateway.port).send('POST /cont HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    assert.equal((await caller.response()).status, 100);
+    caller.send('hello');
+    const r = await caller.response();
+    assert.equal(r.body, 'POST /cont 5');
+    assert.equal(backend.requests.at(-1)?.headers.expect, undefined, 'expect is not passed upstream');
+    caller.socket.destroy();
+  });
+
+  test('idle connections and heads that never complete are closed after the idle timeout', async () => {
+    const idle = new RawCaller(gateway.port).send('GET /idle HTTP/1.1\r\nHost: echo.shop\r\n\r\n');
+    assert.equal((await idle.response()).status, 200);
+    const answeredAt = Date.now();
+    await idle.closed;
+    assert.ok(Date.now() - answeredAt >= 300, 'not before the idle timeout');
+
+    const slow = new RawCaller(gateway.port).send('GET /slow HTTP/1.1\r\nHost: echo.shop\r\nX-Slow: ');
+    const startedAt = Date.now();
+    await slow.closed;
+    assert.ok(Date.now() - startedAt >= 300, 'not before the idle timeout');
+  });
+});
