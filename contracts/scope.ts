@@ -11,6 +11,14 @@ export interface ScopeTarget {
 
 export const SOURCE_HEADER = 'x-meshscope-source';
 
+/**
+ * How long the lazy gateway keeps an idle HTTP/1.1 caller connection. Sidecars
+ * drop their idle connections to it sooner, so they never send a request on
+ * one the gateway is closing.
+ */
+export const GATEWAY_IDLE_TIMEOUT_MS = 65_000;
+export const SIDECAR_GATEWAY_IDLE_TIMEOUT_MS = 60_000;
+
 /** What the xDS server knows of one connected proxy, as the API shows it. */
 export interface ProxyStatus {
   nodeId: string;

@@ -1,6 +1,7 @@
 // Wires the gateway together: listener → proxy core → upstream pools, the
 // reporter in front of the sink, and the admin port.
 import type { AccessLogSink } from '../contracts/access-log.ts';
+import { GATEWAY_IDLE_TIMEOUT_MS } from '../contracts/scope.ts';
 import { Inventory, WatchedInventory } from '../contracts/inventory/index.ts';
 import { startAdmin } from './admin.ts';
 import { Listener } from './listener.ts';
@@ -67,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxInflight: options.maxInflight ?? 10_000,
   });
   const listener = new Listener(
-    { maxHeaderBytes, maxConcurrentStreams: options.maxConcurrentStreams ?? 256, keepAliveTimeoutMs: options.idleTimeoutMs ?? 65_000 },
+    { maxHeaderBytes, maxConcurrentStreams: options.maxConcurrentStreams ?? 256, keepAliveTimeoutMs: options.idleTimeoutMs ?? GATEWAY_IDLE_TIMEOUT_MS },
     (ds) => proxy.handle(ds),
   );
 

@@ -88,6 +88,9 @@ describe('Envoy sidecar profile', () => {
     const gw = decoded(clusters.get('meshscope-gateway'));
     assert.equal(gw.type, 'STATIC');
     assert.deepEqual(gw.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 15008 });
+    const gwOpts = decodeAny(gw.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']);
+    assert.ok(gwOpts.use_downstream_protocol_config, 'the gateway is spoken to in the caller\'s protocol');
+    assert.equal(Number(gwOpts.common_http_protocol_options.idle_timeout.seconds), 60, 'sidecars drop idle gateway connections before the gateway (65 s) does');
     const inbound = decoded(clusters.get('inbound|9080||'));
     assert.equal(inbound.type, 'STATIC');
     assert.deepEqual(inbound.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 9080 });

@@ -2,7 +2,7 @@
 // port, so one encoding serves every node (Envoy and proxyless alike; gRPC
 // clients ignore the upstream protocol options).
 import { isIP } from 'node:net';
-import type { Service, ServicePort } from '../../contracts/index.ts';
+import { SIDECAR_GATEWAY_IDLE_TIMEOUT_MS, type Service, type ServicePort } from '../../contracts/index.ts';
 import type { EncodedResource } from '../types.ts';
 import type { HostPort } from './host-port.ts';
 import { ADS_SOURCE, CLUSTER, HTTP_PROTOCOL_OPTIONS, encodeResource, typedConfig } from './encode.ts';
@@ -57,7 +57,11 @@ export function fixedAddressCluster(name: string, at: HostPort, explicitProtocol
 
 export function gatewayCluster(gateway: HostPort): EncodedResource {
   // The gateway serves HTTP/1.1, h2 and gRPC callers: keep the caller's protocol.
-  return fixedAddressCluster(GATEWAY_CLUSTER, gateway, { use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } });
+  // Idle connections close on this side first (Envoy's default is an hour), so none races the gateway's close.
+  return fixedAddressCluster(GATEWAY_CLUSTER, gateway, {
+    use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} },
+    common_http_protocol_options: { idle_timeout: { seconds: SIDECAR_GATEWAY_IDLE_TIMEOUT_MS / 1000 } },
+  });
 }
 
 /** The workload's own port behind the ingress listener. */
