@@ -102,10 +102,11 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     const gatewayAddress: HostPort | undefined = external ?? (gateway ? { host: advertise, port: gateway.port } : undefined);
 
     let push!: PushLatency;
+    const accessLogService: HostPort = { host: advertise, port: als.port };
     const xds = await createXdsServer({
       inventory,
       gatewayAddress,
-      accessLogService: { host: advertise, port: als.port },
+      accessLogService,
       lazy: opts.lazy ?? true,
       port: opts.xdsPort ?? 0,
       host,
@@ -137,6 +138,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
         closing ? 'shutting down' : joined ? undefined : `the Kafka consumer has not joined group ${kafka!.group} yet (is --kafka reachable?)`,
       xds,
       gateway: gatewayAddress,
+      accessLogService,
       adminToken: opts.adminToken,
       push,
       sources: () => ({

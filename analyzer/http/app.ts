@@ -27,6 +27,8 @@ export interface AppDeps {
   xds?: ProxyView;
   /** The lazy gateway, so config sizes count its cluster as deployed. */
   gateway?: HostPort;
+  /** The access log service proxies are told, so config sizes count its cluster and log config. */
+  accessLogService?: HostPort;
   /** Bearer token for pin and rule writes; unset = open. */
   adminToken?: string;
   /** Why /readyz should answer 503, or undefined when ready. */
@@ -58,7 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const { analyzer } = deps;
-  const bytes = new LiveBytesMeter(() => analyzer.inventory, deps.gateway);
+  const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });
   const proxies = () => deps.xds?.proxies() ?? [];
   await app.register(pageRoutes);
   await app.register(healthRoutes, { notReady: deps.notReady ?? (() => undefined) });

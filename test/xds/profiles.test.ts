@@ -167,6 +167,16 @@ describe('Envoy sidecar profile', () => {
     assert.equal(bytes.workload, 'productpage-0.default');
     assert.equal(bytes.clusters, 3);
     assert.ok(bytes.bytesScoped > 0 && bytes.bytesScoped < bytes.bytesFull, JSON.stringify(bytes));
+    // With an access log service the proxy is also pushed its cluster and the egress log config: counted too.
+    const als = { host: '127.0.0.1', port: 15091 };
+    const logged = measureProxyBytes(mesh(), 'productpage-0.default', ['reviews.default'], { accessLogService: als });
+    assert.equal(logged.clusters, 4);
+    const cache = new MeshCache({ inventory: mesh(), gateway: { host: '127.0.0.1', port: 15008 }, accessLogService: als });
+    cache.scope.setWorkloadScope('productpage-0.default', ['reviews.default']);
+    const pushed = cache.attach(envoyNode('productpage-0.default'));
+    let total = 0;
+    for (const type of [TypeUrl.Listener, TypeUrl.Route, TypeUrl.Cluster, TypeUrl.Endpoint]) for (const r of pushed.resources(type).values()) total += r.any.value.length;
+    assert.equal(logged.bytesScoped, total, 'exactly what the server pushes that proxy');
   });
 });
 

@@ -10,6 +10,8 @@ import type { CacheNode } from './node-handle.ts';
 export interface ProxyBytesOptions {
   /** Counted as deployed: a gateway cluster is part of every lazy proxy's config. Default 127.0.0.1:15008. */
   gateway?: HostPort;
+  /** The access log service the proxies are told, when there is one: its cluster and log config count too. */
+  accessLogService?: HostPort;
 }
 
 const PLACEHOLDER_GATEWAY: HostPort = { host: '127.0.0.1', port: 15008 };
@@ -32,8 +34,9 @@ export class ProxyBytesMeter {
     opts: ProxyBytesOptions = {},
   ) {
     const gateway = opts.gateway ?? PLACEHOLDER_GATEWAY;
-    this.scoped = new MeshCache({ inventory, gateway, lazy: true });
-    this.full = new MeshCache({ inventory, gateway, lazy: false });
+    const accessLogService = opts.accessLogService;
+    this.scoped = new MeshCache({ inventory, gateway, accessLogService, lazy: true });
+    this.full = new MeshCache({ inventory, gateway, accessLogService, lazy: false });
   }
 
   measure(workload: WorkloadId, scope: Iterable<ServiceId>): ProxyBytes {
