@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Inventory, parseMesh } from '../contracts/inventory/index.ts';
 import { startGateway } from '../lazy-gateway/index.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '64' }, 'latency-connections': { type: 'string', default: '1' }, rounds: { type: 'string', default: '3' } },
@@ -132,12 +133,6 @@ interface WrkResult {
   p50: number;
   p99: number;
   errors: string;
-}
-
-function median(values: Array<number | undefined>): number | undefined {
-  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return undefined;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 function toMs(v: string): number {

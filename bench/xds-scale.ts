@@ -17,6 +17,7 @@ import { ProxyBytesMeter, envoyBootstrapYaml } from '../xds-server/index.ts';
 import { TypeUrl } from '../xds-server/types.ts';
 import { startEnvoy, type EnvoyProcess } from '../test/harness/envoy.ts';
 import { waitUntil } from '../test/harness/wait.ts';
+import { percentile } from './stats.ts';
 import { BenchAdsClient, now } from './xds-ads-client.ts';
 import { BENCH_PORT, SyntheticMesh, serviceName } from './xds-synthetic-mesh.ts';
 
@@ -39,11 +40,6 @@ const ENDPOINT_CHANGES = Number(values['endpoint-changes']);
 const progress = (msg: string) => process.stderr.write(`[xds-scale] ${msg}\n`);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 const ms = (x: number) => `${x.toFixed(2)} ms`;
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 // mulberry32: a seeded generator, so runs pick the same scopes and changes.
 let seed = 42;

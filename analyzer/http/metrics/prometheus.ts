@@ -46,9 +46,8 @@ export class Histogram {
   readonly counts: number[];
   sum = 0;
   count = 0;
-  private readonly samples: number[] = [];
 
-  constructor(readonly bounds: readonly number[], private readonly keepSamples = 10_000) {
+  constructor(readonly bounds: readonly number[]) {
     this.counts = bounds.map(() => 0);
   }
 
@@ -57,14 +56,6 @@ export class Histogram {
     this.count++;
     const i = this.bounds.findIndex((b) => v <= b);
     if (i !== -1) this.counts[i]++;
-    if (this.samples.length < this.keepSamples) this.samples.push(v);
-  }
-
-  /** Exact quantile over the first `keepSamples` observations (for benches and the API). */
-  quantile(q: number): number | undefined {
-    if (this.samples.length === 0) return undefined;
-    const sorted = [...this.samples].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   }
 }
 
