@@ -95,12 +95,13 @@ export abstract class MessageParser {
           this.onHead(head);
           break;
         }
-        case State.Length: {
+        case State.Length:
+        case State.ChunkData: {
           const n = Math.min(this.remaining, data.length - at);
           const chunk = data.subarray(at, at + n);
           at += n;
           this.remaining -= n;
-          if (this.remaining === 0) this.state = State.Done;
+          if (this.remaining === 0) this.state = this.state === State.Length ? State.Done : State.ChunkDataEnd;
           if (!this.events.body(chunk)) flowing = false;
           break;
         }
@@ -118,15 +119,6 @@ export abstract class MessageParser {
           if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw this.fail(`bad chunk size ${JSON.stringify(hex)}`);
           this.remaining = parseInt(hex, 16);
           this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
-          break;
-        }
-        case State.ChunkData: {
-          const n = Math.min(this.remaining, data.length - at);
-          const chunk = data.subarray(at, at + n);
-          at += n;
-          this.remaining -= n;
-          if (this.remaining === 0) this.state = State.ChunkDataEnd;
-          if (!this.events.body(chunk)) flowing = false;
           break;
         }
         case State.ChunkDataEnd: {
