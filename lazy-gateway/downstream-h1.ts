@@ -35,6 +35,7 @@ export class H1Downstream implements Downstream {
   keepAlive: boolean;
   finished = false;
   private headSent = false;
+  private awaitingDrain = false;
   private chunked = false;
   private noBody = false;
   private observer: DownstreamObserver | null = null;
@@ -92,7 +93,7 @@ export class H1Downstream implements Downstream {
         head += 'transfer-encoding: chunked\r\n';
       }
     }
-    if (this.conn.host.draining) this.keepAlive = false;
+    if (!this.conn.reusable || this.conn.host.draining) this.keepAlive = false;
     if (!this.keepAlive) head += 'connection: close\r\n';
     else head += `${request.http10 ? 'connection: keep-alive\r\n' : ''}keep-alive: timeout=${this.conn.idleSeconds}\r\n`;
     this.headSent = true;
@@ -103,13 +104,19 @@ export class H1Downstream implements Downstream {
   write(chunk: Buffer): boolean {
     if (this.noBody || chunk.length === 0) return true;
     if (!this.chunked) return this.conn.send(chunk);
-    this.conn.send(`${chunk.length.toString(16)}\r\n`);
-    this.conn.send(chunk);
-    return this.conn.send('\r\n');
+    const size = this.conn.send(`${chunk.length.toString(16)}\r\n`);
+    const data = this.conn.send(chunk);
+    return this.conn.send('\r\n') && size && data;
   }
 
   onDrain(resume: () => void): void {
-    this.conn.socket.once('drain', resume);
+    // Several chunks of one upstream read may each report a full socket: one wake-up is enough.
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.conn.socket.once('drain', () => {
+      this.awaitingDrain = false;
+      resume();
+    });
   }
 
   end(trailers: string[] | null): void {

@@ -15,7 +15,12 @@ function onStreamClose(this: Stream): void {
 }
 
 function onWantTrailers(this: Stream): void {
-  this.sendTrailers(this[kTrailers] ?? {});
+  try {
+    this.sendTrailers(this[kTrailers] ?? {});
+  } catch {
+    // Trailers node:http2 refuses must not end the process: the caller sees the stream reset.
+    this.close(constants.NGHTTP2_INTERNAL_ERROR);
+  }
 }
 
 export class H2Downstream implements Downstream {

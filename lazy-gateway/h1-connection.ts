@@ -18,7 +18,7 @@ export interface H1Host {
 
 export interface H1ConnectionOptions {
   maxHeaderBytes: number;
-  /** A connection waiting for (the rest of) a request head is closed after this long. */
+  /** A connection waiting for (the rest of) a request head, or for more of a request body, is closed after this long. */
   idleTimeoutMs: number;
 }
 
@@ -26,6 +26,8 @@ export interface H1ConnectionOptions {
 const COALESCE_BYTES = 16 * 1024;
 /** After the gateway ends a connection, how long the caller gets to close its side. */
 const LINGER_MS = 5_000;
+/** A request body answered before it fully arrived is read and dropped up to this size, so the connection stays usable. */
+const DISCARD_BYTES = 64 * 1024;
 
 const kConn = Symbol('h1-connection');
 type Tagged = Socket & { [kConn]?: H1Connection };
@@ -41,6 +43,9 @@ function onEnd(this: Tagged): void {
 }
 function flushLater(conn: H1Connection): void {
   conn.flush();
+}
+function advanceLater(conn: H1Connection): void {
+  conn.advance();
 }
 function noop(): void {}
 
@@ -64,10 +69,11 @@ export class H1Connection implements RequestEvents {
   private exchange: H1Downstream | null = null;
   private upload: RequestBody | null = null;
   private requestDone = false;
+  /** An Expect: 100-continue not answered yet: the interim response goes out when the body is first read. */
+  private continuePending = false;
   private parsing = false;
   private closing = false;
-  /** The caller closed its side. */
-  private peerEnded = false;
+  private advanceQueued = false;
   private out: Array<string | Buffer> = [];
   private outBytes = 0;
   private flushQueued = false;
@@ -101,6 +107,18 @@ export class H1Connection implements RequestEvents {
     return this.exchange === null;
   }
 
+  /**
+   * Whether the connection can serve another request after the current
+   * response, judged when that response starts: the request must be complete,
+   * or small enough to read and drop, and not waiting for a 100 it never got.
+   */
+  get reusable(): boolean {
+    if (this.requestDone) return true;
+    if (this.continuePending) return false;
+    const left = this.parser.bodyRemaining;
+    return left >= 0 && left <= DISCARD_BYTES;
+  }
+
   onData(chunk: Buffer): void {
     if (this.closing) return;
     this.parse(chunk);
@@ -116,46 +134,61 @@ export class H1Connection implements RequestEvents {
   }
 
   onEnd(): void {
-    this.peerEnded = true;
     if (this.exchange !== null && !this.exchange.finished) {
       // A caller that closes while its request is served has gone away, as Node's
       // http server and nginx see it: the upstream request is cancelled.
-      this.socket.destroy();
+      this.destroy();
       return;
     }
-    this.advance();
+    this.end();
   }
 
   /** Called when the current request's body consumer wants more. */
   readOn(): void {
-    if (!this.closing) this.socket.resume();
+    if (this.closing) return;
+    // Waiting on the body's consumer is not the caller stalling.
+    if (!this.requestDone) this.deadline = Date.now() + this.options.idleTimeoutMs;
+    if (this.continuePending) {
+      this.continuePending = false;
+      this.send('HTTP/1.1 100 Continue\r\n\r\n');
+    }
+    this.socket.resume();
   }
 
-  /** The current response is complete. */
+  /**
+   * The current response is complete. The next request starts on the next
+   * tick: the proxy finishes this one (its record, its in-flight count, its
+   * upstream connection back in the pool) when this call returns.
+   */
   responseDone(): void {
-    this.advance();
+    if (this.advanceQueued) return;
+    this.advanceQueued = true;
+    process.nextTick(advanceLater, this);
   }
 
   // RequestEvents
 
   head(request: ParsedRequest): void {
-    this.deadline = 0;
     this.requestDone = false;
     const hasBody = request.chunked || request.contentLength > 0;
+    // A body that stops arriving is timed like an idle connection; a request without one waits on the proxy.
+    this.deadline = hasBody ? Date.now() + this.options.idleTimeoutMs : 0;
+    this.continuePending = hasBody && request.expectContinue && !request.http10;
     this.upload = hasBody ? new RequestBody(this) : null;
     const ds = new H1Downstream(this, request, this.upload);
     this.exchange = ds;
-    if (hasBody && request.expectContinue && !request.http10) this.send('HTTP/1.1 100 Continue\r\n\r\n');
     this.host.handle(ds);
   }
 
   body(chunk: Buffer): boolean {
-    // A body nobody reads any more (answered early) is dropped; the connection closes after the answer.
+    this.deadline = Date.now() + this.options.idleTimeoutMs;
+    // A body nobody reads any more (answered early) is dropped.
     return this.upload === null || this.exchange?.finished === true ? true : this.upload.push(chunk);
   }
 
   done(trailers: string[] | null): void {
     this.requestDone = true;
+    this.deadline = 0;
     if (this.upload) {
       this.upload.trailers = trailers;
       this.upload.push(null);
@@ -179,20 +212,21 @@ export class H1Connection implements RequestEvents {
   }
 
   /** Moves on once an exchange is complete: to the next request, or to closing. */
-  private advance(): void {
+  advance(): void {
+    this.advanceQueued = false;
     while (!this.parsing && !this.closing) {
       const ex = this.exchange;
       if (ex === null) {
-        if (this.peerEnded) this.end();
-        else this.socket.resume();
+        this.socket.resume();
         return;
       }
       if (!ex.finished) return;
-      // An answer that came before the whole request leaves bytes no one can tell from a next request.
-      if (!this.requestDone || !ex.keepAlive || this.host.draining || this.peerEnded) {
+      if (!ex.keepAlive || this.host.draining) {
         this.end();
         return;
       }
+      // Answered early: the rest of a small body is read and dropped first.
+      if (!this.requestDone) return;
       this.exchange = null;
       this.upload = null;
       this.deadline = Date.now() + this.options.idleTimeoutMs;
@@ -210,15 +244,17 @@ export class H1Connection implements RequestEvents {
       this.end();
       return;
     }
-    // Broken framing inside a body: the exchange cannot be answered cleanly any more.
+    // Broken framing inside a body: an answer already given still goes out; otherwise the exchange is reset.
     this.upload?.destroy(err);
-    this.socket.destroy();
+    if (this.exchange?.finished) this.end();
+    else this.destroy();
   }
 
   /** Ends the connection after what is queued; the caller gets a while to close its side. */
   private end(): void {
     if (this.closing) return;
     this.closing = true;
+    this.parser.discard();
     this.flush();
     this.socket.end();
     // Keep reading so unread input does not turn the close into a reset that loses the answer.
@@ -226,14 +262,16 @@ export class H1Connection implements RequestEvents {
     this.deadline = Date.now() + LINGER_MS;
   }
 
-  /** Closes the connection at once (shutdown, sweep). */
+  /** Closes the connection at once (an aborted exchange, shutdown, sweep); nothing more is parsed. */
   destroy(): void {
+    this.closing = true;
+    this.parser.discard();
     this.socket.destroy();
   }
 
   // Writing
 
-  /** Queues output for this tick's write; returns false when the caller is not keeping up. */
+  /** Queues output for this tick's write; returns false when the caller is not keeping up ('drain' follows). */
   send(piece: string | Buffer): boolean {
     this.out.push(piece);
     this.outBytes += piece.length;
@@ -242,7 +280,7 @@ export class H1Connection implements RequestEvents {
       this.flushQueued = true;
       process.nextTick(flushLater, this);
     }
-    return true;
+    return !this.socket.writableNeedDrain;
   }
 
   flush(): boolean {

@@ -3,7 +3,7 @@
 // request parser (callers) and the response parser (upstreams) add their own
 // start line and framing decisions. Both are strict: anything ambiguous is an
 // error, never a guess, so neither side can desynchronize a connection.
-import { RESPONSE_HOP } from './headers.ts';
+import { NOT_TRAILERS } from './headers.ts';
 
 export interface BodyEvents {
   /** Returns false when the consumer wants the connection paused. */
@@ -31,6 +31,20 @@ export const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  */
 const BAD_HEAD_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
+/** A chunk size, optional whitespace, and extensions of visible characters (RFC 9112 §7.1.1); nothing else. */
+const CHUNK_LINE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+/** Chunk-size lines of one message may add up to this much (extensions are read, never used). */
+const CHUNK_LINES_LIMIT = 16 * 1024;
+
+/** A field value without the optional whitespace around it: spaces and tabs only (String.trim takes more). */
+export function fieldValue(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+  return start === from && end === line.length ? line.slice(from) : line.slice(start, end);
+}
+
 /** Field names as spelled by peers → their validated lowercase form; peers repeat the same few names. */
 const NAMES = new Map<string, string>();
 const NAMES_LIMIT = 1024;
@@ -47,8 +61,15 @@ export function fieldName(raw: string): string | undefined {
 
 export abstract class MessageParser {
   protected state = State.Done;
+  /** An incomplete head, chunk line or trailers, kept until the rest arrives. */
   protected pending: Buffer | null = null;
+  /**
+   * Where pending bytes grow (doubling), so a head sent a byte at a time costs
+   * linear time, not quadratic. Reused only while nothing in it was consumed.
+   */
+  private store: Buffer | null = null;
   protected remaining = 0;
+  private chunkLineBytes = 0;
   /** True once any byte of the current message arrived. */
   started = false;
 
@@ -71,8 +92,11 @@ export abstract class MessageParser {
   /** Feeds bytes; returns false when the consumer asked to pause. Throws on bad input. */
   feed(data: Buffer): boolean {
     this.started = true;
+    // Delimiters are searched for only where they could newly end.
+    let from = 0;
     if (this.pending) {
-      data = Buffer.concat([this.pending, data]);
+      from = Math.max(0, this.pending.length - 3);
+      data = this.join(this.pending, data);
       this.pending = null;
     }
     let flowing = true;
@@ -82,7 +106,7 @@ export abstract class MessageParser {
         case State.Done:
           return this.finish(data, at, null) && flowing;
         case State.Head: {
-          const end = data.indexOf(CRLF2, at);
+          const end = data.indexOf(CRLF2, Math.max(at, from));
           if (end === -1) {
             if (data.length - at > this.maxHeaderBytes) throw this.fail(`head exceeds ${this.maxHeaderBytes} bytes`, true);
             this.pending = data.subarray(at);
@@ -92,6 +116,7 @@ export abstract class MessageParser {
           const head = data.toString('latin1', at, end);
           if (BAD_HEAD_BYTES.test(head)) throw this.fail('control character or bare CR/LF in the head');
           at = end + 4;
+          this.chunkLineBytes = 0;
           this.onHead(head);
           break;
         }
@@ -106,18 +131,19 @@ export abstract class MessageParser {
           break;
         }
         case State.ChunkSize: {
-          const end = data.indexOf(CRLF, at);
+          const end = data.indexOf(CRLF, Math.max(at, from));
           if (end === -1) {
             if (data.length - at > 1024) throw this.fail('chunk size line too long');
             this.pending = data.subarray(at);
             return flowing;
           }
+          this.chunkLineBytes += end - at;
+          if (this.chunkLineBytes > CHUNK_LINES_LIMIT) throw this.fail('chunk extensions too large');
           const line = data.toString('latin1', at, end);
           at = end + 2;
-          const semi = line.indexOf(';');
-          const hex = (semi === -1 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw this.fail(`bad chunk size ${JSON.stringify(hex)}`);
-          this.remaining = parseInt(hex, 16);
+          const m = CHUNK_LINE.exec(line);
+          if (!m) throw this.fail(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+          this.remaining = parseInt(m[1], 16);
           this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
           break;
         }
@@ -134,7 +160,7 @@ export abstract class MessageParser {
         case State.Trailers: {
           // Either an empty line, or trailer fields ending with one.
           if (data.length - at >= 2 && data[at] === 13 && data[at + 1] === 10) return this.finish(data, at + 2, null) && flowing;
-          const end = data.indexOf(CRLF2, at);
+          const end = data.indexOf(CRLF2, Math.max(at, from));
           if (end === -1) {
             if (data.length - at > this.maxHeaderBytes) throw this.fail('trailers too large', true);
             this.pending = data.subarray(at);
@@ -154,14 +180,29 @@ export abstract class MessageParser {
     return flowing;
   }
 
-  /** Trailer lines as a flat [name, value, ...] list, hop-by-hop fields left out. */
+  /** pending + data in one buffer: appended in place when pending is the untouched start of the store. */
+  private join(pending: Buffer, data: Buffer): Buffer {
+    const need = pending.length + data.length;
+    const store = this.store;
+    if (store !== null && pending.byteOffset === store.byteOffset && pending.buffer === store.buffer && store.length >= need) {
+      data.copy(store, pending.length);
+      return store.subarray(0, need);
+    }
+    const grown = Buffer.allocUnsafeSlow(Math.max(need * 2, 4096));
+    pending.copy(grown, 0);
+    data.copy(grown, pending.length);
+    this.store = grown;
+    return grown.subarray(0, need);
+  }
+
+  /** Trailer lines as a flat [name, value, ...] list, without fields that may not be trailers. */
   private trailerFields(lines: string[]): string[] {
     const out: string[] = [];
     for (const line of lines) {
       const colon = line.indexOf(':');
       const name = colon > 0 ? fieldName(line.slice(0, colon)) : undefined;
       if (name === undefined) throw this.fail(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
-      if (!RESPONSE_HOP.has(name)) out.push(name, line.slice(colon + 1).trim());
+      if (!NOT_TRAILERS.has(name)) out.push(name, fieldValue(line, colon + 1));
     }
     return out;
   }

@@ -3,7 +3,7 @@
 // gateway faces callers it does not control, so every framing ambiguity that
 // request smuggling lives on (length next to chunked, differing lengths,
 // folded lines, bare CR or LF, whitespace before the colon) is refused.
-import { fieldName, MessageParser, State, type BodyEvents } from './h1-message.ts';
+import { fieldName, fieldValue, MessageParser, State, type BodyEvents } from './h1-message.ts';
 
 export interface ParsedRequest {
   method: string;
@@ -55,9 +55,14 @@ export class RequestParser extends MessageParser {
     super(events, maxHeaderBytes);
   }
 
-  /** True while part of a request head arrived but not all of it. */
-  get inHead(): boolean {
-    return this.state === State.Head && this.started;
+  /** Body bytes still to come when the length is known; -1 for a chunked body still arriving. */
+  get bodyRemaining(): number {
+    return this.state === State.Length ? this.remaining : this.state === State.Done ? 0 : -1;
+  }
+
+  /** Forgets bytes held for a next request (the connection is closing). */
+  discard(): void {
+    this.held = null;
   }
 
   /** Starts on the next request, parsing whatever arrived behind the last one. Returns whether to keep reading. */
@@ -105,6 +110,9 @@ export class RequestParser extends MessageParser {
   }
 
   protected onHead(head: string): void {
+    // Empty lines before a request line that arrived split across reads (RFC 9112 §2.2).
+    while (head.charCodeAt(0) === 13 && head.charCodeAt(1) === 10) head = head.slice(2);
+    if (head === '') return;
     const lines = head.split('\r\n');
     const line = lines[0];
     const sp1 = line.indexOf(' ');
@@ -132,7 +140,7 @@ export class RequestParser extends MessageParser {
       const colon = field.indexOf(':');
       const name = colon > 0 ? fieldName(field.slice(0, colon)) : undefined;
       if (name === undefined) throw this.fail(`bad header line ${JSON.stringify(field.slice(0, 40))}`);
-      const value = field.slice(colon + 1).trim();
+      const value = fieldValue(field, colon + 1);
       switch (name) {
         case 'content-length': {
           if (!/^\d{1,15}$/.test(value)) throw this.fail(`bad content-length ${JSON.stringify(value.slice(0, 20))}`);
@@ -154,7 +162,8 @@ export class RequestParser extends MessageParser {
           if (++hosts > 1) throw this.fail('more than one Host header');
           break;
         case 'expect':
-          if (value.toLowerCase() === '100-continue') expectContinue = true;
+          if (value.toLowerCase() !== '100-continue') throw new RequestError(`expectation ${JSON.stringify(value.slice(0, 40))} cannot be met; only 100-continue can`, 417, 'expectation-failed');
+          expectContinue = true;
           break;
       }
       fields.push(name, value);

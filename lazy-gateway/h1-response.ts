@@ -2,7 +2,7 @@
 // status line and fields, then the body as framed by h1-message.ts. Anything
 // ambiguous is an error rather than a guess, so a confused upstream cannot
 // desynchronize a pooled connection.
-import { fieldName, MessageParser, State, type BodyEvents } from './h1-message.ts';
+import { fieldName, fieldValue, MessageParser, State, type BodyEvents } from './h1-message.ts';
 import { RESPONSE_HOP } from './headers.ts';
 
 export interface ResponseEvents extends BodyEvents {
@@ -124,7 +124,7 @@ function parseFields(lines: string[], from: number, framing: Framing): string[] 
     if (colon <= 0) throw new ResponseError(`bad upstream header line ${JSON.stringify(line.slice(0, 40))}`);
     const name = fieldName(line.slice(0, colon));
     if (name === undefined) throw new ResponseError(`bad upstream header name ${JSON.stringify(line.slice(0, 40))}`);
-    const value = line.slice(colon + 1).trim();
+    const value = fieldValue(line, colon + 1);
     if (RESPONSE_HOP.has(name)) {
       if (name === 'connection') {
         connection = value.toLowerCase();

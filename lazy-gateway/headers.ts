@@ -200,12 +200,25 @@ export function responseFromObject(headers: IncomingHttpHeaders): string[] {
   return out;
 }
 
-/** A flat header list as an object for node:http2 (repeated names become arrays; cookies join). */
+/**
+ * Fields node:http2 takes only once: it throws on a repeat, so the first value
+ * wins (as RFC 9110 §5.3 leaves a repeated singleton field to the recipient).
+ */
+const SINGLE_VALUE = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type',
+  'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range', 'referer',
+  'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+]);
+
+/** A flat header list as an object for node:http2 (repeated names become arrays; cookies join; singletons keep the first). */
 export function toH2Object(list: string[], into: Record<string, string | string[] | number> = {}): Record<string, string | string[] | number> {
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i];
     const prev = into[name];
     if (prev === undefined) into[name] = list[i + 1];
+    else if (SINGLE_VALUE.has(name)) continue;
     else if (name === 'cookie') into[name] = `${prev}; ${list[i + 1]}`;
     else if (Array.isArray(prev)) prev.push(list[i + 1]);
     else into[name] = [String(prev), list[i + 1]];
@@ -214,7 +227,7 @@ export function toH2Object(list: string[], into: Record<string, string | string[
 }
 
 /** Fields that may never travel as trailers (framing, routing, hop-by-hop). */
-const NOT_TRAILERS = new Set([...RESPONSE_HOP, 'content-length', 'host', 'trailer', 'content-type', 'content-encoding']);
+export const NOT_TRAILERS = new Set([...RESPONSE_HOP, 'content-length', 'host', 'trailer', 'content-type', 'content-encoding']);
 
 /** Request trailers from raw pairs or a header object, as a flat list fit to forward. */
 export function trailersFrom(source: string[] | IncomingHttpHeaders | undefined): string[] | null {

@@ -98,7 +98,14 @@ export class H2Upstream {
     rx.setResume(() => stream.resume());
     if (body) {
       body.on('data', (chunk: Buffer) => rx.bodySent(chunk.length));
-      stream.once('wantTrailers', () => stream.sendTrailers(toH2Object(rx.requestTrailers() ?? [])));
+      stream.once('wantTrailers', () => {
+        try {
+          stream.sendTrailers(toH2Object(rx.requestTrailers() ?? []));
+        } catch (err) {
+          // Trailers node:http2 refuses must not end the process: the request fails instead.
+          stream.destroy(err as Error);
+        }
+      });
       body.pipe(stream);
     }
   }
