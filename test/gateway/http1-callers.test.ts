@@ -1,11 +1,13 @@
 // The gateway's own HTTP/1.1 server side against hand-written callers:
 // request smuggling patterns refused before anything goes upstream,
-// pipelining, HTTP/1.0, 100-continue, idle and slow heads.
+// pipelining, HTTP/1.0, 100-continue, idle heads and stalled bodies,
+// backpressure toward callers that do not read.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Gateway } from '../../lazy-gateway/index.ts';
-import { gatewayFor, h1Backend, inventoryOf, type Backend } from './helpers.ts';
+import { waitUntil } from '../harness/wait.ts';
+import { gatewayFor, h1Backend, h2Backend, inventoryOf, type Backend } from './helpers.ts';
 
 interface RawResponse {
   status: number;
@@ -35,8 +37,9 @@ class RawCaller {
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
   }
 
+  /** Writes the text byte for byte (latin1), so tests can send any octet. */
   send(text: string): this {
-    this.socket.write(text);
+    this.socket.write(Buffer.from(text, 'latin1'));
     return this;
   }
 
@@ -53,6 +56,11 @@ class RawCaller {
       clearTimeout(timer);
       this.waiting = null;
     }
+  }
+
+  /** Resolves once a response head has arrived, without consuming it. */
+  async headArrived(): Promise<void> {
+    while (this.buf.indexOf('\r\n\r\n') === -1) await this.more('a response head');
   }
 
   /** The next response; a body without length or chunking runs to the end of the connection. */
@@ -134,6 +142,9 @@ describe("the gateway's HTTP/1.1 callers", () => {
       ['an unknown transfer coding', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'unsupported-transfer-encoding'],
       ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: echo.shop\r\n\r\n', 400, 'bad-request'],
       ['HTTP/2 in a request line', 'GET / HTTP/2.0\r\nHost: echo.shop\r\n\r\n', 505, 'unsupported-version'],
+      ['a no-break space after a length', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 5\xa0\r\n\r\nhello', 400, 'bad-request'],
+      ['a no-break space before chunked', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: \xa0chunked\r\n\r\n0\r\n\r\n', 501, 'unsupported-transfer-encoding'],
+      ['an expectation other than 100-continue', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx', 417, 'expectation-failed'],
     ];
     const upstreamBefore = backend.requests.length;
     for (const [label, text, status, reason] of cases) {
@@ -150,9 +161,44 @@ describe("the gateway's HTTP/1.1 callers", () => {
 
   test('a broken chunked body resets the connection instead of reaching the upstream whole', async () => {
     const upstreamBefore = backend.requests.length;
-    const caller = new RawCaller(gateway.port).send('POST /broken HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\n');
+    const bodies = [
+      '4\r\nabcd\r\nzz\r\n', // not a size
+      '5\n\r\nhello\r\n0\r\n\r\n', // a size ended by a bare LF
+      '5\r\r\nhello\r\n0\r\n\r\n', // ... by a bare CR
+      '5;a\nb\x00\r\nhello\r\n0\r\n\r\n', // control bytes in an extension
+      '\xa05\x0b\r\nhello\r\n0\r\n\r\n', // what String.trim would take for whitespace
+      '0\n\r\n\r\n', // a last chunk ended by a bare LF
+      `1;${'x'.repeat(10_000)}\r\na\r\n1;${'x'.repeat(10_000)}\r\nb\r\n0\r\n\r\n`, // extensions past 16 KiB
+    ];
+    for (const body of bodies) {
+      const caller = new RawCaller(gateway.port).send(`POST /broken HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
+      await caller.closed;
+      assert.equal(backend.requests.length, upstreamBefore, JSON.stringify(body.slice(0, 30)));
+    }
+  });
+
+  test('an early answer to a small body keeps the connection; Expect: 100-continue that is refused gets no 100 and closes', async () => {
+    const caller = new RawCaller(gateway.port).send('POST /x HTTP/1.1\r\nHost: nosuch.shop\r\nContent-Length: 10\r\n\r\n0123456789GET /next HTTP/1.1\r\nHost: echo.shop\r\n\r\n');
+    const refused = await caller.response();
+    assert.equal(refused.status, 404);
+    assert.notEqual(refused.headers.connection, 'close');
+    assert.equal((await caller.response()).body, 'GET /next 0', 'the rest of the body was read and dropped, not taken for a request');
+    caller.socket.destroy();
+
+    const expecting = new RawCaller(gateway.port).send('POST /x HTTP/1.1\r\nHost: nosuch.shop\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    const first = await expecting.response();
+    assert.equal(first.status, 404, 'the final answer, not a 100');
+    assert.equal(first.headers.connection, 'close');
+    await expecting.closed;
+  });
+
+  test('a body that stops arriving is closed after the idle timeout and frees its in-flight slot', async () => {
+    const caller = new RawCaller(gateway.port).send('POST /stalled HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 1000000\r\n\r\nabc');
+    await waitUntil(() => gateway.metrics.inflight === 1, 'the request in flight');
+    const startedAt = Date.now();
     await caller.closed;
-    assert.equal(backend.requests.length, upstreamBefore);
+    assert.ok(Date.now() - startedAt >= 250, 'not before the idle timeout');
+    await waitUntil(() => gateway.metrics.inflight === 0, 'the slot to be freed');
   });
 
   test('pipelined requests are answered in order on one connection; empty lines before a request are skipped', async () => {
@@ -209,5 +255,116 @@ describe("the gateway's HTTP/1.1 callers", () => {
     const startedAt = Date.now();
     await slow.closed;
     assert.ok(Date.now() - startedAt >= 300, 'not before the idle timeout');
+  });
+});
+
+describe("the gateway's HTTP/1.1 callers, with limits and streaming upstreams", () => {
+  const FLOOD = 64 * 1024 * 1024;
+  let streaming: Backend;
+  let h2: Backend;
+  let gateway: Gateway;
+  /** Request heads the streaming backend saw, in order. */
+  const heads: string[] = [];
+  let flooded = 0;
+
+  before(async () => {
+    streaming = await h1Backend('127.0.0.162', undefined, (req, res) => {
+      heads.push(`${req.method} ${req.url}`);
+      req.resume();
+      if (req.url === '/flood') {
+        // As fast as the gateway takes it: without backpressure it would take all of it at once.
+        // One small write per turn of the loop makes one small read per turn at the gateway:
+        // each must carry the caller's backpressure, not only writes big enough to flush at once.
+        const chunk = Buffer.alloc(8 * 1024, 120);
+        const pump = () => {
+          if (flooded >= FLOOD) return void res.end();
+          flooded += chunk.length;
+          if (res.write(chunk)) setImmediate(pump);
+          else res.once('drain', pump);
+        };
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(FLOOD) });
+        return pump();
+      }
+      if (req.url === '/hold') {
+        // Answers the head at once and the rest when the request ends.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('started');
+        return void req.on('end', () => res.end());
+      }
+      // Answers at once, before any request body arrives.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(req.url ?? '')) });
+      res.end(req.url);
+    });
+    h2 = await h2Backend('127.0.0.163');
+    ({ gateway } = await gatewayFor(
+      inventoryOf([
+        { name: 'stream', namespace: 'shop', ports: [{ port: 80, targetPort: streaming.port }], workloads: [{ name: 'stream-1', address: streaming.address }] },
+        { name: 'h2', namespace: 'shop', ports: [{ port: 80, targetPort: h2.port, protocol: 'http2' }], workloads: [{ name: 'h2-1', address: h2.address }] },
+      ]),
+      { maxInflight: 1, maxRequestBodyBytes: 100 },
+    ));
+  });
+
+  after(async () => {
+    await gateway.close();
+    await Promise.all([streaming.close(), h2.close()]);
+  });
+
+  test('each pipelined request starts once the one before has finished: one in-flight slot and one upstream connection serve them all', async () => {
+    const connectionsBefore = streaming.connections;
+    const caller = new RawCaller(gateway.port).send(['/1', '/2', '/3', '/4', '/5'].map((p) => `GET ${p} HTTP/1.1\r\nHost: stream.shop\r\n\r\n`).join(''));
+    for (const p of ['/1', '/2', '/3', '/4', '/5']) {
+      const r = await caller.response();
+      assert.equal(r.status, 200, `${p}: ${r.body}`);
+      assert.equal(r.body, p);
+    }
+    assert.ok(streaming.connections - connectionsBefore <= 1, `${streaming.connections - connectionsBefore} upstream connections`);
+    caller.socket.destroy();
+  });
+
+  test('a request aborted mid-body takes the pipelined request behind it down too, unsent', async () => {
+    const caller = new RawCaller(gateway.port).send('POST /hold HTTP/1.1\r\nHost: stream.shop\r\nTransfer-Encoding: chunked\r\n\r\n');
+    await caller.headArrived();
+    // Over the body limit after the answer started: the gateway can only reset the exchange.
+    caller.send(`3e8\r\n${'x'.repeat(1000)}\r\n0\r\n\r\nDELETE /second HTTP/1.1\r\nHost: stream.shop\r\n\r\n`);
+    await caller.closed;
+    await waitUntil(() => gateway.metrics.inflight === 0, 'the aborted request to finish');
+    assert.ok(heads.includes('POST /hold'));
+    assert.ok(!heads.includes('DELETE /second'), `the upstream saw ${heads.join(', ')}`);
+  });
+
+  test('repeated singleton trailers toward an HTTP/2 upstream fail that request, not the gateway', async () => {
+    const caller = new RawCaller(gateway.port).send('POST / HTTP/1.1\r\nHost: h2.shop\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nUser-Agent: a\r\nUser-Agent: b\r\n\r\n');
+    const r = await caller.response();
+    assert.equal(r.status, 200, r.body);
+    caller.socket.destroy();
+    assert.equal((await new RawCaller(gateway.port).send('GET /again HTTP/1.1\r\nHost: h2.shop\r\nConnection: close\r\n\r\n').response()).status, 200);
+  });
+
+  test('a caller that does not read holds the upstream back instead of making the gateway buffer', async () => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET /flood HTTP/1.1\r\nHost: stream.shop\r\n\r\n');
+    // Asserting that something does not happen takes a quiet period: the upstream stops making progress.
+    let last = -1;
+    await waitUntil(
+      () => {
+        const still = flooded === last && flooded > 0;
+        last = flooded;
+        return still;
+      },
+      'the upstream to stall',
+      20_000,
+      { intervalMs: 300 },
+    );
+    assert.ok(flooded < FLOOD / 2, `the upstream wrote ${flooded} of ${FLOOD} bytes to a caller that read nothing`);
+    let received = 0;
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+      if (received >= FLOOD) socket.destroy();
+    });
+    socket.resume();
+    await waitUntil(() => received >= FLOOD, 'the whole body once the caller reads', 30_000);
+    socket.destroy();
   });
 });
