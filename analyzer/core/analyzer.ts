@@ -135,11 +135,15 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   /** Makes everything ingested so far durable (one SQLite transaction). Transports acknowledge after it. */
   flush(): void {
     const o = this.outcomes.takeDirty();
-    this.store.save({
-      edges: this.graphState.takeDirty(),
-      ...o,
-      counters: { records: this.outcomes.records, accepted: this.outcomes.accepted, duplicates: this.outcomes.duplicates },
-    });
+    const edges = this.graphState.takeDirty();
+    try {
+      this.store.save({ edges, ...o, counters: { records: this.outcomes.records, accepted: this.outcomes.accepted, duplicates: this.outcomes.duplicates } });
+    } catch (err) {
+      // Nothing is lost in memory: the next flush writes it again (transports have not acknowledged it).
+      for (const e of edges) this.graphState.markDirty(e);
+      this.outcomes.putBack(o);
+      throw err;
+    }
     this.lastFlushAt = this.clock.now();
   }
 

@@ -92,6 +92,13 @@ export class Outcomes {
     return out;
   }
 
+  /** Makes what takeDirty() returned dirty again: the write that was to persist it failed. */
+  putBack(d: ReturnType<Outcomes['takeDirty']>): void {
+    for (const e of d.rejected) this.dirtyRejected.add(e);
+    for (const e of d.unresolved) this.dirtyUnresolved.add(e);
+    this.newSamples = [...d.samples, ...this.newSamples];
+  }
+
   restoreUnresolved(e: UnresolvedEntry): void {
     this.unresolved.set(`${e.kind} ${e.source} ${e.key}`, e);
     this.unresolvedTotal += e.count;

@@ -61,6 +61,29 @@ test('the store is WAL, versioned, and flush makes ingested records durable for 
   analyzer.close();
 });
 
+test('a flush that fails loses nothing: the next flush writes what it was to write', () => {
+  const db = join(dir, 'failing.db');
+  const { analyzer } = open({ db });
+  analyzer.ingest(inputs(call(PAGE, 'reviews'), 'junk', call(PAGE, 'api.stripe.com')));
+  // Another process breaks the schema under the analyzer for a moment.
+  const other = new Database(db);
+  other.exec('ALTER TABLE counters RENAME TO counters_away');
+  assert.throws(() => analyzer.flush(), /counters/);
+  other.exec('ALTER TABLE counters_away RENAME TO counters');
+  other.close();
+  analyzer.flush();
+  analyzer.close();
+  const reader = new Database(db, { readonly: true });
+  assert.deepEqual(reader.prepare('SELECT kind, dest, count FROM edges ORDER BY kind').all(), [
+    { kind: 'service', dest: 'reviews.default', count: 1 },
+    { kind: 'workload', dest: 'reviews.default', count: 1 },
+  ]);
+  assert.equal((reader.prepare('SELECT count FROM rejected').get() as { count: number }).count, 1);
+  assert.equal((reader.prepare('SELECT count(*) AS n FROM rejected_samples').get() as { n: number }).n, 1);
+  assert.equal((reader.prepare('SELECT key FROM unresolved').get() as { key: string }).key, 'api.stripe.com');
+  reader.close();
+});
+
 test('an older schema is migrated in order and its data kept', () => {
   const db = join(dir, 'v1.db');
   const old = new Database(db);
