@@ -4,7 +4,6 @@
 // is served before its scope is restored, every address a proxy is told of
 // (ALS, gateway) is listening before the xDS server is, and nothing ingested
 // is lost on shutdown.
-import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +12,7 @@ import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
+import { makeDirs } from './core/store/make-dirs.ts';
 import { Analyzer } from './index.ts';
 import { startAlsServer, type AlsServer } from './sources/als-server.ts';
 import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
@@ -74,7 +74,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     const inventory = new WatchedInventory(opts.mesh, log).start();
     cleanup.push(() => inventory.close());
     try {
-      mkdirSync(opts.data, { recursive: true });
+      makeDirs(opts.data);
     } catch (err) {
       throw new Error(`--data ${opts.data}: cannot create the data directory (${(err as NodeJS.ErrnoException).code}); pass a writable directory`);
     }

@@ -1,6 +1,7 @@
 // `--emit sidecars DIR`: the Istio Sidecar resource each source service's
 // scope implies, for meshes that want the same narrowing from istiod.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirs } from '../core/store/make-dirs.ts';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Inventory, Service, ServiceId } from '../../contracts/index.ts';
@@ -12,7 +13,7 @@ export interface EmitResult {
 }
 
 export function emitSidecars(inv: Inventory, scopes: Record<ServiceId, readonly ServiceId[]>, dir: string): EmitResult {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const result: EmitResult = { written: [], skipped: [] };
   for (const s of inv.services) {
     if (s.workloads.length === 0) {

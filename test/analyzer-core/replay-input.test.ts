@@ -120,4 +120,6 @@ test('traffic.jsonl that is not a file, and a --db that already holds a store, a
   assert.equal(ok.report.records, 1);
   // Replaying into it again would add this run's counts and edges to the last one's.
   await assert.rejects(replay(fixture(rec('reviews')), { ...quiet, db }), (err: Error) => err instanceof FixtureError && /--db .*replay\.db: already exists/.test(err.message));
+  // A folder that cannot be made (Node's own mkdir -p would spin forever under /proc).
+  await assert.rejects(replay(fixture(rec('reviews')), { ...quiet, db: '/proc/meshscope-test/replay.db' }), /\/proc\/meshscope-test\/replay\.db: cannot open the analyzer store/);
 });

@@ -1,6 +1,6 @@
 // SQLite persistence of the analyzer's state (better-sqlite3, WAL). Writes are
 // batched by the caller: one transaction per flush, whatever its size.
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from './make-dirs.ts';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Edge, EdgeKind } from '../edge.ts';
@@ -62,7 +62,7 @@ export class Store {
   static open(file: string): Store {
     let db: Database.Database;
     try {
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      if (file !== ':memory:') makeDirs(dirname(file));
       db = new Database(file);
       db.pragma('journal_mode = WAL');
       // A flush is the point after which transports acknowledge: make it survive power loss too.
