@@ -31,9 +31,12 @@ export const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  */
 const BAD_HEAD_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
-/** A chunk size, optional whitespace, and extensions of visible characters (RFC 9112 §7.1.1); nothing else. */
-const CHUNK_LINE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
-/** Chunk-size lines of one message may add up to this much (extensions are read, never used). */
+const TOKEN_CHARS = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+/** A chunk size and extensions exactly as RFC 9112 §7.1.1 spells them (BWS ";" name [ BWS "=" BWS token / quoted-string ]). */
+const CHUNK_LINE = new RegExp(`^([0-9A-Fa-f]{1,12})(?:[ \\t]*;[ \\t]*${TOKEN_CHARS}(?:[ \\t]*=[ \\t]*(?:${TOKEN_CHARS}|${QUOTED}))?)*$`);
+/** One chunk-size line, and all of them in one message, may be this long (extensions are read, never used). */
+const CHUNK_LINE_LIMIT = 1024;
 const CHUNK_LINES_LIMIT = 16 * 1024;
 
 /** A field value without the optional whitespace around it: spaces and tabs only (String.trim takes more). */
@@ -108,7 +111,8 @@ export abstract class MessageParser {
         case State.Head: {
           const end = data.indexOf(CRLF2, Math.max(at, from));
           if (end === -1) {
-            if (data.length - at > this.maxHeaderBytes) throw this.fail(`head exceeds ${this.maxHeaderBytes} bytes`, true);
+            // Up to 3 of the bytes held may be the start of the blank line that ends the head.
+            if (data.length - at - 3 > this.maxHeaderBytes) throw this.fail(`head exceeds ${this.maxHeaderBytes} bytes`, true);
             this.pending = data.subarray(at);
             return flowing;
           }
@@ -133,10 +137,11 @@ export abstract class MessageParser {
         case State.ChunkSize: {
           const end = data.indexOf(CRLF, Math.max(at, from));
           if (end === -1) {
-            if (data.length - at > 1024) throw this.fail('chunk size line too long');
+            if (data.length - at - 1 > CHUNK_LINE_LIMIT) throw this.fail('chunk size line too long');
             this.pending = data.subarray(at);
             return flowing;
           }
+          if (end - at > CHUNK_LINE_LIMIT) throw this.fail('chunk size line too long');
           this.chunkLineBytes += end - at;
           if (this.chunkLineBytes > CHUNK_LINES_LIMIT) throw this.fail('chunk extensions too large');
           const line = data.toString('latin1', at, end);
@@ -162,7 +167,7 @@ export abstract class MessageParser {
           if (data.length - at >= 2 && data[at] === 13 && data[at + 1] === 10) return this.finish(data, at + 2, null) && flowing;
           const end = data.indexOf(CRLF2, Math.max(at, from));
           if (end === -1) {
-            if (data.length - at > this.maxHeaderBytes) throw this.fail('trailers too large', true);
+            if (data.length - at - 3 > this.maxHeaderBytes) throw this.fail('trailers too large', true);
             this.pending = data.subarray(at);
             return flowing;
           }
@@ -178,6 +183,11 @@ export abstract class MessageParser {
     }
     if (this.state === State.Done) return this.finish(data, at, null) && flowing;
     return flowing;
+  }
+
+  /** Trailer fields refused outright (the rest that may not be trailers are dropped). */
+  protected refusedTrailer(_name: string): boolean {
+    return false;
   }
 
   /** pending + data in one buffer: appended in place when pending is the untouched start of the store. */
@@ -201,7 +211,7 @@ export abstract class MessageParser {
     for (const line of lines) {
       const colon = line.indexOf(':');
       const name = colon > 0 ? fieldName(line.slice(0, colon)) : undefined;
-      if (name === undefined) throw this.fail(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
+      if (name === undefined || this.refusedTrailer(name)) throw this.fail(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
       if (!NOT_TRAILERS.has(name)) out.push(name, fieldValue(line, colon + 1));
     }
     return out;

@@ -40,8 +40,17 @@ const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const TARGET = /^[\x21-\x7e]+$/;
 
 function hasToken(list: string, token: string): boolean {
-  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
+  for (const t of list.split(',')) if (fieldValue(t, 0).toLowerCase() === token) return true;
   return false;
+}
+
+/** The four request-target forms of RFC 9112 §3.2, each only where it belongs. */
+function targetFits(method: string, target: string): boolean {
+  const c = target.charCodeAt(0);
+  if (c === 47 /* / */) return true;
+  if (target === '*') return method === 'OPTIONS';
+  if (method === 'CONNECT') return /^[^/?#@]+:\d{1,5}$/.test(target);
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]/.test(target);
 }
 
 export class RequestParser extends MessageParser {
@@ -102,6 +111,11 @@ export class RequestParser extends MessageParser {
     return tooLarge ? new RequestError(`request ${message}`, 431, 'headers-too-large') : new RequestError(`malformed HTTP/1.1 request: ${message}`, 400, 'bad-request');
   }
 
+  protected override refusedTrailer(name: string): boolean {
+    // Framing fields in trailers come too late to frame anything; Node's parser refuses them too.
+    return name === 'content-length' || name === 'transfer-encoding';
+  }
+
   protected finish(data: Buffer, at: number, trailers: string[] | null): boolean {
     this.state = State.Done;
     const reading = this.hold(data, at);
@@ -122,7 +136,7 @@ export class RequestParser extends MessageParser {
     const target = line.slice(sp1 + 1, sp2);
     const version = line.slice(sp2 + 1);
     if (!METHOD.test(method)) throw this.fail(`bad method ${JSON.stringify(method.slice(0, 20))}`);
-    if (!TARGET.test(target)) throw this.fail(`bad request target ${JSON.stringify(target.slice(0, 60))}`);
+    if (!TARGET.test(target) || !targetFits(method, target)) throw this.fail(`bad request target ${JSON.stringify(target.slice(0, 60))}`);
     if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
       throw new RequestError(`${JSON.stringify(version.slice(0, 20))} is not supported: speak HTTP/1.1, or HTTP/2 with prior knowledge`, 505, 'unsupported-version');
     }
@@ -144,9 +158,9 @@ export class RequestParser extends MessageParser {
       switch (name) {
         case 'content-length': {
           if (!/^\d{1,15}$/.test(value)) throw this.fail(`bad content-length ${JSON.stringify(value.slice(0, 20))}`);
-          const n = Number(value);
-          if (length !== -1 && length !== n) throw this.fail('conflicting content-length headers');
-          length = n;
+          // Even an identical repeat is refused: some peers take the sum, or the last.
+          if (length !== -1) throw this.fail('more than one content-length');
+          length = Number(value);
           break;
         }
         case 'transfer-encoding':

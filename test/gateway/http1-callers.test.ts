@@ -133,6 +133,9 @@ describe("the gateway's HTTP/1.1 callers", () => {
       ['length and chunked', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad-request'],
       ['two different lengths', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde', 400, 'bad-request'],
       ['a length list', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4, 4\r\n\r\nabcd', 400, 'bad-request'],
+      ['the same length twice', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd', 400, 'bad-request'],
+      ['a target in no request-target form', 'GET x HTTP/1.1\r\nHost: echo.shop\r\n\r\n', 400, 'bad-request'],
+      ['an authority-form target without CONNECT', 'GET echo.shop:80 HTTP/1.1\r\nHost: echo.shop\r\n\r\n', 400, 'bad-request'],
       ['an obsolete folded line', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nX-A: one\r\n two\r\n\r\n', 400, 'bad-request'],
       ['whitespace before the colon', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding : chunked\r\n\r\n', 400, 'bad-request'],
       ['a bare LF', 'GET / HTTP/1.1\r\nHost: echo.shop\nX-A: b\r\n\r\n', 400, 'bad-request'],
@@ -168,6 +171,10 @@ describe("the gateway's HTTP/1.1 callers", () => {
       '5;a\nb\x00\r\nhello\r\n0\r\n\r\n', // control bytes in an extension
       '\xa05\x0b\r\nhello\r\n0\r\n\r\n', // what String.trim would take for whitespace
       '0\n\r\n\r\n', // a last chunk ended by a bare LF
+      '1 \r\nx\r\n0\r\n\r\n', // whitespace after a size without an extension
+      '1;\r\nx\r\n0\r\n\r\n', // an extension without a name
+      '1;a="b\r\nx\r\n0\r\n\r\n', // an unterminated quoted value
+      '1\r\nx\r\n0\r\nContent-Length: 1\r\n\r\n', // framing fields in trailers
       `1;${'x'.repeat(10_000)}\r\na\r\n1;${'x'.repeat(10_000)}\r\nb\r\n0\r\n\r\n`, // extensions past 16 KiB
     ];
     for (const body of bodies) {
