@@ -35,7 +35,8 @@ export class H1Downstream implements Downstream {
   keepAlive: boolean;
   finished = false;
   private headSent = false;
-  private awaitingDrain = false;
+  /** The upstream's resume, to call once the caller reads again. */
+  private resumeOnDrain: (() => void) | null = null;
   private chunked = false;
   private noBody = false;
   private observer: DownstreamObserver | null = null;
@@ -62,7 +63,15 @@ export class H1Downstream implements Downstream {
   /** The caller's connection closed before the response was complete. */
   callerGone(): void {
     this.finished = true;
+    this.resumeOnDrain = null;
     this.observer?.downstreamClosed();
+  }
+
+  /** The caller read what it was sent: the upstream may go on. */
+  drained(): void {
+    const resume = this.resumeOnDrain;
+    this.resumeOnDrain = null;
+    resume?.();
   }
 
   body(): Readable | null {
@@ -111,12 +120,7 @@ export class H1Downstream implements Downstream {
 
   onDrain(resume: () => void): void {
     // Several chunks of one upstream read may each report a full socket: one wake-up is enough.
-    if (this.awaitingDrain) return;
-    this.awaitingDrain = true;
-    this.conn.socket.once('drain', () => {
-      this.awaitingDrain = false;
-      resume();
-    });
+    this.resumeOnDrain = resume;
   }
 
   end(trailers: string[] | null): void {
@@ -127,6 +131,7 @@ export class H1Downstream implements Downstream {
       this.conn.send(`${last}\r\n`);
     }
     this.finished = true;
+    this.resumeOnDrain = null;
     this.conn.responseDone();
   }
 
@@ -139,6 +144,7 @@ export class H1Downstream implements Downstream {
 
   abort(): void {
     this.finished = true;
+    this.resumeOnDrain = null;
     this.conn.destroy();
   }
 }

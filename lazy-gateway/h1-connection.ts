@@ -18,7 +18,10 @@ export interface H1Host {
 
 export interface H1ConnectionOptions {
   maxHeaderBytes: number;
-  /** A connection waiting for (the rest of) a request head, or for more of a request body, is closed after this long. */
+  /**
+   * A connection waiting this long on its caller is closed: for (the rest of)
+   * a request head, for more of a request body, or to read what was sent to it.
+   */
   idleTimeoutMs: number;
 }
 
@@ -40,6 +43,9 @@ function onClose(this: Tagged): void {
 }
 function onEnd(this: Tagged): void {
   this[kConn]!.onEnd();
+}
+function onDrain(this: Tagged): void {
+  this[kConn]!.onDrain();
 }
 function flushLater(conn: H1Connection): void {
   conn.flush();
@@ -74,12 +80,18 @@ export class H1Connection implements RequestEvents {
   private parsing = false;
   private closing = false;
   private advanceQueued = false;
+  /** The next request waits until the caller reads what is queued for it. */
+  private advanceOnDrain = false;
+  /** Waiting on the caller to send (head or body bytes): when to give up (ms since epoch), 0 when not waiting. */
+  private readDeadline: number;
+  /** Waiting on the caller to read what the socket holds. */
+  private writeDeadline = 0;
+  /** Closing: how long the caller gets to close its side. */
+  private lingerDeadline = 0;
   private out: Array<string | Buffer> = [];
   private outBytes = 0;
   private flushQueued = false;
   readonly remoteAddress: string;
-  /** When the sweep closes this connection (ms since epoch); 0 while a request is served. */
-  deadline: number;
 
   constructor(
     readonly socket: Socket,
@@ -89,11 +101,12 @@ export class H1Connection implements RequestEvents {
   ) {
     this.parser = new RequestParser(this, options.maxHeaderBytes);
     this.remoteAddress = socket.remoteAddress ?? '';
-    this.deadline = Date.now() + options.idleTimeoutMs;
+    this.readDeadline = Date.now() + options.idleTimeoutMs;
     (socket as Tagged)[kConn] = this;
     socket.on('data', onData);
     socket.on('close', onClose);
     socket.on('end', onEnd);
+    socket.on('drain', onDrain);
     this.parser.next();
     this.onData(first);
   }
@@ -102,9 +115,17 @@ export class H1Connection implements RequestEvents {
     return Math.floor(this.options.idleTimeoutMs / 1000);
   }
 
-  /** True when no request is being served: safe to close at shutdown. */
-  get idle(): boolean {
-    return this.exchange === null;
+  /** When the sweep closes this connection (ms since epoch): the nearest wait on the caller; 0 when there is none. */
+  get deadline(): number {
+    let d = 0;
+    for (const t of [this.readDeadline, this.writeDeadline, this.lingerDeadline]) if (t !== 0 && (d === 0 || t < d)) d = t;
+    return d;
+  }
+
+  /** Shutdown: closes the connection now if it serves nothing, or after the answer that is already complete. */
+  closeIfIdle(): void {
+    if (this.exchange === null) this.destroy();
+    else if (this.exchange.finished) this.end();
   }
 
   /**
@@ -143,11 +164,19 @@ export class H1Connection implements RequestEvents {
     this.end();
   }
 
-  /** Called when the current request's body consumer wants more. */
+  onDrain(): void {
+    this.writeDeadline = 0;
+    this.exchange?.drained();
+    if (this.advanceOnDrain) {
+      this.advanceOnDrain = false;
+      this.advance();
+    }
+  }
+
+  /** Called when the current request's body consumer wants more: from here on the wait is on the caller again. */
   readOn(): void {
     if (this.closing) return;
-    // Waiting on the body's consumer is not the caller stalling.
-    if (!this.requestDone) this.deadline = Date.now() + this.options.idleTimeoutMs;
+    if (!this.requestDone) this.readDeadline = Date.now() + this.options.idleTimeoutMs;
     if (this.continuePending) {
       this.continuePending = false;
       this.send('HTTP/1.1 100 Continue\r\n\r\n');
@@ -172,7 +201,7 @@ export class H1Connection implements RequestEvents {
     this.requestDone = false;
     const hasBody = request.chunked || request.contentLength > 0;
     // A body that stops arriving is timed like an idle connection; a request without one waits on the proxy.
-    this.deadline = hasBody ? Date.now() + this.options.idleTimeoutMs : 0;
+    this.readDeadline = hasBody ? Date.now() + this.options.idleTimeoutMs : 0;
     this.continuePending = hasBody && request.expectContinue && !request.http10;
     this.upload = hasBody ? new RequestBody(this) : null;
     const ds = new H1Downstream(this, request, this.upload);
@@ -181,14 +210,16 @@ export class H1Connection implements RequestEvents {
   }
 
   body(chunk: Buffer): boolean {
-    this.deadline = Date.now() + this.options.idleTimeoutMs;
     // A body nobody reads any more (answered early) is dropped.
-    return this.upload === null || this.exchange?.finished === true ? true : this.upload.push(chunk);
+    const more = this.upload === null || this.exchange?.finished === true ? true : this.upload.push(chunk);
+    // A full upload buffer waits on the upstream, not on the caller: no clock until readOn().
+    this.readDeadline = more ? Date.now() + this.options.idleTimeoutMs : 0;
+    return more;
   }
 
   done(trailers: string[] | null): void {
     this.requestDone = true;
-    this.deadline = 0;
+    this.readDeadline = 0;
     if (this.upload) {
       this.upload.trailers = trailers;
       this.upload.push(null);
@@ -225,11 +256,21 @@ export class H1Connection implements RequestEvents {
         this.end();
         return;
       }
-      // Answered early: the rest of a small body is read and dropped first.
-      if (!this.requestDone) return;
+      if (!this.requestDone) {
+        // Answered early: the rest of a small body is read and dropped first, whoever paused the socket.
+        this.readDeadline = Date.now() + this.options.idleTimeoutMs;
+        this.socket.resume();
+        return;
+      }
+      if (this.socket.writableNeedDrain) {
+        // A caller that pipelines and does not read gets nothing more answered until it does.
+        this.advanceOnDrain = true;
+        this.socket.pause();
+        return;
+      }
       this.exchange = null;
       this.upload = null;
-      this.deadline = Date.now() + this.options.idleTimeoutMs;
+      this.readDeadline = Date.now() + this.options.idleTimeoutMs;
       this.parse(null);
     }
   }
@@ -256,10 +297,14 @@ export class H1Connection implements RequestEvents {
     this.closing = true;
     this.parser.discard();
     this.flush();
-    this.socket.end();
+    this.readDeadline = 0;
+    // The answer may still be on its way to a slow reader: it gets the idle timeout, then the linger.
+    this.lingerDeadline = Date.now() + Math.max(this.options.idleTimeoutMs, LINGER_MS);
+    this.socket.end(() => {
+      this.lingerDeadline = Date.now() + LINGER_MS;
+    });
     // Keep reading so unread input does not turn the close into a reset that loses the answer.
     this.socket.resume();
-    this.deadline = Date.now() + LINGER_MS;
   }
 
   /** Closes the connection at once (an aborted exchange, shutdown, sweep); nothing more is parsed. */
@@ -280,32 +325,42 @@ export class H1Connection implements RequestEvents {
       this.flushQueued = true;
       process.nextTick(flushLater, this);
     }
-    return !this.socket.writableNeedDrain;
+    return this.writable();
+  }
+
+  /** False while the caller is not reading what it was sent; from then on its clock runs. */
+  private writable(): boolean {
+    if (!this.socket.writableNeedDrain) return true;
+    if (this.writeDeadline === 0) this.writeDeadline = Date.now() + this.options.idleTimeoutMs;
+    return false;
   }
 
   flush(): boolean {
     this.flushQueued = false;
     const out = this.out;
     const socket = this.socket;
-    if (out.length === 0) return !socket.writableNeedDrain;
+    if (out.length === 0) return this.writable();
     const bytes = this.outBytes;
     this.out = [];
     this.outBytes = 0;
     if (socket.destroyed) return true;
     if (out.length === 1) {
       const piece = out[0];
-      return typeof piece === 'string' ? socket.write(piece, 'latin1') : socket.write(piece);
-    }
-    if (bytes > COALESCE_BYTES) {
+      if (typeof piece === 'string') socket.write(piece, 'latin1');
+      else socket.write(piece);
+    } else if (bytes > COALESCE_BYTES) {
       socket.cork();
-      let ok = true;
-      for (const piece of out) ok = typeof piece === 'string' ? socket.write(piece, 'latin1') : socket.write(piece);
+      for (const piece of out) {
+        if (typeof piece === 'string') socket.write(piece, 'latin1');
+        else socket.write(piece);
+      }
       socket.uncork();
-      return ok;
+    } else {
+      const buf = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const piece of out) at += typeof piece === 'string' ? buf.write(piece, at, 'latin1') : piece.copy(buf, at);
+      socket.write(buf);
     }
-    const buf = Buffer.allocUnsafe(bytes);
-    let at = 0;
-    for (const piece of out) at += typeof piece === 'string' ? buf.write(piece, at, 'latin1') : piece.copy(buf, at);
-    return socket.write(buf);
+    return this.writable();
   }
 }

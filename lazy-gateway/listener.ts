@@ -123,7 +123,7 @@ export class Listener implements H1Host {
   }
 
   private closeIdle(): void {
-    for (const conn of this.h1) if (conn.idle) conn.destroy();
+    for (const conn of this.h1) conn.closeIfIdle();
   }
 
   /**

@@ -106,6 +106,10 @@ export class H2Upstream {
           stream.destroy(err as Error);
         }
       });
+      // A body that fails (its caller went away) cancels the stream even after the answer ended: pipe would leave it open.
+      body.once('error', () => {
+        if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+      });
       body.pipe(stream);
     }
   }

@@ -44,13 +44,13 @@ class RawCaller {
   }
 
   /** Waits for more bytes; a gateway that stays silent fails the test instead of hanging it. */
-  private async more(what: string): Promise<void> {
+  private async more(what: string, timeoutMs = 5_000): Promise<void> {
     if (this.ended) throw new Error(`connection ended before ${what}; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         this.waiting = resolve;
-        timer = setTimeout(() => reject(new Error(`still waiting for ${what} after 5 s; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`)), 5_000);
+        timer = setTimeout(() => reject(new Error(`still waiting for ${what} after ${timeoutMs} ms; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`)), timeoutMs);
       });
     } finally {
       clearTimeout(timer);
@@ -64,9 +64,9 @@ class RawCaller {
   }
 
   /** The next response; a body without length or chunking runs to the end of the connection. */
-  async response(): Promise<RawResponse> {
+  async response(timeoutMs = 5_000): Promise<RawResponse> {
     let end: number;
-    while ((end = this.buf.indexOf('\r\n\r\n')) === -1) await this.more('a response head');
+    while ((end = this.buf.indexOf('\r\n\r\n')) === -1) await this.more('a response head', timeoutMs);
     const lines = this.buf.toString('latin1', 0, end).split('\r\n');
     this.buf = this.buf.subarray(end + 4);
     const status = Number(lines[0].split(' ')[1]);
@@ -373,5 +373,140 @@ describe("the gateway's HTTP/1.1 callers, with limits and streaming upstreams", 
     socket.resume();
     await waitUntil(() => received >= FLOOD, 'the whole body once the caller reads', 30_000);
     socket.destroy();
+  });
+});
+
+describe("the gateway's HTTP/1.1 callers that stop reading, and upstreams that read late", () => {
+  const BIG = 32 * 1024;
+  let h1: Backend;
+  let h2: Backend;
+  let gateway: Gateway;
+  const served: string[] = [];
+  let earlyOpened = 0;
+  let earlyClosed = 0;
+
+  before(async () => {
+    h1 = await h1Backend('127.0.0.164', undefined, (req, res) => {
+      served.push(req.url ?? '');
+      req.resume();
+      if (req.url === '/huge') {
+        // Streams for as long as the gateway takes it.
+        const chunk = Buffer.alloc(64 * 1024, 121);
+        const pump = () => {
+          while (res.write(chunk));
+          res.once('drain', pump);
+        };
+        res.writeHead(200);
+        return pump();
+      }
+      // Answered once the request is in (a little later for /slow, so what follows queues up behind it).
+      req.on('end', () =>
+        setTimeout(() => {
+          const body = req.url === '/big' ? Buffer.alloc(BIG, 122) : Buffer.from(`${req.method} ${req.url}`);
+          res.writeHead(200, { 'content-length': String(body.length) });
+          res.end(body);
+        }, req.url === '/slow' ? 200 : 0),
+      );
+    });
+    h2 = await h2Backend('127.0.0.165', (stream, headers) => {
+      if (headers[':path'] === '/early') {
+        earlyOpened++;
+        stream.on('close', () => earlyClosed++);
+        stream.on('data', () => undefined);
+        stream.respond({ ':status': 401, 'content-length': '4' });
+        stream.end('nope');
+        return true;
+      }
+      if (headers[':path'] === '/late') {
+        // Starts reading the upload well after the gateway's idle timeout.
+        stream.pause();
+        let got = 0;
+        setTimeout(() => {
+          stream.on('data', (c: Buffer) => (got += c.length));
+          stream.on('end', () => {
+            stream.respond({ ':status': 200 });
+            stream.end(`got ${got}`);
+          });
+          stream.resume();
+        }, 1_000);
+        return true;
+      }
+      return false;
+    });
+    ({ gateway } = await gatewayFor(
+      inventoryOf([
+        { name: 'one', namespace: 'shop', ports: [{ port: 80, targetPort: h1.port }], workloads: [{ name: 'one-1', address: h1.address }] },
+        { name: 'two', namespace: 'shop', ports: [{ port: 80, targetPort: h2.port, protocol: 'http2' }], workloads: [{ name: 'two-1', address: h2.address }] },
+      ]),
+      { idleTimeoutMs: 300 },
+    ));
+  });
+
+  after(async () => {
+    await gateway.close();
+    await Promise.all([h1.close(), h2.close()]);
+  });
+
+  test('a caller that pipelines and does not read gets a bounded number answered, and the rest once it reads', async () => {
+    const N = 600;
+    const before = served.length;
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET /big HTTP/1.1\r\nHost: one.shop\r\n\r\n'.repeat(N));
+    // Asserting that something does not happen takes a quiet period: the upstream stops being asked.
+    let last = -1;
+    await waitUntil(
+      () => {
+        const still = served.length === last && served.length > before;
+        last = served.length;
+        return still;
+      },
+      'the gateway to stop taking requests',
+      20_000,
+      { intervalMs: 300 },
+    );
+    assert.ok(served.length - before < N / 2, `${served.length - before} of ${N} answered to a caller that read nothing`);
+    socket.on('data', () => undefined);
+    socket.resume();
+    await waitUntil(() => served.length - before === N, 'every request once the caller reads', 30_000);
+    socket.destroy();
+  });
+
+  test('a caller that never reads its answer is closed after the idle timeout and frees its slot', async () => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    socket.pause();
+    socket.on('error', () => undefined);
+    socket.write('GET /huge HTTP/1.1\r\nHost: one.shop\r\n\r\n');
+    await waitUntil(() => served.includes('/huge') && gateway.metrics.inflight === 1, 'the answer to be under way');
+    await waitUntil(() => gateway.metrics.inflight === 0, 'the stalled caller to be dropped', 10_000);
+    socket.destroy();
+  });
+
+  test('an upload waits for an upstream that starts reading late, without the caller being timed out', async () => {
+    const body = 'x'.repeat(1024 * 1024);
+    const caller = new RawCaller(gateway.port).send(`POST /late HTTP/1.1\r\nHost: two.shop\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const r = await caller.response(10_000);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, `got ${body.length}`);
+    caller.socket.destroy();
+  });
+
+  test('an early answer to a small body, behind pipelined bytes that paused the connection, still lets the next request through', async () => {
+    const CL = 65536;
+    const caller = new RawCaller(gateway.port).send(`GET /slow HTTP/1.1\r\nHost: one.shop\r\n\r\nPOST /x HTTP/1.1\r\nHost: nosuch.shop\r\nContent-Length: ${CL}\r\n\r\n${'a'.repeat(CL - 36)}`);
+    assert.equal((await caller.response()).body, 'GET /slow');
+    const refused = await caller.response();
+    assert.equal(refused.status, 404);
+    assert.notEqual(refused.headers.connection, 'close');
+    caller.send(`${'a'.repeat(36)}GET /next HTTP/1.1\r\nHost: one.shop\r\n\r\n`);
+    assert.equal((await caller.response()).body, 'GET /next');
+    caller.socket.destroy();
+  });
+
+  test('an HTTP/2 upstream stream that answered early is cancelled when its caller goes away mid-upload', async () => {
+    const caller = new RawCaller(gateway.port).send('POST /early HTTP/1.1\r\nHost: two.shop\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    assert.equal((await caller.response()).status, 401);
+    caller.socket.destroy();
+    await waitUntil(() => earlyOpened === 1 && earlyClosed === 1, 'the upstream stream to close');
   });
 });
