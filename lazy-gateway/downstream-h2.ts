@@ -36,7 +36,7 @@ export class H2Downstream implements Downstream {
   ) {
     this.head = readH2Head(new RequestHead(), headers);
     this.remoteAddress = stream.session?.socket?.remoteAddress ?? '';
-    this.hasBody = this.head.hasBody(endStream);
+    this.hasBody = !endStream;
   }
 
   get responded(): boolean {

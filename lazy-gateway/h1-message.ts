@@ -81,10 +81,6 @@ export abstract class MessageParser {
     protected readonly maxHeaderBytes: number,
   ) {}
 
-  get done(): boolean {
-    return this.state === State.Done;
-  }
-
   /** Handles the head (start line and fields, without the final CRLF CRLF) and sets the body state. */
   protected abstract onHead(head: string): void;
   /** The error to throw for bad input; `tooLarge` marks size limits. */

@@ -36,11 +36,6 @@ export class ResponseParser extends MessageParser {
     this.started = false;
   }
 
-  /** True when the response runs until the connection closes. */
-  get untilClose(): boolean {
-    return this.state === State.UntilClose;
-  }
-
   protected fail(message: string): Error {
     return new ResponseError(`upstream response: ${message}`);
   }

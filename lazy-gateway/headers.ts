@@ -67,16 +67,9 @@ export class RequestHead {
   forwardedFor = '';
   contentType = '';
   contentLength = -1;
-  chunked = false;
   /** Whether the caller sent `te: trailers` (gRPC needs it upstream on h2). */
   teTrailers = false;
   connectionTokens = '';
-
-  /** True when a request body follows the head. */
-  hasBody(h2EndStream: boolean | undefined): boolean {
-    if (h2EndStream !== undefined) return !h2EndStream;
-    return this.chunked || this.contentLength > 0;
-  }
 }
 
 function take(head: RequestHead, lower: string, value: string): void {
@@ -118,7 +111,7 @@ function take(head: RequestHead, lower: string, value: string): void {
       break;
     }
     case Kind.TransferEncoding:
-      head.chunked = true;
+      // Framing is the parser's: the body goes upstream framed anew.
       return;
     case Kind.Connection:
       head.connectionTokens = value;

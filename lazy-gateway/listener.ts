@@ -6,7 +6,7 @@ import http2, { constants, type IncomingHttpHeaders, type ServerHttp2Session, ty
 import net, { type Socket } from 'node:net';
 import { H2Downstream } from './downstream-h2.ts';
 import type { Downstream } from './downstream.ts';
-import { H1Connection, type H1Host } from './h1-connection.ts';
+import { H1Connection, type H1ConnectionOptions, type H1Host } from './h1-connection.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -33,12 +33,14 @@ export class Listener implements H1Host {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly h1 = new Set<H1Connection>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly h1Options: H1ConnectionOptions;
   private closing = false;
 
   constructor(
-    private readonly options: ListenerOptions,
+    options: ListenerOptions,
     readonly handle: (ds: Downstream) => void,
   ) {
+    this.h1Options = { maxHeaderBytes: options.maxHeaderBytes, idleTimeoutMs: options.keepAliveTimeoutMs };
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
     this.h2 = http2.createServer({
@@ -102,7 +104,7 @@ export class Listener implements H1Host {
         socket.allowHalfOpen = false;
         handOver(socket, buffered, this.h2);
       } else {
-        this.h1.add(new H1Connection(socket, this, { maxHeaderBytes: this.options.maxHeaderBytes, idleTimeoutMs: this.options.keepAliveTimeoutMs }, buffered));
+        this.h1.add(new H1Connection(socket, this, this.h1Options, buffered));
       }
     };
     socket.on('data', onData);
