@@ -79,7 +79,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       throw new Error(`--data ${opts.data}: cannot create the data directory (${(err as NodeJS.ErrnoException).code}); pass a writable directory`);
     }
     // Graph, pins and rules are restored and every scope computed here, before any proxy can connect.
-    const analyzer = Analyzer.open({ inventory: inventory.current, db: join(opts.data, DB_FILE), dependencyTtlMs: opts.dependencyTtlMs });
+    const analyzer = Analyzer.open({ inventory: inventory.current, db: join(opts.data, DB_FILE), dependencyTtlMs: opts.dependencyTtlMs, log });
     cleanup.push(() => analyzer.close());
     const onInventory = (next: Inventory) => analyzer.setInventory(next);
     inventory.on('change', onInventory);

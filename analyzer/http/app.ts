@@ -63,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });
   const proxies = () => deps.xds?.proxies() ?? [];
   await app.register(pageRoutes);
-  await app.register(healthRoutes, { notReady: deps.notReady ?? (() => undefined) });
+  await app.register(healthRoutes, { notReady: () => deps.notReady?.() ?? analyzer.storeHealth.problem() });
   await app.register(graphRoutes, { analyzer });
   await app.register(servicesRoutes, { analyzer, bytes, proxies });
   await app.register(pinRoutes, { analyzer, adminToken: deps.adminToken });

@@ -40,7 +40,11 @@ export const metricsRoutes: FastifyPluginAsync<MetricsDeps> = async (app, deps) 
       .family('meshscope_graph_services', 'gauge', 'Services in the inventory')
       .sample('meshscope_graph_services', analyzer.inventory.services.length)
       .family('meshscope_scope_changes_total', 'counter', 'Service scopes changed since start')
-      .sample('meshscope_scope_changes_total', scopeChanges);
+      .sample('meshscope_scope_changes_total', scopeChanges)
+      .family('meshscope_store_flush_failures_total', 'counter', 'Failed attempts to make ingested records durable (retried with back-off)')
+      .sample('meshscope_store_flush_failures_total', analyzer.storeHealth.failures)
+      .family('meshscope_store_failing', 'gauge', '1 while the store fails to write (then /readyz answers 503)')
+      .sample('meshscope_store_failing', analyzer.storeHealth.failing ? 1 : 0);
     if (deps.proxies) x.family('meshscope_xds_proxies', 'gauge', 'Connected xDS proxies').sample('meshscope_xds_proxies', deps.proxies().length);
     if (deps.push) {
       x.histogram('meshscope_push_latency_seconds', 'Scope change to the proxy ACK of the new config', deps.push.histogram);
