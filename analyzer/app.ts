@@ -13,6 +13,7 @@ import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '.
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
 import { makeDirs } from './core/store/make-dirs.ts';
+import { checkExposure } from './exposure.ts';
 import { Analyzer } from './index.ts';
 import { startAlsServer, type AlsServer } from './sources/als-server.ts';
 import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
@@ -41,6 +42,14 @@ export interface AnalyzerOptions {
   dependencyTtlMs?: number;
   lazy?: boolean;
   adminToken?: string;
+  /** Bearer token every POST /api/v1/access-logs must carry; unset = open. */
+  ingestToken?: string;
+  /** Largest access-log post body (default 64 MiB). */
+  ingestMaxBytes?: number;
+  /** Accepts listening beyond loopback with writes open (no admin or ingest token); see exposure.ts. */
+  allowOpenWrites?: boolean;
+  /** CIDRs whose ALS/xDS node ids are believed whatever the peer address (default loopback); see contracts/trusted-peers.ts. */
+  trustedProxies?: string;
   log?: (msg: string) => void;
 }
 
@@ -64,6 +73,7 @@ export const DB_FILE = 'meshscope.db';
 export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
+  checkExposure(host, opts);
   const advertise = advertisedAddress(opts.advertise, host);
   const external = opts.gateway ? parseHostPort(opts.gateway, '--gateway') : undefined;
   const cleanup: Array<() => unknown> = [];
@@ -140,6 +150,8 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       gateway: gatewayAddress,
       accessLogService,
       adminToken: opts.adminToken,
+      ingestToken: opts.ingestToken,
+      ingestMaxBytes: opts.ingestMaxBytes,
       push,
       sources: () => ({
         als_streams: als.streams().length,

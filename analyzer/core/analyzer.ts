@@ -17,7 +17,7 @@ import { restore } from './restore.ts';
 import { Scopes } from './scopes.ts';
 import { FlushHealth } from './store/flush-health.ts';
 import { Store } from './store/store.ts';
-import type { IngestResult, RawInput } from './types.ts';
+import type { IngestResult, RawInput, RejectionLog } from './types.ts';
 import { edgeView, edgeViews, rejectedViews, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
 
 export interface AnalyzerOptions {
@@ -116,9 +116,9 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   }
 
   /** Ingests raw lines or decoded objects of any shape; bad ones are counted and kept, never thrown. */
-  ingest(batch: readonly RawInput[]): IngestResult {
+  ingest(batch: readonly RawInput[], rejections?: RejectionLog): IngestResult {
     const changed = new Set<ServiceId>();
-    const r = this.pipeline.batch(batch, changed);
+    const r = this.pipeline.batch(batch, changed, rejections);
     if (changed.size > 0) this.scopesState.refresh(changed);
     return r;
   }

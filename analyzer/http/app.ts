@@ -31,6 +31,9 @@ export interface AppDeps {
   accessLogService?: HostPort;
   /** Bearer token for pin and rule writes; unset = open. */
   adminToken?: string;
+  /** Bearer token for access-log posts; unset = open. */
+  ingestToken?: string;
+  ingestMaxBytes?: number;
   /** Why /readyz should answer 503, or undefined when ready. */
   notReady?: () => string | undefined;
   push?: PushLatency;
@@ -54,7 +57,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: '1',
         description: 'The dependency graph learned from access logs, the scopes it gives each proxy, and what the xDS server pushed.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the analyzer --admin-token' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'the analyzer --admin-token' },
+          ingest: { type: 'http', scheme: 'bearer', description: 'the analyzer --ingest-token' },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -71,6 +79,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
   await app.register(diagnosticsRoutes, { analyzer });
   await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources });
-  await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer });
+  await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer, ingestToken: deps.ingestToken, maxBodyBytes: deps.ingestMaxBytes });
   return app;
 }
