@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { WatchedInventory, type Inventory } from '../contracts/index.ts';
+import { TrustedPeers, WatchedInventory, type Inventory } from '../contracts/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { buildApp } from './http/app.ts';
@@ -74,6 +74,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
   checkExposure(host, opts);
+  const trusted = new TrustedPeers(opts.trustedProxies);
   const advertise = advertisedAddress(opts.advertise, host);
   const external = opts.gateway ? parseHostPort(opts.gateway, '--gateway') : undefined;
   const cleanup: Array<() => unknown> = [];
@@ -95,7 +96,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     inventory.on('change', onInventory);
     cleanup.push(() => inventory.off('change', onInventory));
 
-    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, log });
+    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, trusted, log });
     cleanup.push(() => als.close());
 
     let gateway: Gateway | undefined;
@@ -121,6 +122,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       port: opts.xdsPort ?? 0,
       host,
       log,
+      trustedPeers: trusted,
       // Before the port is bound: every proxy's first response already holds its restored scope.
       setup: (server) => {
         push = new PushLatency(server);
@@ -157,6 +159,8 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
         als_streams: als.streams().length,
         als_entries_total: als.received(),
         als_entries_skipped_total: als.skipped(),
+        als_identity_refused_total: als.refused(),
+        xds_identity_refused_total: xds.refusedIdentities(),
         ...(kafka ? { kafka_messages_total: kafka.stats().messages, kafka_batches_total: kafka.stats().batches } : {}),
       }),
     });

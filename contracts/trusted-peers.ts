@@ -4,6 +4,7 @@
 // 127.0.0.1 next to meshscope and only the node id tells them apart. A peer
 // that is not trusted is what its address says it is in the inventory.
 import { BlockList, isIP } from 'node:net';
+import type { Inventory, WorkloadId } from './inventory/index.ts';
 
 export const DEFAULT_TRUSTED_PROXIES = '127.0.0.0/8,::1/128';
 
@@ -16,7 +17,7 @@ export class TrustedPeers {
     flag = '--trusted-proxies',
   ) {
     for (const raw of cidrs.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none')) {
-      const [addr, bits, extra] = raw.split('/');
+      const [addr = '', bits, extra] = raw.split('/');
       const family = isIP(addr);
       const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
       if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
@@ -47,4 +48,22 @@ export function isLoopback(host: string): boolean {
 
 function unmapped(ip: string): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+/**
+ * Why a stream's self-declared node (xDS, ALS) is refused, or undefined when
+ * it is believed: a trusted peer may be anyone; any other peer must be a
+ * workload of the inventory, and its node must name that workload.
+ */
+export function refusedIdentity(inventory: Inventory, trusted: TrustedPeers, peer: string, nodeId: string, claimed: WorkloadId | undefined): string | undefined {
+  const ip = peerIp(peer);
+  if (trusted.trusts(ip)) return undefined;
+  const actual = inventory.workloadByAddress(ip);
+  if (actual && claimed === actual.id) return undefined;
+  const names = claimed ? `workload ${claimed}` : 'no workload of the inventory';
+  const is = actual ? `the address of workload ${actual.id}` : 'no workload address in the inventory';
+  return (
+    `node id ${JSON.stringify(nodeId)} names ${names}, but the stream comes from ${ip}, ${is}; ` +
+    `a peer's identity is its inventory address unless it is in --trusted-proxies (${trusted.cidrs || 'none'})`
+  );
 }

@@ -78,7 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ruleRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
   await app.register(diagnosticsRoutes, { analyzer });
-  await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources });
+  const xds = deps.xds;
+  await app.register(metricsRoutes, { analyzer, push: deps.push, proxyCount: xds ? () => xds.proxyCount() : undefined, sources: deps.sources });
   await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer, ingestToken: deps.ingestToken, maxBodyBytes: deps.ingestMaxBytes });
   return app;
 }

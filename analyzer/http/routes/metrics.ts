@@ -8,7 +8,7 @@ import { Exposition } from '../metrics/prometheus.ts';
 export interface MetricsDeps {
   analyzer: Analyzer;
   push?: PushLatency;
-  proxies?: () => unknown[];
+  proxyCount?: () => number;
   /** Transport counters, e.g. `kafka_messages_total` → n; exported with the `meshscope_` prefix. */
   sources?: () => Record<string, number>;
 }
@@ -45,7 +45,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsDeps> = async (app, deps) 
       .sample('meshscope_store_flush_failures_total', analyzer.storeHealth.failures)
       .family('meshscope_store_failing', 'gauge', '1 while the store fails to write (then /readyz answers 503)')
       .sample('meshscope_store_failing', analyzer.storeHealth.failing ? 1 : 0);
-    if (deps.proxies) x.family('meshscope_xds_proxies', 'gauge', 'Connected xDS proxies').sample('meshscope_xds_proxies', deps.proxies().length);
+    if (deps.proxyCount) x.family('meshscope_xds_proxies', 'gauge', 'Connected xDS proxies').sample('meshscope_xds_proxies', deps.proxyCount());
     if (deps.push) {
       x.histogram('meshscope_push_latency_seconds', 'Scope change to the proxy ACK of the new config', deps.push.histogram);
       x.family('meshscope_push_nacked_total', 'counter', 'Scope pushes a proxy rejected').sample('meshscope_push_nacked_total', deps.push.nacked);
