@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
 import { UsageError, portOption } from '../cli/options.ts';
-import { WatchedInventory, loadInventory, type Inventory } from '../contracts/index.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, WatchedInventory, loadInventory, type Inventory } from '../contracts/index.ts';
 import { closest } from '../contracts/inventory/errors.ts';
 import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.ts';
 import { createXdsServer } from './index.ts';
@@ -51,6 +51,9 @@ Options:
                        stream every egress request to it, so dependencies
                        that are now called directly stay in scope
   --no-lazy            push every proxy the whole mesh (the baseline)
+  --trusted-proxies C  CIDRs whose node ids are believed from any address
+                       (default ${DEFAULT_TRUSTED_PROXIES}; 'none'); any other
+                       peer must be the inventory workload its node id names
   -h, --help           this text
 
 Prints "xds-server listening on HOST:PORT" on stdout once serving; stops
@@ -61,7 +64,7 @@ export const xdsServerCommand: Command = {
   summary: 'serve scoped xDS configuration to Envoy sidecars and proxyless gRPC clients',
   usage: XDS_SERVER_USAGE,
   async run(argv) {
-    let opts: { mesh: string; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean };
+    let opts: { mesh: string; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean; trusted: TrustedPeers };
     let inventory: WatchedInventory;
     try {
       const { values } = parseArgs({
@@ -73,6 +76,7 @@ export const xdsServerCommand: Command = {
           gateway: { type: 'string' },
           als: { type: 'string' },
           'no-lazy': { type: 'boolean' },
+          'trusted-proxies': { type: 'string' },
         },
         strict: true,
         allowPositionals: false,
@@ -85,6 +89,7 @@ export const xdsServerCommand: Command = {
         gateway: hostPort(values.gateway, '--gateway'),
         als: hostPort(values.als, '--als'),
         lazy: !values['no-lazy'],
+        trusted: new TrustedPeers(values['trusted-proxies']),
       };
       if (isIP(opts.host) === 0 && opts.host !== 'localhost') throw new UsageError(`--host ${JSON.stringify(opts.host)}: expected an IP address to listen on`);
       inventory = new WatchedInventory(opts.mesh);
@@ -101,6 +106,7 @@ export const xdsServerCommand: Command = {
         lazy: opts.lazy,
         port: opts.port,
         host: opts.host,
+        trustedPeers: opts.trusted,
         log: (line) => process.stderr.write(`${line}\n`),
       });
     } catch (err) {
