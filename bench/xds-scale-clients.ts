@@ -14,6 +14,7 @@ export type ClientCommand =
   | { cmd: 'exit' };
 
 const send = (msg: unknown) => process.send!(msg);
+const WAVE = 200;
 let clients: BenchAdsClient[] = [];
 let services: number[] = [];
 
@@ -21,8 +22,19 @@ process.on('message', async (m: ClientCommand) => {
   switch (m.cmd) {
     case 'connect': {
       services = m.proxies.map((p) => p.service);
-      clients = m.proxies.map((p) => new BenchAdsClient(p.nodeId, m.target));
-      const acked = await Promise.all(clients.map((c) => c.until((x) => x.settled)));
+      const progress = setInterval(() => {
+        const failed = clients.filter((c) => c.failed);
+        send({ type: 'progress', settled: clients.filter((c) => c.settled).length, of: m.proxies.length, failed: failed.length, why: failed[0]?.failed });
+      }, 15_000);
+      // In waves: thousands of connects at once overflow the server's accept backlog (ECONNRESET), as a
+      // fleet of sidecars starting together would; real Envoys retry, these clients do not.
+      const acked: number[] = [];
+      for (let i = 0; i < m.proxies.length; i += WAVE) {
+        const wave = m.proxies.slice(i, i + WAVE).map((p) => new BenchAdsClient(p.nodeId, m.target));
+        clients.push(...wave);
+        acked.push(...(await Promise.all(wave.map((c) => c.until((x) => x.settled)))));
+      }
+      clearInterval(progress);
       send({ type: 'connected', acked });
       break;
     }

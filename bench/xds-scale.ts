@@ -76,6 +76,7 @@ class Child {
   constructor(script: string, args: string[], execArgv: string[]) {
     this.proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.proc.on('message', (m: any) => {
+      if (m.type === 'progress') return progress(`client shard: ${m.settled}/${m.of} streams settled${m.failed ? `, ${m.failed} failed (${m.why})` : ''}`);
       const w = this.waiters.findIndex((x) => x.match(m));
       if (w === -1) this.mail.push(m);
       else this.waiters.splice(w, 1)[0].resolve(m);
