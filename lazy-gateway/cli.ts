@@ -5,6 +5,7 @@ import { DEFAULT_ACCESS_LOG_TOPIC, type AccessLogSink } from '../contracts/acces
 import { WatchedInventory } from '../contracts/inventory/index.ts';
 import { startGateway } from './gateway.ts';
 import { HttpSink } from './sinks/http.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from './trusted-peers.ts';
 import { KafkaSink } from './sinks/kafka.ts';
 import { StdoutSink } from './sinks/stdout.ts';
 
@@ -18,7 +19,14 @@ Options:
   --mesh FILE            mesh.yaml inventory (required; edits apply live)
   --port N               proxy port (default 15080; 0 picks a free port)
   --admin-port N         admin port: /metrics, /healthz, /readyz (default 15081)
-  --host ADDR            listen address (default 0.0.0.0)
+  --host ADDR            listen address (default 127.0.0.1: only local sidecars reach it;
+                         in a cluster, where pods call it over the pod network, pass 0.0.0.0)
+  --trusted-proxies CIDR,...
+                         peers whose identity headers (x-meshscope-source, Istio's
+                         x-forwarded-client-cert) are believed when their address is not an
+                         inventory workload (default ${DEFAULT_TRUSTED_PROXIES.join(',')}: our sidecars and
+                         the gateway's own Istio sidecar; 'none' believes no header). A peer
+                         that is a workload is always known by its address.
   --kafka HOST:PORT,...  send records to Kafka
   --topic NAME           Kafka topic (default ${DEFAULT_ACCESS_LOG_TOPIC})
   --analyzer URL         send records to an analyzer: POST URL/api/v1/access-logs (NDJSON)
@@ -46,6 +54,7 @@ async function run(argv: string[]): Promise<number> {
         port: { type: 'string' },
         'admin-port': { type: 'string' },
         host: { type: 'string' },
+        'trusted-proxies': { type: 'string' },
         kafka: { type: 'string' },
         topic: { type: 'string' },
         analyzer: { type: 'string' },
@@ -67,6 +76,16 @@ async function run(argv: string[]): Promise<number> {
   if (!values.mesh) return fail('--mesh FILE is required: the mesh.yaml inventory of the services the gateway may reach');
   if (values.kafka && values.analyzer) return fail('give --kafka or --analyzer, not both');
   let port: number, adminPort: number, timeoutMs: number, maxBody: number, drainMs: number;
+  let trustedProxies: readonly string[] = DEFAULT_TRUSTED_PROXIES;
+  if (values['trusted-proxies'] !== undefined) {
+    trustedProxies = parseTrustedProxies(String(values['trusted-proxies']));
+    try {
+      new TrustedPeers(trustedProxies);
+    } catch (err) {
+      return fail(`--trusted-proxies: ${(err as Error).message}, or 'none'`);
+    }
+  }
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
   try {
     port = portOption(values.port as string | undefined, '--port', 15080);
     adminPort = portOption(values['admin-port'] as string | undefined, '--admin-port', 15081);
@@ -99,7 +118,8 @@ async function run(argv: string[]): Promise<number> {
       inventory,
       port: port as number,
       adminPort: adminPort as number,
-      host: values.host as string | undefined,
+      host,
+      trustedProxies,
       sink,
       timeoutMs: timeoutMs as number,
       maxRequestBodyBytes: maxBody as number,
@@ -112,8 +132,12 @@ async function run(argv: string[]): Promise<number> {
   }
   const where = values.kafka ? `Kafka ${values.kafka} topic ${values.topic ?? DEFAULT_ACCESS_LOG_TOPIC}` : values.analyzer ? `analyzer ${values.analyzer}` : 'stdout';
   process.stderr.write(
-    `meshscope gateway: listening on ${values.host ?? '0.0.0.0'}:${gateway.port} (admin ${gateway.adminPort}); ` +
-      `${inventory.current.services.length} services from ${inventory.file}; reporting to ${where}\n`,
+    `meshscope gateway: listening on ${host}:${gateway.port} (admin ${gateway.adminPort}); ` +
+      `${inventory.current.services.length} services from ${inventory.file}; reporting to ${where}\n` +
+      (isLoopback(host)
+        ? 'meshscope gateway: loopback only: sidecars on other hosts or pods cannot reach it (pass --host 0.0.0.0 in a cluster)\n'
+        : '') +
+      `meshscope gateway: identity headers believed from ${trustedProxies.length ? trustedProxies.join(', ') : 'no one'}; other callers are known by their address\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -126,6 +150,10 @@ async function run(argv: string[]): Promise<number> {
   const stats = gateway.reporter.stats();
   process.stderr.write(`meshscope gateway: stopped (${stats.sent} records reported, ${stats.dropped} dropped)\n`);
   return 0;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 export const command = {

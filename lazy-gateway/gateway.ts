@@ -4,10 +4,12 @@ import type { AccessLogSink } from '../contracts/access-log.ts';
 import { GATEWAY_IDLE_TIMEOUT_MS } from '../contracts/scope.ts';
 import { Inventory, WatchedInventory } from '../contracts/inventory/index.ts';
 import { startAdmin } from './admin.ts';
+import { Callers } from './caller.ts';
 import { Listener } from './listener.ts';
 import { Metrics } from './metrics.ts';
 import { Proxy } from './proxy.ts';
 import { Reporter, type ReporterOptions } from './reporter.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers } from './trusted-peers.ts';
 import { H1Upstream } from './upstream-h1.ts';
 import { H2Upstream } from './upstream-h2.ts';
 
@@ -18,8 +20,16 @@ export interface GatewayOptions {
   port?: number;
   /** Admin port (/metrics, /healthz, /readyz); 0 picks a free one. Default 15081. */
   adminPort?: number;
-  /** Listen address for both ports. Default 0.0.0.0 (pods call the gateway over the pod network). */
+  /**
+   * Listen address for both ports. Default 127.0.0.1: the embedded setup's sidecars are local; in a
+   * cluster, where pods call the gateway over the pod network, pass 0.0.0.0 (`--host`).
+   */
   host?: string;
+  /**
+   * Peers whose identity headers (x-meshscope-source, x-forwarded-client-cert) are believed when
+   * their address is not an inventory workload. Default loopback (DEFAULT_TRUSTED_PROXIES).
+   */
+  trustedProxies?: readonly string[];
   /** Where access-log records go; without one they are counted and discarded. */
   sink?: AccessLogSink;
   /**
@@ -54,7 +64,8 @@ const discard: AccessLogSink = { send: async () => undefined };
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const source = options.inventory;
   const current = source instanceof WatchedInventory ? () => source.current : () => source;
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
+  const trusted = new TrustedPeers(options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
   const maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024;
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const metrics = new Metrics();
@@ -62,7 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.reportStats = () => reporter.stats();
   const h1 = new H1Upstream({ maxResponseHeaderBytes: maxHeaderBytes });
   const h2 = new H2Upstream({ maxResponseHeaderBytes: maxHeaderBytes });
-  const proxy = new Proxy(current, h1, h2, reporter, metrics, {
+  const proxy = new Proxy(current, new Callers(trusted, metrics), h1, h2, reporter, metrics, {
     timeoutMs: options.timeoutMs ?? 0,
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 64 * 1024 * 1024,
     maxInflight: options.maxInflight ?? 10_000,

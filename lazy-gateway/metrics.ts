@@ -40,6 +40,7 @@ export class Metrics {
   private readonly hits = new Map<string, number>();
   private readonly rejected = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
+  private readonly ignoredIdentity = new Map<string, number>();
   bytesReceived = 0;
   bytesSent = 0;
   inflight = 0;
@@ -64,6 +65,15 @@ export class Metrics {
 
   reject(reason: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  }
+
+  /** An identity header from a peer that is neither a workload nor a trusted proxy: not believed. */
+  identityIgnored(header: string): void {
+    this.ignoredIdentity.set(header, (this.ignoredIdentity.get(header) ?? 0) + 1);
+  }
+
+  identityIgnoredCount(header: string): number {
+    return this.ignoredIdentity.get(header) ?? 0;
   }
 
   upstreamLatency(protocol: string, seconds: number): void {
@@ -99,6 +109,8 @@ export class Metrics {
     for (const [by, v] of this.hits) out.push(`meshscope_gateway_fallback_hits_total{identified_by="${esc(by)}"} ${v}`);
     counter('meshscope_gateway_rejected_total', 'Requests refused without forwarding, by reason.');
     for (const [reason, v] of this.rejected) out.push(`meshscope_gateway_rejected_total{reason="${esc(reason)}"} ${v}`);
+    counter('meshscope_gateway_identity_headers_ignored_total', 'Identity headers not believed: the peer was neither an inventory workload nor a trusted proxy.');
+    for (const [header, v] of this.ignoredIdentity) out.push(`meshscope_gateway_identity_headers_ignored_total{header="${esc(header)}"} ${v}`);
     counter('meshscope_gateway_retries_total', 'Requests retried on another endpoint after a connection failure.');
     out.push(`meshscope_gateway_retries_total ${this.retries}`);
     counter('meshscope_gateway_received_bytes_total', 'Request body bytes received from callers.');

@@ -5,7 +5,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Inventory } from '../contracts/inventory/index.ts';
 import type { AccessLogRecord } from '../contracts/access-log.ts';
-import { identifyCaller, type Caller } from './caller.ts';
+import { Callers, type Caller } from './caller.ts';
 import { isGrpc, type Downstream, type DownstreamObserver } from './downstream.ts';
 import { toH2Object } from './headers.ts';
 import { isoTime } from './iso-time.ts';
@@ -32,6 +32,7 @@ export class Proxy {
 
   constructor(
     readonly inventory: () => Inventory,
+    readonly callers: Callers,
     readonly h1: H1Upstream,
     readonly h2: H2Upstream,
     readonly reporter: Reporter,
@@ -73,9 +74,10 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     const { ds, proxy } = this;
     const head = ds.head;
     const inventory = proxy.inventory();
-    this.caller = identifyCaller(inventory, head, ds.remoteAddress);
+    const caller = (this.caller = proxy.callers.identify(inventory, head, ds.remoteAddress));
     this.requestId = head.requestId || randomUUID();
     ds.observe(this);
+    if (caller.refusal) return this.rejectWith(caller.refusal.status, caller.refusal.reason, caller.refusal.message);
     const result = proxy.router.resolve(inventory, head.method, head.authority, this.caller.namespace, head.absoluteForm);
     if (result instanceof Rejection) return this.rejectWith(result.status, result.reason, result.message);
     this.route = result;
