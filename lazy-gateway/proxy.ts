@@ -14,7 +14,7 @@ import type { Reporter } from './reporter.ts';
 import { Rejection, Route, Router, type Endpoint } from './route.ts';
 import type { H1Upstream } from './upstream-h1.ts';
 import type { H2Upstream } from './upstream-h2.ts';
-import { failedBeforeResponse, isConnectFailure, type UpstreamReceiver } from './upstream.ts';
+import { failedBeforeResponse, isConnectFailure, UnsendableRequest, type UpstreamReceiver } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -159,6 +159,7 @@ class Call implements UpstreamReceiver, DownstreamObserver {
       this.ds.abort();
       return this.finish();
     }
+    if (err instanceof UnsendableRequest) return this.rejectWith(400, 'bad-request', `cannot forward to ${this.route!.service.id} over HTTP/1.1: ${err.message}`);
     const connectFailed = isConnectFailure(err);
     if (this.attempt === 0 && !this.ds.hasBody && IDEMPOTENT.has(this.ds.head.method) && failedBeforeResponse(err)) {
       this.attempt++;
@@ -167,6 +168,7 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     }
     const where = `${this.route!.service.id} endpoint ${this.endpoint!.key}`;
     if (connectFailed) this.rejectWith(503, 'upstream-connect-failed', `cannot connect to ${where}: ${err.message}`);
+    else if ((err as Error & { code?: string }).code === 'ERR_UPSTREAM_PROTOCOL') this.rejectWith(502, 'upstream-protocol-error', `${where} broke HTTP/1.1: ${err.message}`);
     else this.rejectWith(502, 'upstream-reset', `${where} failed before answering: ${err.message}`);
   }
 

@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { ResponseParser, type ResponseEvents } from './h1-response.ts';
 import type { Endpoint } from './route.ts';
-import type { UpstreamReceiver } from './upstream.ts';
+import { UnsendableRequest, type UpstreamReceiver } from './upstream.ts';
 
 const kConn = Symbol('conn');
 type Tagged<T> = T & { [kConn]?: Conn };
@@ -15,6 +15,16 @@ type Tagged<T> = T & { [kConn]?: Conn };
 /** An idle connection is not reused this close to the upstream's keep-alive timeout. */
 const KEEPALIVE_MARGIN_MS = 1_000;
 const DEFAULT_IDLE_MS = 4_000;
+/** What may go out as a request line: a token method, and a target of visible ASCII (RFC 9112 §3). */
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TARGET = /^(?:\/[\x21-\x7e]*|\*)$/;
+
+/** Why `method path` cannot be written as an HTTP/1.1 request line, or undefined when it can. */
+export function requestLineProblem(method: string, path: string): string | undefined {
+  if (!METHOD.test(method)) return `method ${JSON.stringify(method.slice(0, 20))} is not an HTTP token`;
+  if (!TARGET.test(path)) return `request target ${JSON.stringify(path.slice(0, 60))} is not origin-form of visible ASCII: percent-encode it`;
+  return undefined;
+}
 
 function onSocketData(this: Tagged<net.Socket>, chunk: Buffer): void {
   this[kConn]!.onData(chunk);
@@ -267,6 +277,9 @@ export class H1Upstream {
 
   /** Sends `headers` (the caller's, end to end) and then `added` (the gateway's own) as one request head. */
   forward(endpoint: Endpoint, method: string, path: string, headers: string[], added: string[], body: Readable | null, rx: UpstreamReceiver): void {
+    // HTTP/1.1 callers were held to this by their parser; HTTP/2 callers' pseudo-headers were not.
+    const problem = requestLineProblem(method, path);
+    if (problem) return rx.error(new UnsendableRequest(problem));
     let pool = this.pools.get(endpoint.key);
     if (!pool) this.pools.set(endpoint.key, (pool = new EndpointPool(endpoint)));
     let conn: Conn | undefined;

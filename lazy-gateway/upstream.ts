@@ -35,3 +35,8 @@ export function failedBeforeResponse(err: Error & { code?: string; beforeRespons
   if (err.beforeResponse === true || isConnectFailure(err)) return true;
   return err.code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(err.message);
 }
+
+/** A request that cannot be written as HTTP/1.1 (say, an HTTP/2 caller's non-ASCII :path): the caller's fault, 400. */
+export class UnsendableRequest extends Error {
+  readonly code = 'ERR_UNSENDABLE_REQUEST';
+}
