@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { UsageError, portOption, wholeNumberOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, type AccessLogSink } from '../contracts/access-log.ts';
 import { WatchedInventory } from '../contracts/inventory/index.ts';
-import { startGateway } from './gateway.ts';
+import { startGateway, type GatewayOptions } from './gateway.ts';
+import { DEFAULT_OUTLIER } from './outlier.ts';
 import { HttpSink } from './sinks/http.ts';
 import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from './trusted-peers.ts';
 import { KafkaSink } from './sinks/kafka.ts';
@@ -35,6 +36,17 @@ Options:
                          sidecar routes that send calls here, so streams are not cut);
                          a request's x-envoy-upstream-rq-timeout-ms overrides it
   --max-body-bytes N     largest request body forwarded (default 67108864)
+  --connect-timeout MS   a connection to an endpoint not open by then fails like a refused
+                         one: a request without a body goes to the next endpoint (default 2000)
+  --max-connections N    HTTP/1.1 connections to one endpoint at most; more requests wait
+                         (default 1024)
+  --max-pending N        requests waiting for a connection to one endpoint at most; more get
+                         503 upstream-overflow (default 1024)
+  --outlier-failures N   consecutive failures (connect failures, resets, 5xx) that take an
+                         endpoint out of rotation (default 5; 0 never ejects)
+  --outlier-ejection MS  first ejection; each further one doubles, up to 300000 (default 10000)
+  --outlier-max-percent N
+                         share of a service's endpoints that may be ejected at once (default 50)
   --drain-ms MS          how long shutdown lets in-flight requests finish (default 10000)
   -h, --help             show this help
 `;
@@ -61,6 +73,12 @@ async function run(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'drain-ms': { type: 'string' },
+        'connect-timeout': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-pending': { type: 'string' },
+        'outlier-failures': { type: 'string' },
+        'outlier-ejection': { type: 'string' },
+        'outlier-max-percent': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -77,6 +95,7 @@ async function run(argv: string[]): Promise<number> {
   if (values.kafka && values.analyzer) return fail('give --kafka or --analyzer, not both');
   let port: number, adminPort: number, timeoutMs: number, maxBody: number, drainMs: number;
   let trustedProxies: readonly string[] = DEFAULT_TRUSTED_PROXIES;
+  let upstream: Pick<GatewayOptions, 'connectTimeoutMs' | 'maxConnectionsPerEndpoint' | 'maxPendingPerEndpoint' | 'outlier'>;
   if (values['trusted-proxies'] !== undefined) {
     trustedProxies = parseTrustedProxies(String(values['trusted-proxies']));
     try {
@@ -92,6 +111,19 @@ async function run(argv: string[]): Promise<number> {
     timeoutMs = wholeNumberOption(values.timeout as string | undefined, '--timeout', 0);
     maxBody = wholeNumberOption(values['max-body-bytes'] as string | undefined, '--max-body-bytes', 64 * 1024 * 1024);
     drainMs = wholeNumberOption(values['drain-ms'] as string | undefined, '--drain-ms', 10_000);
+    const flag = (name: string) => values[name] as string | undefined;
+    upstream = {
+      connectTimeoutMs: wholeNumberOption(flag('connect-timeout'), '--connect-timeout', 2_000),
+      maxConnectionsPerEndpoint: wholeNumberOption(flag('max-connections'), '--max-connections', 1024),
+      maxPendingPerEndpoint: wholeNumberOption(flag('max-pending'), '--max-pending', 1024),
+      outlier: {
+        consecutiveFailures: wholeNumberOption(flag('outlier-failures'), '--outlier-failures', DEFAULT_OUTLIER.consecutiveFailures),
+        baseEjectionMs: wholeNumberOption(flag('outlier-ejection'), '--outlier-ejection', DEFAULT_OUTLIER.baseEjectionMs),
+        maxEjectionPercent: wholeNumberOption(flag('outlier-max-percent'), '--outlier-max-percent', DEFAULT_OUTLIER.maxEjectionPercent, 100),
+      },
+    };
+    if (upstream.connectTimeoutMs === 0) throw new UsageError('--connect-timeout 0: give the time in ms a connection may take to open (default 2000)');
+    if (upstream.maxConnectionsPerEndpoint === 0) throw new UsageError('--max-connections 0: at least one connection per endpoint is needed (default 1024)');
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     return fail(err.message);
@@ -124,6 +156,7 @@ async function run(argv: string[]): Promise<number> {
       timeoutMs: timeoutMs as number,
       maxRequestBodyBytes: maxBody as number,
       drainMs: drainMs as number,
+      ...upstream,
     });
   } catch (err) {
     inventory.close();

@@ -7,6 +7,7 @@ import { startAdmin } from './admin.ts';
 import { Callers } from './caller.ts';
 import { Listener } from './listener.ts';
 import { Metrics } from './metrics.ts';
+import { DEFAULT_OUTLIER, OutlierDetector, type OutlierOptions } from './outlier.ts';
 import { Proxy } from './proxy.ts';
 import { Reporter, type ReporterOptions } from './reporter.ts';
 import { DEFAULT_TRUSTED_PROXIES, TrustedPeers } from './trusted-peers.ts';
@@ -42,6 +43,14 @@ export interface GatewayOptions {
   /** HTTP/2 streams per caller connection. */
   maxConcurrentStreams?: number;
   maxInflight?: number;
+  /** A connection to an endpoint not established by then is a connect failure, retried elsewhere. Default 2000. */
+  connectTimeoutMs?: number;
+  /** HTTP/1.1 connections open to one endpoint at most; further requests wait for one. Default 1024. */
+  maxConnectionsPerEndpoint?: number;
+  /** Requests waiting for a connection to one endpoint at most; further ones get 503. Default 1024. */
+  maxPendingPerEndpoint?: number;
+  /** Passive outlier ejection (DEFAULT_OUTLIER for what is not given). */
+  outlier?: Partial<OutlierOptions>;
   /** Idle HTTP/1.1 keep-alive connections, and request heads that take this long, are closed. Default 65000. */
   idleTimeoutMs?: number;
   /** How long close() lets in-flight requests finish. Default 10000. */
@@ -71,9 +80,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new Metrics();
   const reporter = new Reporter(options.sink ?? discard, { log, ...options.report });
   metrics.reportStats = () => reporter.stats();
-  const h1 = new H1Upstream({ maxResponseHeaderBytes: maxHeaderBytes });
-  const h2 = new H2Upstream({ maxResponseHeaderBytes: maxHeaderBytes });
-  const proxy = new Proxy(current, new Callers(trusted, metrics), h1, h2, reporter, metrics, {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
+  const h1 = new H1Upstream({
+    maxResponseHeaderBytes: maxHeaderBytes,
+    connectTimeoutMs,
+    maxConnectionsPerEndpoint: options.maxConnectionsPerEndpoint ?? 1024,
+    maxPendingPerEndpoint: options.maxPendingPerEndpoint ?? 1024,
+  });
+  const h2 = new H2Upstream({ maxResponseHeaderBytes: maxHeaderBytes, connectTimeoutMs });
+  const outliers = new OutlierDetector({ ...DEFAULT_OUTLIER, ...options.outlier });
+  metrics.upstreamStats = () => ({
+    connectTimeouts: h1.stats.connectTimeouts + h2.stats.connectTimeouts,
+    overflows: h1.stats.overflows,
+    queued: h1.stats.queued(),
+    ejections: outliers.stats.ejections,
+    readmissions: outliers.stats.readmissions,
+    ejectionsSkipped: outliers.stats.skipped,
+    ejected: outliers.ejectedCount(),
+  });
+  const proxy = new Proxy(current, new Callers(trusted, metrics), h1, h2, outliers, reporter, metrics, {
     timeoutMs: options.timeoutMs ?? 0,
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 64 * 1024 * 1024,
     maxInflight: options.maxInflight ?? 10_000,
@@ -89,6 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     for (const s of next.services) for (const w of s.workloads) for (const p of s.ports) keys.add(`${w.address}:${p.targetPort}`);
     h1.retain(keys);
     h2.retain(keys);
+    outliers.retain(keys);
   };
   if (source instanceof WatchedInventory) source.on('change', onChange);
 

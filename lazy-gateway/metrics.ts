@@ -25,6 +25,20 @@ class Histogram {
   }
 }
 
+/** Dead-upstream defences, read at scrape time. */
+export interface UpstreamHealthStats {
+  connectTimeouts: number;
+  /** Requests refused because an endpoint's connections and queue were full. */
+  overflows: number;
+  /** Requests waiting for a connection to an endpoint now. */
+  queued: number;
+  ejections: number;
+  readmissions: number;
+  ejectionsSkipped: number;
+  /** Endpoints out of rotation now. */
+  ejected: number;
+}
+
 /** One (source, destination, code) series; found through nested maps so counting builds no key string. */
 interface RequestSeries {
   readonly source: string;
@@ -46,6 +60,7 @@ export class Metrics {
   inflight = 0;
   retries = 0;
   reportStats: () => ReportStats = () => ({ depth: 0, capacity: 0, dropped: 0, sent: 0, failures: 0 });
+  upstreamStats: () => UpstreamHealthStats = () => ({ connectTimeouts: 0, overflows: 0, queued: 0, ejections: 0, readmissions: 0, ejectionsSkipped: 0, ejected: 0 });
 
   request(source: string, destination: string, code: number, identifiedBy: string, bytesIn: number, bytesOut: number): void {
     let byDestination = this.series.get(source);
@@ -130,6 +145,21 @@ export class Metrics {
     out.push(`meshscope_gateway_report_sent_total ${r.sent}`);
     counter('meshscope_gateway_report_failures_total', 'Sink sends that failed and will be retried.');
     out.push(`meshscope_gateway_report_failures_total ${r.failures}`);
+    const u = this.upstreamStats();
+    counter('meshscope_gateway_upstream_connect_timeouts_total', 'Upstream connections not established within the connect timeout (retried like refused ones).');
+    out.push(`meshscope_gateway_upstream_connect_timeouts_total ${u.connectTimeouts}`);
+    counter('meshscope_gateway_upstream_overflow_total', 'Requests refused (503) because an endpoint had its maximum connections busy and its queue full.');
+    out.push(`meshscope_gateway_upstream_overflow_total ${u.overflows}`);
+    out.push('# HELP meshscope_gateway_upstream_queued_requests Requests waiting for a connection to a busy endpoint.', '# TYPE meshscope_gateway_upstream_queued_requests gauge');
+    out.push(`meshscope_gateway_upstream_queued_requests ${u.queued}`);
+    counter('meshscope_gateway_outlier_ejections_total', 'Endpoints taken out of rotation after consecutive failures.');
+    out.push(`meshscope_gateway_outlier_ejections_total ${u.ejections}`);
+    counter('meshscope_gateway_outlier_readmissions_total', 'Ejected endpoints put back in rotation when their ejection ran out.');
+    out.push(`meshscope_gateway_outlier_readmissions_total ${u.readmissions}`);
+    counter('meshscope_gateway_outlier_ejections_skipped_total', 'Ejections not made because the route had its maximum share of endpoints out.');
+    out.push(`meshscope_gateway_outlier_ejections_skipped_total ${u.ejectionsSkipped}`);
+    out.push('# HELP meshscope_gateway_outlier_ejected_endpoints Endpoints out of rotation now.', '# TYPE meshscope_gateway_outlier_ejected_endpoints gauge');
+    out.push(`meshscope_gateway_outlier_ejected_endpoints ${u.ejected}`);
     out.push('# HELP meshscope_gateway_upstream_latency_seconds Time from forwarding to the upstream response head.');
     out.push('# TYPE meshscope_gateway_upstream_latency_seconds histogram');
     for (const [protocol, h] of this.latency) {
