@@ -146,20 +146,14 @@ export class Metrics {
     counter('meshscope_gateway_report_failures_total', 'Sink sends that failed and will be retried.');
     out.push(`meshscope_gateway_report_failures_total ${r.failures}`);
     const u = this.upstreamStats();
-    counter('meshscope_gateway_upstream_connect_timeouts_total', 'Upstream connections not established within the connect timeout (retried like refused ones).');
-    out.push(`meshscope_gateway_upstream_connect_timeouts_total ${u.connectTimeouts}`);
-    counter('meshscope_gateway_upstream_overflow_total', 'Requests refused (503) because an endpoint had its maximum connections busy and its queue full.');
-    out.push(`meshscope_gateway_upstream_overflow_total ${u.overflows}`);
-    out.push('# HELP meshscope_gateway_upstream_queued_requests Requests waiting for a connection to a busy endpoint.', '# TYPE meshscope_gateway_upstream_queued_requests gauge');
-    out.push(`meshscope_gateway_upstream_queued_requests ${u.queued}`);
-    counter('meshscope_gateway_outlier_ejections_total', 'Endpoints taken out of rotation after consecutive failures.');
-    out.push(`meshscope_gateway_outlier_ejections_total ${u.ejections}`);
-    counter('meshscope_gateway_outlier_readmissions_total', 'Ejected endpoints put back in rotation when their ejection ran out.');
-    out.push(`meshscope_gateway_outlier_readmissions_total ${u.readmissions}`);
-    counter('meshscope_gateway_outlier_ejections_skipped_total', 'Ejections not made because the route had its maximum share of endpoints out.');
-    out.push(`meshscope_gateway_outlier_ejections_skipped_total ${u.ejectionsSkipped}`);
-    out.push('# HELP meshscope_gateway_outlier_ejected_endpoints Endpoints out of rotation now.', '# TYPE meshscope_gateway_outlier_ejected_endpoints gauge');
-    out.push(`meshscope_gateway_outlier_ejected_endpoints ${u.ejected}`);
+    const one = (name: string, type: 'counter' | 'gauge', help: string, value: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    one('meshscope_gateway_upstream_connect_timeouts_total', 'counter', 'Upstream connections not established within the connect timeout (retried like refused ones).', u.connectTimeouts);
+    one('meshscope_gateway_upstream_overflow_total', 'counter', 'Requests refused (503) because an endpoint had its maximum connections busy and its queue full.', u.overflows);
+    one('meshscope_gateway_upstream_queued_requests', 'gauge', 'Requests waiting for a connection to a busy endpoint.', u.queued);
+    one('meshscope_gateway_outlier_ejections_total', 'counter', 'Endpoints taken out of rotation after consecutive failures.', u.ejections);
+    one('meshscope_gateway_outlier_readmissions_total', 'counter', 'Ejected endpoints put back in rotation when their ejection ran out.', u.readmissions);
+    one('meshscope_gateway_outlier_ejections_skipped_total', 'counter', 'Ejections not made because the route had its maximum share of endpoints out.', u.ejectionsSkipped);
+    one('meshscope_gateway_outlier_ejected_endpoints', 'gauge', 'Endpoints out of rotation now.', u.ejected);
     out.push('# HELP meshscope_gateway_upstream_latency_seconds Time from forwarding to the upstream response head.');
     out.push('# TYPE meshscope_gateway_upstream_latency_seconds histogram');
     for (const [protocol, h] of this.latency) {
