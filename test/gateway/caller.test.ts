@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Gateway } from '../../lazy-gateway/index.ts';
+import { xfccIdentity } from '../../lazy-gateway/xfcc.ts';
 import { deadPort, gatewayFor, h1Backend, h1Request, inventoryOf, metricsText, type Backend, type MemorySink } from './helpers.ts';
 
 /** Workloads by address; TRUSTED is a proxy in --trusted-proxies, UNTRUSTED is neither. */
@@ -130,5 +131,23 @@ test('by default loopback is trusted (our own sidecars call from there) and the 
   } finally {
     await gateway.close();
     await backend.close();
+  }
+});
+
+test('x-forwarded-client-cert: the SPIFFE URI of the last element, quoted or not', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['By=spiffe://td/ns/mesh/sa/gw;Hash=ab;URI=spiffe://td/ns/shop/sa/page', 'shop/page'],
+    ['URI="spiffe://td/ns/shop/sa/page";Subject="CN=a,O=b"', 'shop/page'],
+    // Only the last element is what the nearest proxy added; earlier ones came from the client.
+    ['URI=spiffe://td/ns/shop/sa/page,By=x;URI=spiffe://td/ns/other/sa/front', 'other/front'],
+    ['Subject="a,b";URI=spiffe://td/ns/shop/sa/page', 'shop/page'],
+    ['URI=spiffe://td/ns/shop/sa/page,Hash=only', undefined],
+    ['URI=https://example.com/x', undefined],
+    ['URI=spiffe://td/ns/shop/sa/page/extra', undefined],
+    ['', undefined],
+  ];
+  for (const [value, want] of cases) {
+    const id = xfccIdentity(value);
+    assert.equal(id ? `${id.namespace}/${id.serviceAccount}` : undefined, want, value);
   }
 });
