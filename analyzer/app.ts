@@ -48,8 +48,8 @@ export interface AnalyzerOptions {
   ingestMaxBytes?: number;
   /** Accepts listening beyond loopback with writes open (no admin or ingest token); see exposure.ts. */
   allowOpenWrites?: boolean;
-  /** CIDRs whose ALS/xDS node ids are believed whatever the peer address (default loopback); see contracts/trusted-peers.ts. */
-  trustedProxies?: string;
+  /** CIDRs whose ALS/xDS node ids and gateway identity headers are believed whatever the peer address (default loopback); see contracts/trusted-peers.ts. */
+  trustedProxies?: readonly string[];
   log?: (msg: string) => void;
 }
 
@@ -102,7 +102,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     let gateway: Gateway | undefined;
     if (opts.gatewayPort !== undefined) {
       // The embedded default: the gateway's records go straight into the core, no transport in between.
-      gateway = await startGateway({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, log }).catch(
+      gateway = await startGateway({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, trustedProxies: trusted.cidrs, log }).catch(
         (err: Error) => {
           // The gateway names the flags of its own command; here they are the analyzer's.
           throw new Error(`lazy gateway: ${err.message.replace('--port', '--gateway-port').replace('--admin-port', '--gateway-admin-port')}`);

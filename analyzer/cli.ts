@@ -4,7 +4,7 @@
 // close.
 import { parseArgs } from 'node:util';
 import { UsageError, portOption } from '../cli/options.ts';
-import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers } from '../contracts/index.ts';
+import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
@@ -56,7 +56,8 @@ Admin:
   --allow-open-writes     listen beyond loopback without those tokens anyway
   --trusted-proxies CIDRS peers whose ALS/xDS node ids are believed even when the
                           inventory gives their address to another workload
-                          (default ${DEFAULT_TRUSTED_PROXIES}; 'none' = nobody)
+                          (default ${DEFAULT_TRUSTED_PROXIES.join(',')}; 'none' = nobody);
+                          the in-process gateway believes identity headers from them
 
 Prints "analyzer listening: http=N als=N xds=N [gateway=N gateway-admin=N]"
 on stdout once every port is bound.
@@ -131,12 +132,12 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     }
   }
   const ingestToken = values['ingest-token'] ?? (env.MESHSCOPE_INGEST_TOKEN || undefined);
-  const trusted = values['trusted-proxies'];
-  if (trusted !== undefined) {
+  const trusted = values['trusted-proxies'] === undefined ? undefined : parseTrustedProxies(values['trusted-proxies']);
+  if (trusted) {
     try {
       new TrustedPeers(trusted);
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw new UsageError(`--trusted-proxies: ${(err as Error).message}, or 'none'`);
     }
   }
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
 import { UsageError, portOption } from '../cli/options.ts';
-import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, WatchedInventory, loadInventory, type Inventory } from '../contracts/index.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, WatchedInventory, parseTrustedProxies, loadInventory, type Inventory } from '../contracts/index.ts';
 import { closest } from '../contracts/inventory/errors.ts';
 import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.ts';
 import { createXdsServer } from './index.ts';
@@ -16,6 +16,14 @@ const EXIT_USAGE = 2;
 function usageError(command: string, err: unknown): number {
   process.stderr.write(`meshscope ${command}: ${(err as Error).message}\nRun \`meshscope ${command} --help\` for the options.\n`);
   return EXIT_USAGE;
+}
+
+function trustedPeers(text: string | undefined): TrustedPeers {
+  try {
+    return new TrustedPeers(text === undefined ? undefined : parseTrustedProxies(text));
+  } catch (err) {
+    throw new UsageError(`--trusted-proxies: ${(err as Error).message}, or 'none'`);
+  }
 }
 
 function ipOption(value: string | undefined, flag: string): string | undefined {
@@ -52,7 +60,7 @@ Options:
                        that are now called directly stay in scope
   --no-lazy            push every proxy the whole mesh (the baseline)
   --trusted-proxies C  CIDRs whose node ids are believed from any address
-                       (default ${DEFAULT_TRUSTED_PROXIES}; 'none'); any other
+                       (default ${DEFAULT_TRUSTED_PROXIES.join(',')}; 'none'); any other
                        peer must be the inventory workload its node id names
   -h, --help           this text
 
@@ -89,7 +97,7 @@ export const xdsServerCommand: Command = {
         gateway: hostPort(values.gateway, '--gateway'),
         als: hostPort(values.als, '--als'),
         lazy: !values['no-lazy'],
-        trusted: new TrustedPeers(values['trusted-proxies']),
+        trusted: trustedPeers(values['trusted-proxies']),
       };
       if (isIP(opts.host) === 0 && opts.host !== 'localhost') throw new UsageError(`--host ${JSON.stringify(opts.host)}: expected an IP address to listen on`);
       inventory = new WatchedInventory(opts.mesh);

@@ -53,7 +53,7 @@ describe('meshscope analyzer (command line)', () => {
     assert.equal(o.adminToken, 'from-env');
     assert.equal(parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--admin-token', 'flag'], { MESHSCOPE_ADMIN_TOKEN: 'env' }).adminToken, 'flag');
     const w = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--listen', '0.0.0.0', '--allow-open-writes', '--trusted-proxies', '10.0.0.0/8'], { MESHSCOPE_INGEST_TOKEN: 'in' });
-    assert.deepEqual([w.host, w.allowOpenWrites, w.trustedProxies, w.ingestToken], ['0.0.0.0', true, '10.0.0.0/8', 'in']);
+    assert.deepEqual([w.host, w.allowOpenWrites, w.trustedProxies, w.ingestToken], ['0.0.0.0', true, ['10.0.0.0/8'], 'in']);
   });
 
   it('refuses to listen beyond loopback with open writes, naming the flags', async () => {
@@ -91,7 +91,7 @@ describe('meshscope analyzer (command line)', () => {
     [['--mesh', 'm', '--data', 'd', '--admin-token', ''], /--admin-token is empty.*leave the flag out/],
     [['--mesh', 'm', '--data', 'd', '--admin-token', ' '], /--admin-token is empty/],
     [['--mesh', 'm', '--data', 'd', '--ingest-token', ''], /--ingest-token is empty/],
-    [['--mesh', 'm', '--data', 'd', '--trusted-proxies', '10.0.0.0/33'], /--trusted-proxies: "10.0.0.0\/33" is not an IP address or CIDR/],
+    [['--mesh', 'm', '--data', 'd', '--trusted-proxies', '10.0.0.0/33'], /--trusted-proxies: trusted proxy "10.0.0.0\/33": expected an IPv4 or IPv6 CIDR.*or 'none'/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 on ${argv.join(' ')}`, async () => {
       const r = await runCapturing(argv);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { Inventory, TrustedPeers, parseMesh, peerIp } from '../../contracts/index.ts';
+import { Inventory, TrustedPeers, parseMesh, parseTrustedProxies, peerIp } from '../../contracts/index.ts';
 import { envoyRoot } from '../../contracts/envoy-proto.ts';
 import { Analyzer } from '../../analyzer/index.ts';
 import { serviceDefinition } from '../../analyzer/sources/grpc-definition.ts';
@@ -55,7 +55,7 @@ describe('ALS: the node id must be the peer', () => {
   const logs: string[] = [];
   before(async () => {
     analyzer = Analyzer.open({ inventory });
-    strict = await startAlsServer({ target: analyzer, inventory: () => inventory, trusted: new TrustedPeers('none'), log: (l) => logs.push(l) });
+    strict = await startAlsServer({ target: analyzer, inventory: () => inventory, trusted: new TrustedPeers([]), log: (l) => logs.push(l) });
     loopback = await startAlsServer({ target: analyzer, inventory: () => inventory });
   });
   after(async () => {
@@ -90,7 +90,7 @@ describe('xDS: the node id must be the peer', () => {
   let loopback: XdsServer;
   const logs: string[] = [];
   before(async () => {
-    strict = await createXdsServer({ inventory, trustedPeers: new TrustedPeers('none'), log: (l) => logs.push(l) });
+    strict = await createXdsServer({ inventory, trustedPeers: new TrustedPeers([]), log: (l) => logs.push(l) });
     loopback = await createXdsServer({ inventory });
   });
   after(async () => {
@@ -129,11 +129,12 @@ describe('xDS: the node id must be the peer', () => {
 
 describe('trusted peers', () => {
   it('parses CIDRs and bare addresses, reads gRPC peer strings, and names a bad entry', () => {
-    const t = new TrustedPeers('10.0.0.0/8, 192.168.1.5, fd00::/8');
-    for (const ip of ['10.1.2.3', '192.168.1.5', '::ffff:10.0.0.1', 'fd00::1']) assert.ok(t.trusts(ip), ip);
-    for (const ip of ['11.0.0.1', '192.168.1.6', '127.0.0.1', 'fe80::1', 'garbage']) assert.ok(!t.trusts(ip), ip);
-    assert.ok(new TrustedPeers().trusts('127.0.0.5') && new TrustedPeers().trusts('::1'));
+    const t = new TrustedPeers(parseTrustedProxies('10.0.0.0/8, 192.168.1.5, fd00::/8'));
+    for (const ip of ['10.1.2.3', '192.168.1.5', '::ffff:10.0.0.1', 'fd00::1']) assert.ok(t.has(ip), ip);
+    for (const ip of ['11.0.0.1', '192.168.1.6', '127.0.0.1', 'fe80::1', 'garbage']) assert.ok(!t.has(ip), ip);
+    assert.ok(new TrustedPeers().has('127.0.0.5') && new TrustedPeers().has('::1'));
+    assert.deepEqual(parseTrustedProxies('none'), []);
     assert.deepEqual(['ipv4:10.0.0.1:5', '10.0.0.1:5', '[::1]:7', 'ipv6:[::ffff:127.0.0.1]:7'].map(peerIp), ['10.0.0.1', '10.0.0.1', '::1', '127.0.0.1']);
-    assert.throws(() => new TrustedPeers('10.0.0.0/40', '--trusted-proxies'), /--trusted-proxies: "10\.0\.0\.0\/40" is not an IP address or CIDR/);
+    assert.throws(() => new TrustedPeers(['10.0.0.0/40']), /trusted proxy "10\.0\.0\.0\/40": expected an IPv4 or IPv6 CIDR/);
   });
 });

@@ -99,7 +99,7 @@ describe('meshscope xds-server', () => {
     assert.match(als.stderr, /--als "analyzer": expected HOST:PORT/);
     const trusted = await runCapturing(xdsServerCommand, ['--mesh', meshFile, '--trusted-proxies', 'localhost']);
     assert.equal(trusted.code, 2);
-    assert.match(trusted.stderr, /--trusted-proxies: "localhost" is not an IP address or CIDR/);
+    assert.match(trusted.stderr, /--trusted-proxies: trusted proxy "localhost": expected an IPv4 or IPv6 CIDR/);
     assert.match(xdsServerCommand.usage, /--trusted-proxies/);
   });
 
