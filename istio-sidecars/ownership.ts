@@ -15,7 +15,7 @@ export interface KubeSidecar {
     uid?: string;
     resourceVersion?: string;
     labels?: Record<string, string>;
-    managedFields?: Array<{ manager?: string; operation?: string }>;
+    managedFields?: Array<{ manager?: string; operation?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }>;
   };
   spec?: Partial<SidecarSpec> & { workloadSelector?: { labels?: Record<string, string> } };
 }
@@ -53,4 +53,22 @@ export function foreignClaim(group: WorkloadGroup, present: Iterable<KubeSidecar
     }
   }
   return undefined;
+}
+
+/** The spec fields meshscope applies; a co-manager of one of them makes meshscope's apply a conflict. */
+const APPLIED_SPEC_FIELDS = ['f:workloadSelector', 'f:egress', 'f:outboundTrafficPolicy'];
+
+/**
+ * Field managers other than meshscope that hold a spec field meshscope applies,
+ * on a Sidecar meshscope made (someone edited it). meshscope does not force
+ * them back: applying would be refused (409), so it is not even tried.
+ */
+export function coManagers(s: KubeSidecar): string[] {
+  const out = new Set<string>();
+  for (const f of s.metadata.managedFields ?? []) {
+    if (f.manager === MANAGER) continue;
+    const spec = f.fieldsV1?.['f:spec'] ?? {};
+    if (APPLIED_SPEC_FIELDS.some((k) => k in spec)) out.add(f.manager ?? '?');
+  }
+  return [...out];
 }

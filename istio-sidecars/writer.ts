@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Inventory, ScopeTarget, Service, ServiceId, WorkloadId } from '../contracts/index.ts';
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
-import { foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
+import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
 import { buildSidecar, MANAGED_BY_LABEL, MANAGER, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarView } from './sidecar-store.ts';
@@ -226,6 +226,13 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);
+      return;
+    }
+    const editors = existing ? coManagers(existing) : [];
+    if (editors.length > 0) {
+      const reason = `${editors.join(', ')} changed fields meshscope applies on Sidecar ${g.namespace}/${g.name}; meshscope does not force them back (delete the Sidecar, or remove those fields, to hand it back)`;
+      if (prev?.reason !== reason) this.log(`istio sidecars: skipping ${g.namespace}/${g.name}: ${reason}`);
+      this.state.set(k, { ...base, state: 'skipped', reason });
       return;
     }
     if (this.dryRun) {
