@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { CustomObjectsApi, KubeConfig, makeInformer, type Informer, type KubernetesListObject, type ObjectCache } from '@kubernetes/client-node';
 import type { KubeSidecar } from './ownership.ts';
 
+/** `change`: a Sidecar of that namespace was created, changed or deleted by anyone but meshscope. */
 export interface SidecarView extends EventEmitter<{ change: [namespace: string] }> {
   get(namespace: string, name: string): KubeSidecar | undefined;
   inNamespace(namespace: string): KubeSidecar[];
@@ -68,10 +69,14 @@ export class SidecarStore extends EventEmitter<{ change: [namespace: string] }> 
   private seen(s: KubeSidecar, deleted: boolean): void {
     const k = key(s.metadata.namespace, s.metadata.name);
     const ov = this.overlay.get(k);
+    const rv = s.metadata.resourceVersion ?? '';
     if (ov) {
-      const rv = s.metadata.resourceVersion ?? '';
-      // A late event of an earlier own write changes nothing; our latest one arriving, or anyone else's change, ends the overlay.
-      if (deleted || !ov.older.has(rv) || ov.obj?.metadata.resourceVersion === rv) this.overlay.delete(k);
+      const ours = deleted ? ov.obj === undefined : ov.older.has(rv);
+      // Our latest write arriving ends the overlay; a late event of an earlier one changes nothing.
+      if (ours && (deleted || ov.obj?.metadata.resourceVersion === rv)) this.overlay.delete(k);
+      if (ours) return;
+      // Anyone else's change: the watch is the truth again.
+      this.overlay.delete(k);
     }
     this.emit('change', s.metadata.namespace);
   }
