@@ -7,7 +7,8 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { WatchedInventory, type Inventory } from '../contracts/index.ts';
+import { openInventorySource, type Inventory } from '../contracts/index.ts';
+import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { buildApp } from './http/app.ts';
@@ -19,7 +20,10 @@ import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
-  mesh: string;
+  /** The mesh.yaml inventory; or, instead, */
+  mesh?: string;
+  /** the inventory of a Kubernetes cluster. */
+  kubernetes?: KubernetesSourceOptions;
   data: string;
   /** Address every listener binds; default 127.0.0.1. */
   host?: string;
@@ -71,7 +75,8 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const inventory = new WatchedInventory(opts.mesh, log).start();
+    if (!opts.mesh && !opts.kubernetes) throw new Error('no inventory: pass --mesh FILE or --kubeconfig FILE');
+    const inventory = await openInventorySource(opts.kubernetes ? { kubernetes: opts.kubernetes } : { mesh: opts.mesh! }, log);
     cleanup.push(() => inventory.close());
     try {
       makeDirs(opts.data);

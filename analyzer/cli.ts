@@ -3,13 +3,13 @@
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
 import { parseArgs } from 'node:util';
-import { UsageError, portOption } from '../cli/options.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
 
-const usage = `Usage: meshscope analyzer --mesh FILE --data DIR [options]
+const usage = `Usage: meshscope analyzer --mesh FILE | --kubeconfig FILE --data DIR [options]
 
 Learns who calls whom from access logs, keeps the dependency graph in SQLite
 and directs the built-in xDS server so each proxy gets only what it uses.
@@ -17,7 +17,7 @@ Sidecars it serves stream their egress access log to its ALS port, so calls
 that go direct once in scope keep their dependency alive.
 
 Required:
-  --mesh FILE             the mesh inventory (mesh.yaml); edits are picked up live
+${INVENTORY_USAGE}
   --data DIR              where the graph is kept (SQLite); restored on start
 
 Listeners:
@@ -86,7 +86,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
       strict: true,
       allowPositionals: false,
       options: {
-        mesh: { type: 'string' },
+        ...INVENTORY_FLAGS,
         data: { type: 'string' },
         listen: { type: 'string' },
         'http-port': { type: 'string' },
@@ -107,7 +107,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   } catch (err) {
     throw new UsageError(`${(err as Error).message}; see meshscope analyzer --help`);
   }
-  if (!values.mesh) throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml)');
+  const origin = inventoryOption(values, env);
   if (!values.data) throw new UsageError('--data DIR is required: the directory where the graph is kept');
   if ((values.topic || values.group) && !values.kafka) throw new UsageError('--topic and --group need --kafka HOST:PORT');
   if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
@@ -119,7 +119,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   }
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
-    mesh: values.mesh,
+    ...('mesh' in origin ? { mesh: origin.mesh } : { kubernetes: origin.kubernetes }),
     data: values.data,
     host: values.listen ?? '0.0.0.0',
     httpPort: portOption(values['http-port'], '--http-port', 15090),
