@@ -8,8 +8,8 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { WatchedInventory, type Inventory, type InventorySource } from '../contracts/index.ts';
-import { KubernetesInventorySource, type LabelSelector } from '../contracts/inventory/kubernetes/index.ts';
+import { openInventorySource, type Inventory } from '../contracts/index.ts';
+import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { gatewayFqdn, istioSidecarRoutes, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
@@ -22,12 +22,10 @@ import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
-  /** mesh.yaml; without it the inventory comes from Kubernetes (`kubeconfig`, or the pod's service account). */
+  /** The mesh.yaml inventory; or, instead, */
   mesh?: string;
-  /** The cluster: its inventory (unless `mesh`) and, in Istio mode, where Sidecars go. Unset: in-cluster credentials. */
-  kubeconfig?: string;
-  /** Kubernetes namespaces to follow, like Istio's discoverySelectors (all but system ones when empty). */
-  namespaceSelectors?: LabelSelector[];
+  /** the inventory of a Kubernetes cluster. */
+  kubernetes?: KubernetesSourceOptions;
   data: string;
   /** Address every listener binds; default 127.0.0.1. */
   host?: string;
@@ -92,15 +90,11 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const inventory: InventorySource = opts.mesh
-      ? new WatchedInventory(opts.mesh, log).start()
-      : await KubernetesInventorySource.start({
-          kubeconfig: opts.kubeconfig,
-          namespaceSelectors: opts.namespaceSelectors,
-          // meshscope's own pods (the gateway) are no callers: what they carry is reported for the real caller.
-          excludeNamespaces: opts.istio?.gateway ? [opts.istio.gateway.namespace] : [],
-          log,
-        });
+    if (!opts.mesh && !opts.kubernetes) throw new Error('no inventory: pass --mesh FILE or --kubeconfig FILE');
+    // meshscope's own pods (the gateway) are no callers: what they carry is reported for the real caller.
+    const ownNamespace = opts.istio?.gateway ? [opts.istio.gateway.namespace] : [];
+    const kubernetes = opts.kubernetes && { ...opts.kubernetes, excludeNamespaces: [...(opts.kubernetes.excludeNamespaces ?? []), ...ownNamespace] };
+    const inventory = await openInventorySource(kubernetes ? { kubernetes } : { mesh: opts.mesh! }, log);
     cleanup.push(() => inventory.close());
     try {
       makeDirs(opts.data);
@@ -136,7 +130,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     let sidecars: IstioSidecars | undefined;
     if (opts.istio) {
       // istiod pushes; meshscope's part is the Sidecar resources, written from the restored scopes on.
-      sidecars = await startIstioSidecars({ ...opts.istio, kubeconfig: opts.kubeconfig, inventory, log });
+      sidecars = await startIstioSidecars({ kubeconfig: opts.kubernetes?.kubeconfig, ...opts.istio, inventory, log });
       cleanup.push(() => sidecars!.close());
       cleanup.push(analyzer.attach(sidecars.writer));
       sidecars.writer.start();

@@ -9,6 +9,8 @@ import type { InventorySource } from '../contracts/index.ts';
 import { SidecarWriter, type SidecarWriterOptions } from './writer.ts';
 
 export interface IstioSidecarOptions {
+  /** Where Sidecars are written: a kubeconfig file; unset, the inventory's cluster or the pod's service account. */
+  kubeconfig?: string;
   dryRun?: boolean;
   gateway?: GatewayService;
   /** `ns/host` entries every Sidecar keeps; default istio-system/* and the gateway's namespace. */
@@ -30,8 +32,6 @@ export function defaultAlwaysVisible(gateway?: GatewayService): string[] {
 export async function startIstioSidecars(
   opts: IstioSidecarOptions & {
     inventory: InventorySource;
-    /** kubeconfig file; unset: the pod's service account (in-cluster). */
-    kubeconfig?: string;
     kc?: KubeConfig;
     api?: SidecarApi;
     log?: (msg: string) => void;
