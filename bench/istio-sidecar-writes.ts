@@ -1,7 +1,7 @@
 // Sidecar writes under a burst of new edges (prints figures; not a test).
 //
 //   node --import tsx bench/istio-sidecar-writes.ts [--groups 100] [--services 500]
-//        [--edges 1000] [--spread-ms 500] [--qps 20] [--burst 40] [--quiet-ms 100] [--max-delay-ms 1000]
+//        [--edges 1000] [--spread-ms 500] [--qps 20] [--burst 40] [--quiet-ms 100] [--max-delay-ms 1000] [--concurrency 4]
 //
 // A real kube-apiserver (test/harness/k8s) with the Istio CRDs; an inventory of
 // G caller Deployments (2 pods each) and S services; the Sidecar writer as the
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     burst: { type: 'string', default: '40' },
     'quiet-ms': { type: 'string', default: '100' },
     'max-delay-ms': { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '4' },
   },
 });
 const G = Number(values.groups);
@@ -71,7 +72,7 @@ try {
     },
     delete: (s) => real.delete(s),
   };
-  const tuning = { qps: Number(values.qps), burst: Number(values.burst), quietMs: Number(values['quiet-ms']), maxDelayMs: Number(values['max-delay-ms']) };
+  const tuning = { qps: Number(values.qps), burst: Number(values.burst), quietMs: Number(values['quiet-ms']), maxDelayMs: Number(values['max-delay-ms']), concurrency: Number(values.concurrency) };
   const { writer, close } = await startIstioSidecars({ kc, api: timed, inventory: source, gateway: GATEWAY, tuning, log: (m) => progress(m) });
   try {
     let t = performance.now();
@@ -122,7 +123,7 @@ try {
     await writer.idle();
     const after = await sidecarWrites(api);
     const applies = after.apply - base.apply;
-    console.log(`Sidecar writes under a burst of ${E} new edges (${G} caller groups, ${S} services, edges over ${SPREAD} ms; qps ${tuning.qps}, burst ${tuning.burst}, quiet ${tuning.quietMs} ms, max delay ${tuning.maxDelayMs} ms)`);
+    console.log(`Sidecar writes under a burst of ${E} new edges (${G} caller groups, ${S} services, edges over ${SPREAD} ms; qps ${tuning.qps}, burst ${tuning.burst}, quiet ${tuning.quietMs} ms, max delay ${tuning.maxDelayMs} ms, ${tuning.concurrency} in flight)`);
     console.log(`  groups touched            ${scopes.size}`);
     console.log(`  applies (API server)      ${applies}  (${(applies / scopes.size).toFixed(2)} per touched group; writer counted ${writer.counters.applies - G})`);
     console.log(`  apply latency             p50 ${percentile(applyMs, 50).toFixed(1)} ms, p99 ${percentile(applyMs, 99).toFixed(1)} ms`);

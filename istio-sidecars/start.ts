@@ -17,7 +17,7 @@ export interface IstioSidecarOptions {
   alwaysVisible?: readonly string[];
   /** Namespaces meshscope writes no Sidecars in; default istio-system and the gateway's namespace. */
   ignoreNamespaces?: readonly string[];
-  tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst'>;
+  tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst' | 'concurrency'>;
 }
 
 export interface IstioSidecars {
