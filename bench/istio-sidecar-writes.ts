@@ -19,6 +19,7 @@ import { createNamespace } from '../test/harness/k8s/workloads.ts';
 import { waitUntil } from '../test/harness/wait.ts';
 import { GATEWAY, sidecarsIn, sidecarWrites } from '../test/istio-sidecars/apiserver.ts';
 import { inventory, type DeploymentSpec } from '../test/istio-sidecars/mesh.ts';
+import { seededRandom } from './random.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -42,14 +43,8 @@ if (E > G * S) throw new Error(`--edges ${E}: at most --groups × --services (${
 const NS = 'bench';
 const progress = (msg: string) => process.stderr.write(`[istio-sidecar-writes] ${msg}\n`);
 
-// mulberry32: the same edges every run.
-let seed = 7;
-function random(n: number): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-}
+// Seeded: runs pick the same edges.
+const random = seededRandom(7);
 
 const api = await startApiServer();
 try {
