@@ -213,8 +213,9 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;
   }
-  const pusher = 'sidecars' in analyzer ? `istio-sidecars=${analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write'}` : `xds=${analyzer.xdsPort}`;
-  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${pusher}`);
+  const sidecarMode = 'sidecars' in analyzer ? (analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write') : undefined;
+  const pusher = sidecarMode ? `istio-sidecars=${sidecarMode}` : `xds=${analyzer.xdsPort}`;
+  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${sidecarMode ? `istio sidecars (${sidecarMode})` : `xds ${analyzer.xdsPort}`}`);
   const gw = analyzer.gateway ? ` gateway=${analyzer.gateway.port} gateway-admin=${analyzer.gateway.adminPort}` : '';
   process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher}${gw}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
