@@ -213,11 +213,13 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;
   }
-  const sidecarMode = 'sidecars' in analyzer ? (analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write') : undefined;
-  const pusher = sidecarMode ? `istio-sidecars=${sidecarMode}` : `xds=${analyzer.xdsPort}`;
-  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${sidecarMode ? `istio sidecars (${sidecarMode})` : `xds ${analyzer.xdsPort}`}`);
+  const mode = 'sidecars' in analyzer ? (analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write') : undefined;
+  const pusher = 'sidecars' in analyzer
+    ? { log: `istio sidecars (${mode})`, out: `istio-sidecars=${mode}` }
+    : { log: `xds ${analyzer.xdsPort}`, out: `xds=${analyzer.xdsPort}` };
+  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${pusher.log}`);
   const gw = analyzer.gateway ? ` gateway=${analyzer.gateway.port} gateway-admin=${analyzer.gateway.adminPort}` : '';
-  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher}${gw}\n`);
+  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher.out}${gw}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
