@@ -45,12 +45,12 @@ Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
 
 Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
   --istio                 write a networking.istio.io/v1 Sidecar per workload group
-                          (server-side apply, field manager "meshscope", label
-                          app.kubernetes.io/managed-by=meshscope); Sidecars someone
+                          in the cluster of --kubeconfig (in a pod: its own; with
+                          --mesh, --kubeconfig names only that cluster), by
+                          server-side apply as field manager "meshscope", labelled
+                          app.kubernetes.io/managed-by=meshscope; Sidecars someone
                           else owns are left alone and reported at
                           GET /api/v1/istio/sidecars and in /metrics
-                          in the cluster of --kubeconfig (in a pod: its own);
-                          with --mesh, --kubeconfig names only that cluster
   --gateway-service NAME.NS:PORT
                           the lazy gateway's Service: calls to hosts out of a
                           workload's scope are sent there (egressProxy)
@@ -74,7 +74,7 @@ port is bound.
 Examples:
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --gateway-port 15080
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15080
-  meshscope analyzer --kubeconfig ~/.kube/config --istio --data /var/lib/meshscope \
+  meshscope analyzer --kubeconfig ~/.kube/config --istio --data /var/lib/meshscope \\
       --gateway-service meshscope-gateway.meshscope:15080 --dry-run
   curl -s localhost:15090/api/v1/graph
 `;
