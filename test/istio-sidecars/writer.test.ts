@@ -129,7 +129,11 @@ describe('Sidecar writer on a real kube-apiserver', () => {
 
   it('deletes the Sidecars no group needs any more (only its own), and recreates one deleted under it', async () => {
     const { writer } = running[0];
-    shop.set(inventory(bookinfo('shop').filter((d) => d.name !== 'reviews-v2')));
+    // As the Kubernetes source sends it: a delta naming the one service that changed (its v2 pods are gone).
+    const reviews = shop.current.service('reviews.shop')!;
+    const next = shop.current.apply({ services: [{ ...reviews, workloads: reviews.workloads.filter((w) => !w.name.startsWith('reviews-v2')) }] });
+    assert.deepEqual([...next.changedSince(shop.current)!], ['reviews.shop']);
+    shop.set(next);
     await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v2')).status === 404, 'reviews-v2 Sidecar pruned');
     await writer.idle();
     const names = (await sidecarsIn(api, 'shop')).map((s) => s.metadata.name).sort();
