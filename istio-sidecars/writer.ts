@@ -226,6 +226,8 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       if (existing && isOwn(existing)) await this.remove(existing);
       return;
     }
+    // Wanted again: what was said about deleting it no longer holds.
+    this.pruned.delete(k);
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);
