@@ -140,6 +140,16 @@ describe('Sidecar writer on a real kube-apiserver', () => {
     assert.deepEqual(names, ['meshscope-details-v1', 'meshscope-productpage-v1', 'meshscope-reviews-v1', 'ratings-by-hand']);
     assert.ok(writer.status().pruned.some((p) => p.name === 'meshscope-reviews-v2' && p.state === 'deleted'));
 
+    // reviews-v2 comes back: its Sidecar is written again and no longer reported as deleted.
+    const back = shop.current.apply({ services: [reviews] });
+    shop.set(back);
+    await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v2')).status === 200, 'reviews-v2 Sidecar back');
+    await writer.idle();
+    assert.equal(writer.status().pruned.some((p) => p.name === 'meshscope-reviews-v2'), false);
+    shop.set(shop.current.apply({ services: [{ ...reviews, workloads: reviews.workloads.filter((w) => !w.name.startsWith('reviews-v2')) }] }));
+    await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v2')).status === 404, 'reviews-v2 Sidecar pruned again');
+    await writer.idle();
+
     const del = await api.request('DELETE', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v1');
     assert.equal(del.status, 200);
     await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v1')).status === 200, 'reviews-v1 Sidecar recreated');
