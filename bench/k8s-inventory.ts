@@ -69,6 +69,8 @@ async function write(api: ApiServer, services: Svc[]): Promise<void> {
 }
 
 const api = await startApiServer({ istioCrds: true });
+// Interrupted (it takes a while at full scale): stop etcd and the API server, not just this process.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void api.stop().finally(() => process.exit(130)));
 try {
   const services = plan();
   await write(api, services);
