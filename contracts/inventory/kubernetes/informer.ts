@@ -49,7 +49,9 @@ export class Informer<T extends Meta> {
 
   /** Lists once (the initial sync) and starts watching; rejects when the first list fails. */
   async start(): Promise<void> {
-    await this.list();
+    // The first list may come from the API server's watch cache (resourceVersion 0, as client-go's
+    // reflector does): fast, possibly a moment old, and the watch that follows catches up.
+    await this.list('0');
     this.watch();
   }
 
@@ -59,12 +61,13 @@ export class Informer<T extends Meta> {
     this.abort?.abort();
   }
 
-  private async list(): Promise<void> {
+  /** `from` '0': any cached version will do (unpaged); '' (relists): the latest, paged. */
+  private async list(from = ''): Promise<void> {
     const items = new Map<string, T>();
     let cont = '';
     let rv = '';
     do {
-      const q = new URLSearchParams({ limit: String(this.opts.pageSize ?? 500) });
+      const q = new URLSearchParams(from ? { resourceVersion: from } : { limit: String(this.opts.pageSize ?? 500) });
       if (cont) q.set('continue', cont);
       const page = (await this.conn.getJson(`${this.opts.path}?${q}`)) as { metadata?: { continue?: string; resourceVersion?: string }; items?: any[] };
       for (const raw of page.items ?? []) {
