@@ -4,6 +4,7 @@ import type { AccessLogSink } from '../contracts/access-log.ts';
 import { GATEWAY_IDLE_TIMEOUT_MS } from '../contracts/scope.ts';
 import { inventorySource, type Inventory, type InventorySource } from '../contracts/inventory/index.ts';
 import { startAdmin } from './admin.ts';
+import { EndpointKeys } from './endpoint-keys.ts';
 import { Callers } from './caller.ts';
 import { Listener } from './listener.ts';
 import { Metrics } from './metrics.ts';
@@ -109,9 +110,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
 
   // Connections to endpoints that left the inventory are closed; the rest stay warm.
-  const onChange = (next: Inventory) => {
-    const keys = new Set<string>();
-    for (const s of next.services) for (const w of s.workloads) for (const p of s.ports) keys.add(`${w.address}:${p.targetPort}`);
+  const endpoints = new EndpointKeys(source.current);
+  const onChange = (next: Inventory, previous: Inventory) => {
+    const keys = endpoints.follow(next, previous);
     h1.retain(keys);
     h2.retain(keys);
     outliers.retain(keys);
