@@ -51,7 +51,24 @@ export class Informer<T extends Meta> {
   async start(): Promise<void> {
     // The first list may come from the API server's watch cache (resourceVersion 0, as client-go's
     // reflector does): fast, possibly a moment old, and the watch that follows catches up.
-    await this.list('0');
+    // A busy or starting server (429 "storage is (re)initializing", 5xx, refused connections) is
+    // waited for, up to a minute; anything else (401, 403, 404) fails the start at once.
+    const deadline = Date.now() + 60_000;
+    for (let delay = 200; ; delay = Math.min(delay * 2, MAX_BACKOFF_MS)) {
+      try {
+        await this.list('0');
+        break;
+      } catch (err) {
+        const code = (err as { statusCode?: number }).statusCode;
+        const transient = code === undefined || code === 429 || code >= 500;
+        if (!transient || Date.now() + delay > deadline) throw err;
+        if (!this.failing) this.opts.log(`kubernetes: first list of ${this.opts.path} failed (${(err as Error).message.slice(0, 200)}); retrying`);
+        this.failing = true;
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.stopped) throw new Error('stopped');
+      }
+    }
+    this.failing = false;
     this.watch();
   }
 

@@ -145,7 +145,19 @@ export class KubernetesInventorySource extends InventoryPublisher implements Inv
       remove: (p) => this.mark(this.dirtyPolicies, key(p)),
     });
     const started = performance.now();
-    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all(
+      this.informers.map((i) =>
+        i.start().catch((err: Error & { statusCode?: number }) => {
+          // Istio's CRDs may not be installed: a cluster without Istio still has an inventory.
+          if (err.statusCode === 404 && i.path.includes('istio.io/')) {
+            this.log(`kubernetes: ${i.path} is not served (Istio's CRDs are not installed?): read without it`);
+            i.stop();
+            return;
+          }
+          throw err;
+        }),
+      ),
+    );
     const listed = performance.now();
     this.flush();
     this.live = true;
