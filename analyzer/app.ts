@@ -1,14 +1,17 @@
 // The running analyzer: inventory watch, core (restored from SQLite), the
 // Access Log Service, the in-process lazy gateway, the xDS server it directs
-// and the HTTP API, started in that order and closed in reverse, so no proxy
+// (or, in Istio mode, the Sidecar writer istiod pushes from) and the HTTP API,
+// started in that order and closed in reverse, so no proxy
 // is served before its scope is restored, every address a proxy is told of
 // (ALS, gateway) is listening before the xDS server is, and nothing ingested
 // is lost on shutdown.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { TrustedPeers, WatchedInventory, type Inventory } from '../contracts/index.ts';
+import { TrustedPeers, openInventorySource, type Inventory } from '../contracts/index.ts';
+import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
+import { gatewayFqdn, istioSidecarRoutes, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
@@ -20,7 +23,10 @@ import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
-  mesh: string;
+  /** The mesh.yaml inventory; or, instead, */
+  mesh?: string;
+  /** the inventory of a Kubernetes cluster. */
+  kubernetes?: KubernetesSourceOptions;
   data: string;
   /** Address every listener binds; default 127.0.0.1. */
   host?: string;
@@ -50,27 +56,40 @@ export interface AnalyzerOptions {
   allowOpenWrites?: boolean;
   /** CIDRs whose ALS/xDS node ids and gateway identity headers are believed whatever the peer address (default loopback); see contracts/trusted-peers.ts. */
   trustedProxies?: readonly string[];
+  /** Istio mode: scopes become Sidecar resources that istiod pushes; no own xDS server. */
+  istio?: IstioSidecarOptions;
   log?: (msg: string) => void;
 }
 
-export interface RunningAnalyzer {
+interface Running {
   httpPort: number;
   alsPort: number;
-  xdsPort: number;
   /** The in-process gateway (with gatewayPort). */
   gateway?: Gateway;
   analyzer: Analyzer;
-  xds: XdsServer;
   kafka?: KafkaSource;
-  /** Scope change → proxy ACK latencies. */
-  push: PushLatency;
   /** Stops consuming, flushes everything ingested, closes every listener and the store. */
   close(): Promise<void>;
 }
 
+export interface RunningAnalyzer extends Running {
+  xdsPort: number;
+  xds: XdsServer;
+  /** Scope change → proxy ACK latencies. */
+  push: PushLatency;
+}
+
+/** Istio mode: the Sidecar writer is the scope sink. */
+export interface RunningIstioAnalyzer extends Running {
+  sidecars: IstioSidecars;
+}
+
 export const DB_FILE = 'meshscope.db';
 
-export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer> {
+export async function startAnalyzer(opts: AnalyzerOptions & { istio?: undefined }): Promise<RunningAnalyzer>;
+export async function startAnalyzer(opts: AnalyzerOptions & { istio: IstioSidecarOptions }): Promise<RunningIstioAnalyzer>;
+export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer>;
+export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
   checkExposure(host, opts);
@@ -82,7 +101,11 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const inventory = new WatchedInventory(opts.mesh, log).start();
+    if (!opts.mesh && !opts.kubernetes) throw new Error('no inventory: pass --mesh FILE or --kubeconfig FILE');
+    // meshscope's own pods (the gateway) are no callers: what they carry is reported for the real caller.
+    const ownNamespace = opts.istio?.gateway ? [opts.istio.gateway.namespace] : [];
+    const kubernetes = opts.kubernetes && { ...opts.kubernetes, excludeNamespaces: [...(opts.kubernetes.excludeNamespaces ?? []), ...ownNamespace] };
+    const inventory = await openInventorySource(kubernetes ? { kubernetes } : { mesh: opts.mesh! }, log);
     cleanup.push(() => inventory.close());
     try {
       makeDirs(opts.data);
@@ -112,28 +135,39 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     }
     const gatewayAddress: HostPort | undefined = external ?? (gateway ? { host: advertise, port: gateway.port } : undefined);
 
-    let push!: PushLatency;
     const accessLogService: HostPort = { host: advertise, port: als.port };
-    const xds = await createXdsServer({
-      inventory,
-      gatewayAddress,
-      accessLogService,
-      lazy: opts.lazy ?? true,
-      port: opts.xdsPort ?? 0,
-      host,
-      log,
-      trustedPeers: trusted,
-      // Before the port is bound: every proxy's first response already holds its restored scope.
-      setup: (server) => {
-        push = new PushLatency(server);
-        analyzer.attach(server.scope);
-      },
-    });
-    cleanup.push(() => xds.close());
-    cleanup.push(() => push.stop());
-    analyzer.start();
-    const observations = feedObservations(xds, analyzer, log);
-    cleanup.push(() => observations.close());
+    let push: PushLatency | undefined;
+    let xds: XdsServer | undefined;
+    let sidecars: IstioSidecars | undefined;
+    if (opts.istio) {
+      // istiod pushes; meshscope's part is the Sidecar resources, written from the restored scopes on.
+      sidecars = await startIstioSidecars({ kubeconfig: opts.kubernetes?.kubeconfig, ...opts.istio, inventory, log });
+      cleanup.push(() => sidecars!.close());
+      cleanup.push(analyzer.attach(sidecars.writer));
+      sidecars.writer.start();
+      analyzer.start();
+    } else {
+      xds = await createXdsServer({
+        inventory,
+        gatewayAddress,
+        accessLogService,
+        lazy: opts.lazy ?? true,
+        port: opts.xdsPort ?? 0,
+        host,
+        log,
+        trustedPeers: trusted,
+        // Before the port is bound: every proxy's first response already holds its restored scope.
+        setup: (server) => {
+          push = new PushLatency(server);
+          analyzer.attach(server.scope);
+        },
+      });
+      cleanup.push(() => xds!.close());
+      cleanup.push(() => push!.stop());
+      analyzer.start();
+      const observations = feedObservations(xds, analyzer, log);
+      cleanup.push(() => observations.close());
+    }
 
     let kafka: KafkaSource | undefined;
     if (opts.kafka?.length) {
@@ -155,35 +189,35 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       ingestToken: opts.ingestToken,
       ingestMaxBytes: opts.ingestMaxBytes,
       push,
+      metricFamilies: sidecars ? () => sidecarMetrics(sidecars!.writer) : undefined,
       sources: () => ({
         als_streams: als.streams().length,
         als_entries_total: als.received(),
         als_entries_skipped_total: als.skipped(),
         als_identity_refused_total: als.refused(),
-        xds_identity_refused_total: xds.refusedIdentities(),
+        ...(xds ? { xds_identity_refused_total: xds.refusedIdentities() } : {}),
         ...(kafka ? { kafka_messages_total: kafka.stats().messages, kafka_batches_total: kafka.stats().batches } : {}),
       }),
     });
     cleanup.push(() => app.close());
+    if (sidecars) await app.register(istioSidecarRoutes, { writer: sidecars.writer });
     await listen(app, host, opts.httpPort ?? 0);
     const httpPort = (app.server.address() as { port: number }).port;
-    log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services`);
+    log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services from ${inventory.origin}`);
+    const istioGateway = opts.istio?.gateway;
     log(
       `analyzer: sidecars log to ${advertise}:${als.port}; out-of-scope calls go to ` +
-        (gatewayAddress ? `${gatewayAddress.host}:${gatewayAddress.port}${gateway && !external ? ' (in-process gateway)' : ''}` : 'no gateway (they are answered 503)'),
+        (opts.istio
+          ? istioGateway
+            ? `${gatewayFqdn(istioGateway, inventory.current.clusterDomain)}:${istioGateway.port} (Sidecar egressProxy)`
+            : 'wherever the mesh sends unknown hosts (no --gateway-service)'
+          : gatewayAddress
+            ? `${gatewayAddress.host}:${gatewayAddress.port}${gateway && !external ? ' (in-process gateway)' : ''}`
+            : 'no gateway (they are answered 503)'),
     );
 
-    return {
-      httpPort,
-      alsPort: als.port,
-      xdsPort: xds.port,
-      gateway,
-      analyzer,
-      xds,
-      kafka,
-      push,
-      close: () => (closing ??= undo()),
-    };
+    const running: Running = { httpPort, alsPort: als.port, gateway, analyzer, kafka, close: () => (closing ??= undo()) };
+    return sidecars ? { ...running, sidecars } : { ...running, xdsPort: xds!.port, xds: xds!, push: push! };
   } catch (err) {
     await undo();
     throw err;

@@ -3,13 +3,14 @@
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
 import { parseArgs } from 'node:util';
-import { UsageError, portOption } from '../cli/options.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/index.ts';
+import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
 
-const usage = `Usage: meshscope analyzer --mesh FILE --data DIR [options]
+const usage = `Usage: meshscope analyzer --mesh FILE | --kubeconfig FILE --data DIR [options]
 
 Learns who calls whom from access logs, keeps the dependency graph in SQLite
 and directs the built-in xDS server so each proxy gets only what it uses.
@@ -17,7 +18,7 @@ Sidecars it serves stream their egress access log to its ALS port, so calls
 that go direct once in scope keep their dependency alive.
 
 Required:
-  --mesh FILE             the mesh inventory (mesh.yaml); edits are picked up live
+${INVENTORY_USAGE}
   --data DIR              where the graph is kept (SQLite); restored on start
 
 Listeners:
@@ -44,6 +45,22 @@ Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
   --group G               Kafka consumer group (default ${DEFAULT_GROUP}); every analyzer
                           needs every record, so give each replica its own group
 
+Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
+  --istio                 write a networking.istio.io/v1 Sidecar per workload group
+                          in the cluster of --kubeconfig (in a pod: its own; with
+                          --mesh, --kubeconfig names only that cluster), by
+                          server-side apply as field manager "meshscope", labelled
+                          app.kubernetes.io/managed-by=meshscope; Sidecars someone
+                          else owns are left alone and reported at
+                          GET /api/v1/istio/sidecars and in /metrics
+  --gateway-service NAME.NS:PORT
+                          the lazy gateway's Service: calls to hosts out of a
+                          workload's scope are sent there (egressProxy)
+  --always-visible LIST   NS/HOST entries every Sidecar keeps, comma-separated
+                          (default istio-system/* and the gateway's namespace NS/*)
+  --dry-run               write nothing: log and serve the Sidecars that would be
+                          written and deleted
+
 Scoping:
   --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
   --no-lazy               push every proxy the full mesh (scopes are still learned)
@@ -60,11 +77,14 @@ Admin:
                           the in-process gateway believes identity headers from them
 
 Prints "analyzer listening: http=N als=N xds=N [gateway=N gateway-admin=N]"
-on stdout once every port is bound.
+(with --istio: "... als=N istio-sidecars=write|dry-run") on stdout once every
+port is bound.
 
 Examples:
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --gateway-port 15080
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15080
+  meshscope analyzer --kubeconfig ~/.kube/config --istio --data /var/lib/meshscope \\
+      --gateway-service meshscope-gateway.meshscope:15080 --dry-run
   curl -s localhost:15090/api/v1/graph
 `;
 
@@ -95,7 +115,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
       strict: true,
       allowPositionals: false,
       options: {
-        mesh: { type: 'string' },
+        ...INVENTORY_FLAGS,
         data: { type: 'string' },
         listen: { type: 'string' },
         'http-port': { type: 'string' },
@@ -114,12 +134,19 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'ingest-token': { type: 'string' },
         'allow-open-writes': { type: 'boolean' },
         'trusted-proxies': { type: 'string' },
+        istio: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        'gateway-service': { type: 'string' },
+        'always-visible': { type: 'string' },
+        'dry-run': { type: 'boolean' },
       },
     }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}; see meshscope analyzer --help`);
   }
-  if (!values.mesh) throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml)');
+  // With --istio, --mesh and --kubeconfig go together: the inventory from the file, Sidecars to that cluster.
+  const sidecarCluster = values.istio && values.mesh !== undefined ? values.kubeconfig : undefined;
+  const origin = inventoryOption(sidecarCluster ? { ...values, kubeconfig: undefined } : values, env);
   if (!values.data) throw new UsageError('--data DIR is required: the directory where the graph is kept');
   if ((values.topic || values.group) && !values.kafka) throw new UsageError('--topic and --group need --kafka HOST:PORT');
   if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
@@ -140,9 +167,10 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
       throw new UsageError(`--trusted-proxies: ${(err as Error).message}, or 'none'`);
     }
   }
+  const istio = istioOptions(values, sidecarCluster);
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
-    mesh: values.mesh,
+    ...('mesh' in origin ? { mesh: origin.mesh } : { kubernetes: origin.kubernetes }),
     data: values.data,
     host: values.listen ?? '127.0.0.1',
     httpPort: portOption(values['http-port'], '--http-port', 15090),
@@ -160,7 +188,38 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     ...(ingestToken ? { ingestToken } : {}),
     ...(values['allow-open-writes'] ? { allowOpenWrites: true } : {}),
     ...(trusted !== undefined ? { trustedProxies: trusted } : {}),
+    ...(istio ? { istio } : {}),
   };
+}
+
+function istioOptions(values: {
+  istio?: boolean;
+  'gateway-service'?: string;
+  'always-visible'?: string;
+  'dry-run'?: boolean;
+  'xds-port'?: string;
+  'no-lazy'?: boolean;
+}, kubeconfig: string | undefined): IstioSidecarOptions | undefined {
+  if (!values.istio) {
+    for (const flag of ['gateway-service', 'always-visible', 'dry-run'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to Istio mode; add --istio`);
+    }
+    return undefined;
+  }
+  if (values['xds-port'] !== undefined || values['no-lazy']) {
+    throw new UsageError('--xds-port and --no-lazy configure the own xDS server, which Istio mode does not run (istiod pushes); drop them or --istio');
+  }
+  try {
+    const gateway = values['gateway-service'] === undefined ? undefined : parseGatewayService(values['gateway-service']);
+    return {
+      ...(kubeconfig ? { kubeconfig } : {}),
+      dryRun: values['dry-run'] ?? false,
+      gateway,
+      alwaysVisible: values['always-visible'] === undefined ? defaultAlwaysVisible(gateway) : parseAlwaysVisible(values['always-visible']),
+    };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -180,9 +239,13 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;
   }
-  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, xds ${analyzer.xdsPort}`);
+  const mode = 'sidecars' in analyzer ? (analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write') : undefined;
+  const pusher = 'sidecars' in analyzer
+    ? { log: `istio sidecars (${mode})`, out: `istio-sidecars=${mode}` }
+    : { log: `xds ${analyzer.xdsPort}`, out: `xds=${analyzer.xdsPort}` };
+  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${pusher.log}`);
   const gw = analyzer.gateway ? ` gateway=${analyzer.gateway.port} gateway-admin=${analyzer.gateway.adminPort}` : '';
-  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} xds=${analyzer.xdsPort}${gw}\n`);
+  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher.out}${gw}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -2,8 +2,9 @@
 // reporter in front of the sink, and the admin port.
 import type { AccessLogSink } from '../contracts/access-log.ts';
 import { GATEWAY_IDLE_TIMEOUT_MS } from '../contracts/scope.ts';
-import { Inventory, WatchedInventory } from '../contracts/inventory/index.ts';
+import { inventorySource, type Inventory, type InventorySource } from '../contracts/inventory/index.ts';
 import { startAdmin } from './admin.ts';
+import { EndpointKeys } from './endpoint-keys.ts';
 import { Callers } from './caller.ts';
 import { Listener } from './listener.ts';
 import { Metrics } from './metrics.ts';
@@ -15,8 +16,8 @@ import { H1Upstream } from './upstream-h1.ts';
 import { H2Upstream } from './upstream-h2.ts';
 
 export interface GatewayOptions {
-  /** The mesh inventory; a WatchedInventory applies mesh.yaml edits live (start() it yourself). */
-  inventory: WatchedInventory | Inventory;
+  /** The mesh inventory; a source (mesh.yaml, Kubernetes) applies its changes live (start it yourself). */
+  inventory: InventorySource | Inventory;
   /** Proxy port (HTTP/1.1 and h2c); 0 picks a free one. Default 15080. */
   port?: number;
   /** Admin port (/metrics, /healthz, /readyz); 0 picks a free one. Default 15081. */
@@ -71,8 +72,8 @@ export interface Gateway {
 const discard: AccessLogSink = { send: async () => undefined };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const source = options.inventory;
-  const current = source instanceof WatchedInventory ? () => source.current : () => source;
+  const source = inventorySource(options.inventory);
+  const current = () => source.current;
   const host = options.host ?? '127.0.0.1';
   const trusted = new TrustedPeers(options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
   const maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024;
@@ -109,14 +110,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
 
   // Connections to endpoints that left the inventory are closed; the rest stay warm.
-  const onChange = (next: Inventory) => {
-    const keys = new Set<string>();
-    for (const s of next.services) for (const w of s.workloads) for (const p of s.ports) keys.add(`${w.address}:${p.targetPort}`);
+  const endpoints = new EndpointKeys(source.current);
+  const onChange = (next: Inventory, previous: Inventory) => {
+    const keys = endpoints.follow(next, previous);
     h1.retain(keys);
     h2.retain(keys);
     outliers.retain(keys);
   };
-  if (source instanceof WatchedInventory) source.on('change', onChange);
+  source.on('change', onChange);
 
   let port: number;
   try {
@@ -142,7 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     reporter,
     close: () =>
       (closing ??= (async () => {
-        if (source instanceof WatchedInventory) source.off('change', onChange);
+        source.off('change', onChange);
         await listener.close(options.drainMs ?? 10_000);
         await Promise.all([h1.close(), h2.close()]);
         await reporter.close();

@@ -4,6 +4,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { MetricFamily } from '../../contracts/index.ts';
 import type { HostPort } from '../../xds-server/index.ts';
 import type { Analyzer } from '../index.ts';
 import type { IngestTarget } from '../sources/ingest-target.ts';
@@ -38,6 +39,8 @@ export interface AppDeps {
   notReady?: () => string | undefined;
   push?: PushLatency;
   sources?: () => Record<string, number>;
+  /** Families another component exports through /metrics (e.g. the Istio Sidecar writer's). */
+  metricFamilies?: () => MetricFamily[];
   logger?: boolean;
 }
 
@@ -79,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
   await app.register(diagnosticsRoutes, { analyzer });
   const xds = deps.xds;
-  await app.register(metricsRoutes, { analyzer, push: deps.push, proxyCount: xds ? () => xds.proxyCount() : undefined, sources: deps.sources });
+  await app.register(metricsRoutes, { analyzer, push: deps.push, proxyCount: xds ? () => xds.proxyCount() : undefined, sources: deps.sources, families: deps.metricFamilies });
   await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer, ingestToken: deps.ingestToken, maxBodyBytes: deps.ingestMaxBytes });
   return app;
 }
