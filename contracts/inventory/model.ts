@@ -1,5 +1,5 @@
 // The inventory model every component shares: what mesh.yaml describes
-// (see ../shared/spec/fixture-format.md), after validation and defaulting.
+// (see docs/fixture-format.md), after validation and defaulting.
 
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
 export const PROTOCOLS: readonly Protocol[] = ['http', 'http2', 'grpc', 'tcp'];

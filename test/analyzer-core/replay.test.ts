@@ -18,7 +18,7 @@ function copy(name: string): string {
 
 /** The scopes the topology's `edges` imply, read here independently of the generator. */
 function topologyScopes(file: string): Record<string, string[]> {
-  const topo = JSON.parse(readFileSync(join(ROOT, '..', 'shared', 'topologies', file), 'utf8')) as { services: Array<{ name: string }>; edges: Array<{ from: string; to: string }> };
+  const topo = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'topologies', file), 'utf8')) as { services: Array<{ name: string }>; edges: Array<{ from: string; to: string }> };
   const out: Record<string, string[]> = Object.fromEntries(topo.services.map((s) => [`${s.name}.default`, []]));
   for (const e of topo.edges) if (!out[`${e.from}.default`].includes(`${e.to}.default`)) out[`${e.from}.default`].push(`${e.to}.default`);
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.sort()]));
