@@ -5,11 +5,11 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
 import { UsageError, portOption } from '../cli/options.ts';
 import { WatchedInventory, loadInventory, type Inventory } from '../contracts/index.ts';
-import { closest } from '../contracts/inventory/errors.ts';
 import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.ts';
 import { createXdsServer } from './index.ts';
 import { parseHostPort, type HostPort } from './resources/host-port.ts';
 import { SIDECAR_DEFAULTS } from './resources/sidecar-settings.ts';
+import { lookupWorkload } from './workload-lookup.ts';
 
 const EXIT_USAGE = 2;
 
@@ -140,7 +140,9 @@ Envoy sidecar YAML by default, or with --grpc the JSON a proxyless gRPC
 client reads from GRPC_XDS_BOOTSTRAP (a file) or GRPC_XDS_BOOTSTRAP_CONFIG.
 
 Options:
-  --workload POD.NS      the workload the proxy runs for, required
+  --workload POD.NS      the workload the proxy runs for, required; with --mesh
+                         a Deployment or service name (productpage-v1.default)
+                         works when it names exactly one workload
   --xds HOST:PORT        the xDS server (default ${DEFAULT_XDS.host}:${DEFAULT_XDS.port})
   --grpc                 a gRPC xDS bootstrap (JSON) instead of Envoy's
   --delta                Envoy: incremental ADS (DELTA_GRPC) instead of
@@ -192,7 +194,7 @@ export const bootstrapCommand: Command = {
       const inventory = values.mesh ? loadMesh(values.mesh) : undefined;
       const workload = inventory ? findWorkload(inventory, values.workload, values.mesh!) : undefined;
       const common = {
-        workload: values.workload,
+        workload: workload?.id ?? values.workload,
         xds: hostPort(values.xds, '--xds') ?? DEFAULT_XDS,
         ip: ipOption(values.ip, '--ip') ?? workload?.address,
         cluster: workload?.service,
@@ -228,10 +230,10 @@ function loadMesh(file: string): Inventory {
 }
 
 function findWorkload(inventory: Inventory, id: string, file: string) {
-  const w = inventory.workload(id);
-  if (w) return w;
-  const hint = closest(id, [...inventory.workloads()].map((x) => x.id));
-  throw new UsageError(`--workload ${id}: no such workload in ${file}${hint ? ` (did you mean ${hint}?)` : ''}; workloads are POD.NAMESPACE`);
+  const found = lookupWorkload(inventory, id, file);
+  if ('error' in found) throw new UsageError(found.error);
+  if (!found.exact) process.stderr.write(`meshscope bootstrap: --workload ${id} is ${found.workload.id} in ${file}\n`);
+  return found.workload;
 }
 
 /** The dispatcher's convention: one `command` per component; the xDS server has two. */
