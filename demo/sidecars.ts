@@ -63,7 +63,8 @@ export class Sidecar {
       child = spawn(
         opts.envoy,
         ['--config-path', config, '--admin-address-path', adminFile, '--disable-hot-restart', '--concurrency', '1', '--drain-time-s', '1', '--log-level', 'warning'],
-        { stdio: ['ignore', fd, fd] },
+        // Its own process group: a terminal's Ctrl-C reaches the demo, which stops the load before the sidecars.
+        { stdio: ['ignore', fd, fd], detached: true },
       );
     } finally {
       closeSync(fd);
