@@ -8,4 +8,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   analyzer: async () => (await import('../analyzer/cli.ts')).command,
   replay: async () => (await import('../analyzer/replay/cli.ts')).command,
   demo: async () => (await import('../demo/cli.ts')).command,
+  'install-envoy': async () => (await import('../install/cli.ts')).command,
 };

@@ -6,16 +6,14 @@
 // every process the demo started.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { run } from '../harness/install.ts';
+import { ROOT, alive, descendants, freshClone, type Clone } from '../harness/clone.ts';
 import { ensureEnvoy } from '../harness/envoy.ts';
 import { waitUntil } from '../harness/wait.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const CHROMIUM = process.env.MESHSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 const topology = JSON.parse(readFileSync(join(ROOT, 'fixtures/topologies/online-boutique.json'), 'utf8')) as {
   services: Array<{ name: string }>;
@@ -23,40 +21,8 @@ const topology = JSON.parse(readFileSync(join(ROOT, 'fixtures/topologies/online-
 };
 const depsOf = (svc: string) => topology.edges.filter((e) => e.from === svc).map((e) => `${e.to}.default`).sort();
 
-/** Every descendant of `pid`, from /proc. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {}
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-const alive = (pid: number) => {
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return state.slice(state.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
-
 describe('npm start from a fresh clone', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'meshscope-npm-start-'));
-  const clone = join(tmp, 'meshscope');
+  let clone: Clone;
   const subnet = `127.0.${100 + Math.floor(Math.random() * 100)}`;
   let child: ChildProcess;
   let stdout = '';
@@ -66,14 +32,10 @@ describe('npm start from a fresh clone', () => {
 
   before(async () => {
     await ensureEnvoy(); // the one-off install is not the demo's 60 s
-    const head = (await run('git', ['-C', ROOT, 'rev-parse', 'HEAD'])).stdout.trim();
-    await run('git', ['clone', '--quiet', '--no-checkout', ROOT, clone]);
-    await run('git', ['-C', clone, 'checkout', '--quiet', '--detach', head]);
-    assert.ok(!existsSync(join(tmp, 'shared')), 'no ../shared beside the clone');
-    symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+    clone = await freshClone('npm-start');
     const ports = ['--http-port', '0', '--xds-port', '0', '--als-port', '0', '--gateway-port', '0', '--gateway-admin-port', '0', '--subnet', subnet];
     // A process group of its own, as a terminal's foreground job: Ctrl-C is a SIGINT to that group.
-    child = spawn('npm', ['start', '--silent', '--', ...ports], { cwd: clone, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn('npm', ['start', '--silent', '--', ...ports], { cwd: clone.dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     exited = new Promise((r) => child.once('exit', (code) => r(code)));
@@ -84,7 +46,7 @@ describe('npm start from a fresh clone', () => {
       for (const pid of descendants(child.pid!)) process.kill(pid, 'SIGKILL');
       child.kill('SIGKILL');
     }
-    rmSync(tmp, { recursive: true, force: true });
+    clone?.remove();
   });
 
   const dead = () => (child.exitCode !== null ? `npm start exited ${child.exitCode}\n${stdout}\n${stderr.slice(-3000)}` : undefined);
