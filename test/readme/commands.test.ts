@@ -41,7 +41,7 @@ describe('README.md commands', () => {
 
   it('runs every other command as written, and each does what the README says', async () => {
     const script = blocks.map((b) => b.split('\n').filter((l) => !(l.trim() in NOT_RUN)).join('\n')).join('\n');
-    writeFileSync(join(clone.dir, '.readme.sh'), `set -m -e -o pipefail\n${script}\nwait\n`);
+    writeFileSync(join(clone.dir, '.readme.sh'), `set -m -e -o pipefail\n${script}\n`);
     const child = spawn('bash', ['.readme.sh'], { cwd: clone.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
