@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { WatchedInventory, type Inventory } from '../contracts/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
+import { createLogger, logActivity, type Logger } from './activity-log.ts';
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
 import { makeDirs } from './core/store/make-dirs.ts';
@@ -41,7 +42,10 @@ export interface AnalyzerOptions {
   dependencyTtlMs?: number;
   lazy?: boolean;
   adminToken?: string;
+  /** Plain progress lines; default: `logger.info`. */
   log?: (msg: string) => void;
+  /** Structured log of what happens (proxies, edges, pushes, NACKs, the HTTP server's errors); default silent. */
+  logger?: Logger;
 }
 
 export interface RunningAnalyzer {
@@ -55,6 +59,8 @@ export interface RunningAnalyzer {
   kafka?: KafkaSource;
   /** Scope change → proxy ACK latencies. */
   push: PushLatency;
+  /** The process's structured logger: other parts (e.g. a Sidecar writer) log through it too. */
+  logger: Logger;
   /** Stops consuming, flushes everything ingested, closes every listener and the store. */
   close(): Promise<void>;
 }
@@ -62,7 +68,8 @@ export interface RunningAnalyzer {
 export const DB_FILE = 'meshscope.db';
 
 export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer> {
-  const log = opts.log ?? (() => {});
+  const logger = opts.logger ?? createLogger('silent');
+  const log = opts.log ?? ((msg: string) => logger.info(msg));
   const host = opts.host ?? '127.0.0.1';
   const advertise = advertisedAddress(opts.advertise, host);
   const external = opts.gateway ? parseHostPort(opts.gateway, '--gateway') : undefined;
@@ -122,6 +129,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     analyzer.start();
     const observations = feedObservations(xds, analyzer, log);
     cleanup.push(() => observations.close());
+    cleanup.push(logActivity(analyzer, xds, logger));
 
     let kafka: KafkaSource | undefined;
     if (opts.kafka?.length) {
@@ -141,6 +149,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       accessLogService,
       adminToken: opts.adminToken,
       push,
+      logger,
       sources: () => ({
         als_streams: als.streams().length,
         als_entries_total: als.received(),
@@ -166,6 +175,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       xds,
       kafka,
       push,
+      logger,
       close: () => (closing ??= undo()),
     };
   } catch (err) {

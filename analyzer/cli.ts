@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
+import { LOG_LEVELS, createLogger } from './activity-log.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
@@ -46,6 +47,11 @@ Scoping:
   --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
   --no-lazy               push every proxy the full mesh (scopes are still learned)
 
+Logging:
+  --log-level L           fatal|error|warn|info|debug|trace|silent (default info): JSON
+                          lines on stderr for proxies connecting and going, edges
+                          learnt and expired, pushes ACKed, NACKs with their message
+
 Admin:
   --admin-token T         bearer token required for PUT/DELETE of pins and rules
                           (default: env MESHSCOPE_ADMIN_TOKEN; unset = no token needed)
@@ -78,7 +84,7 @@ function hostPorts(text: string, flag: string): string[] {
   return list;
 }
 
-export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AnalyzerOptions {
+export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AnalyzerOptions & { logLevel: string } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -102,6 +108,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'dependency-ttl': { type: 'string' },
         'no-lazy': { type: 'boolean' },
         'admin-token': { type: 'string' },
+        'log-level': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -117,6 +124,8 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values['admin-token'] !== undefined && values['admin-token'].trim() === '') {
     throw new UsageError('--admin-token is empty (an unset variable?); give the token, or leave the flag out to keep writes open');
   }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     mesh: values.mesh,
@@ -134,11 +143,12 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     dependencyTtlMs: duration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
     lazy: !values['no-lazy'],
     adminToken: values['admin-token'] ?? (env.MESHSCOPE_ADMIN_TOKEN || undefined),
+    logLevel,
   };
 }
 
 async function run(argv: string[]): Promise<number> {
-  let opts: AnalyzerOptions;
+  let opts: ReturnType<typeof parseAnalyzerArgs>;
   try {
     opts = parseAnalyzerArgs(argv);
   } catch (err) {
@@ -146,10 +156,11 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${err.message}\n`);
     return 2;
   }
-  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+  const logger = createLogger(opts.logLevel);
+  const log = (msg: string) => logger.info(msg);
   let analyzer;
   try {
-    analyzer = await startAnalyzer({ ...opts, log });
+    analyzer = await startAnalyzer({ ...opts, log, logger });
   } catch (err) {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
 import { UsageError, portOption, wholeNumberOption } from '../cli/options.ts';
+import { LOG_LEVELS, createLogger } from '../analyzer/activity-log.ts';
 import { startDemo, type DemoOptions } from './demo.ts';
 
 const usage = `Usage: meshscope demo [options]     (also: npm start)
@@ -28,12 +29,14 @@ Options:
                           workload A.B.C.1.., its sidecar on ports 15001/15006)
   --delta                 sidecars use incremental (delta) ADS
   --rate N                front-end requests per second (default 5)
+  --log-level L           the analyzer's JSON log on stderr: proxies, edges, pushes,
+                          NACKs (default warn: NACKs and errors only; info for all)
   --data DIR              keep mesh.yaml, the graph and Envoy logs here (default:
                           a temporary folder, removed on exit; a kept graph is
                           restored next time, so nothing is left to learn)
 `;
 
-function parse(argv: string[]): Omit<DemoOptions, 'out' | 'log'> {
+function parse(argv: string[]): Omit<DemoOptions, 'out' | 'logger'> & { logLevel: string } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -50,6 +53,7 @@ function parse(argv: string[]): Omit<DemoOptions, 'out' | 'log'> {
         delta: { type: 'boolean' },
         rate: { type: 'string' },
         data: { type: 'string' },
+        'log-level': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -58,6 +62,8 @@ function parse(argv: string[]): Omit<DemoOptions, 'out' | 'log'> {
   const subnet = values.subnet ?? '127.0.10';
   const m = /^127\.(\d{1,3})\.(\d{1,3})$/.exec(subnet);
   if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) throw new UsageError(`--subnet ${JSON.stringify(subnet)}: expected the first three octets of a loopback /24, e.g. 127.0.10`);
+  const logLevel = values['log-level'] ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
   const rate = wholeNumberOption(values.rate, '--rate', 5, 1000);
   if (rate === 0) throw new UsageError('--rate 0: give at least 1 request per second');
   return {
@@ -70,6 +76,7 @@ function parse(argv: string[]): Omit<DemoOptions, 'out' | 'log'> {
     delta: values.delta ?? false,
     rate,
     data: values.data,
+    logLevel,
   };
 }
 
@@ -83,7 +90,7 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const logger = createLogger(opts.logLevel);
   // A signal during start-up stops what has started so far.
   let stopRequested: NodeJS.Signals | undefined;
   const early = (sig: NodeJS.Signals) => (stopRequested = sig);
@@ -91,7 +98,7 @@ async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', early);
   let demo;
   try {
-    demo = await startDemo({ ...opts, out, log });
+    demo = await startDemo({ ...opts, out, logger });
   } catch (err) {
     process.stderr.write(`meshscope demo: ${(err as Error).message}\n`);
     return 1;

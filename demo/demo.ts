@@ -6,6 +6,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '../analyzer/activity-log.ts';
 import { startAnalyzer, type RunningAnalyzer } from '../analyzer/app.ts';
 import { ensureEnvoy } from '../install/envoy.ts';
 import { startApp, type App } from './apps.ts';
@@ -28,7 +29,8 @@ export interface DemoOptions {
   /** Where the graph, mesh.yaml and Envoy logs go; default a temporary folder removed on close. */
   data?: string;
   out: (line: string) => void;
-  log: (line: string) => void;
+  /** The analyzer's structured log (pino, on stderr); the demo's own lines go to `out`. */
+  logger: Logger;
 }
 
 export interface RunningDemo {
@@ -44,7 +46,7 @@ export interface RunningDemo {
 export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const cleanup: Array<() => unknown> = [];
   const undo = async () => {
-    for (const c of cleanup.reverse()) await Promise.resolve(c()).catch((err: Error) => opts.log(`demo: stopping: ${err.message}`));
+    for (const c of cleanup.reverse()) await Promise.resolve(c()).catch((err: Error) => opts.logger.error(`demo: stopping: ${err.message}`));
   };
   try {
     const envoy = await ensureEnvoy();
@@ -64,7 +66,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       xdsPort: opts.xdsPort,
       gatewayPort: opts.gatewayPort,
       gatewayAdminPort: opts.gatewayAdminPort,
-      log: opts.log,
+      logger: opts.logger,
     });
     cleanup.push(() => analyzer.close());
     const url = `http://127.0.0.1:${analyzer.httpPort}/`;

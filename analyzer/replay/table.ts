@@ -104,5 +104,8 @@ function kib(n: number): string {
 }
 
 function saved(scoped: number, full: number): string {
-  return full > 0 ? `${Math.round((1 - scoped / full) * 100)}%` : '-';
+  if (full <= 0) return '-';
+  const pct = Math.round((1 - scoped / full) * 100);
+  // Scoping never saves everything: a proxy keeps its own listeners and the gateway.
+  return pct === 100 && scoped > 0 ? '>99%' : `${pct}%`;
 }
