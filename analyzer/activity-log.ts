@@ -7,7 +7,6 @@ import type { XdsServer } from '../xds-server/index.ts';
 import type { Analyzer, EdgeView } from './index.ts';
 
 export type { Logger };
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** JSON lines on stderr (stdout carries the command's own output), written synchronously so a crash loses none. */
 export function createLogger(level: string = 'info'): Logger {

@@ -3,9 +3,9 @@
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
 import { parseArgs } from 'node:util';
-import { UsageError, portOption } from '../cli/options.ts';
+import { UsageError, logLevelOption, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
-import { LOG_LEVELS, createLogger } from './activity-log.ts';
+import { createLogger } from './activity-log.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
@@ -124,8 +124,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values['admin-token'] !== undefined && values['admin-token'].trim() === '') {
     throw new UsageError('--admin-token is empty (an unset variable?); give the token, or leave the flag out to keep writes open');
   }
-  const logLevel = values['log-level'] ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = logLevelOption(values['log-level'], 'info');
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     mesh: values.mesh,

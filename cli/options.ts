@@ -21,3 +21,12 @@ export function wholeNumberOption(value: string | undefined, flag: string, fallb
   if (!/^\d+$/.test(value) || n > max) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected a whole number from 0 to ${max}`);
   return n;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `--log-level`: one of pino's levels. */
+export function logLevelOption(value: string | undefined, fallback: string): string {
+  const level = value ?? fallback;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}

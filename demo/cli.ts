@@ -2,8 +2,8 @@
 // set up. SIGINT/SIGTERM stop everything it started; a second one exits at once.
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
-import { UsageError, portOption, wholeNumberOption } from '../cli/options.ts';
-import { LOG_LEVELS, createLogger } from '../analyzer/activity-log.ts';
+import { UsageError, logLevelOption, portOption, wholeNumberOption } from '../cli/options.ts';
+import { createLogger } from '../analyzer/activity-log.ts';
 import { startDemo, type DemoOptions } from './demo.ts';
 
 const usage = `Usage: meshscope demo [options]     (also: npm start)
@@ -62,8 +62,7 @@ function parse(argv: string[]): Omit<DemoOptions, 'out' | 'logger'> & { logLevel
   const subnet = values.subnet ?? '127.0.10';
   const m = /^127\.(\d{1,3})\.(\d{1,3})$/.exec(subnet);
   if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) throw new UsageError(`--subnet ${JSON.stringify(subnet)}: expected the first three octets of a loopback /24, e.g. 127.0.10`);
-  const logLevel = values['log-level'] ?? 'warn';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = logLevelOption(values['log-level'], 'warn');
   const rate = wholeNumberOption(values.rate, '--rate', 5, 1000);
   if (rate === 0) throw new UsageError('--rate 0: give at least 1 request per second');
   return {
