@@ -13,6 +13,7 @@ import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { gatewayFqdn, istioSidecarRoutes, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
+import { createLogger, logActivity, type Logger } from './activity-log.ts';
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
 import { makeDirs } from './core/store/make-dirs.ts';
@@ -58,7 +59,10 @@ export interface AnalyzerOptions {
   trustedProxies?: readonly string[];
   /** Istio mode: scopes become Sidecar resources that istiod pushes; no own xDS server. */
   istio?: IstioSidecarOptions;
+  /** Plain progress lines; default: `logger.info`. */
   log?: (msg: string) => void;
+  /** Structured log of what happens (proxies, edges, pushes, NACKs, the HTTP server's errors); default silent. */
+  logger?: Logger;
 }
 
 interface Running {
@@ -68,6 +72,8 @@ interface Running {
   gateway?: Gateway;
   analyzer: Analyzer;
   kafka?: KafkaSource;
+  /** The process's structured logger: other parts (e.g. a Sidecar writer) log through it too. */
+  logger: Logger;
   /** Stops consuming, flushes everything ingested, closes every listener and the store. */
   close(): Promise<void>;
 }
@@ -90,7 +96,8 @@ export async function startAnalyzer(opts: AnalyzerOptions & { istio?: undefined 
 export async function startAnalyzer(opts: AnalyzerOptions & { istio: IstioSidecarOptions }): Promise<RunningIstioAnalyzer>;
 export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer>;
 export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer> {
-  const log = opts.log ?? (() => {});
+  const logger = opts.logger ?? createLogger('silent');
+  const log = opts.log ?? ((msg: string) => logger.info(msg));
   const host = opts.host ?? '127.0.0.1';
   checkExposure(host, opts);
   const trusted = new TrustedPeers(opts.trustedProxies);
@@ -167,6 +174,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       analyzer.start();
       const observations = feedObservations(xds, analyzer, log);
       cleanup.push(() => observations.close());
+      cleanup.push(logActivity(analyzer, xds, logger));
     }
 
     let kafka: KafkaSource | undefined;
@@ -190,6 +198,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       ingestMaxBytes: opts.ingestMaxBytes,
       push,
       metricFamilies: sidecars ? () => sidecarMetrics(sidecars!.writer) : undefined,
+      logger,
       sources: () => ({
         als_streams: als.streams().length,
         als_entries_total: als.received(),
@@ -216,7 +225,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
             : 'no gateway (they are answered 503)'),
     );
 
-    const running: Running = { httpPort, alsPort: als.port, gateway, analyzer, kafka, close: () => (closing ??= undo()) };
+    const running: Running = { httpPort, alsPort: als.port, gateway, analyzer, kafka, logger, close: () => (closing ??= undo()) };
     return sidecars ? { ...running, sidecars } : { ...running, xdsPort: xds!.port, xds: xds!, push: push! };
   } catch (err) {
     await undo();

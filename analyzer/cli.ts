@@ -3,9 +3,10 @@
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
 import { parseArgs } from 'node:util';
-import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, logLevelOption, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/index.ts';
 import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
+import { createLogger } from './activity-log.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
@@ -65,6 +66,11 @@ Scoping:
   --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
   --no-lazy               push every proxy the full mesh (scopes are still learned)
 
+Logging:
+  --log-level L           fatal|error|warn|info|debug|trace|silent (default info): JSON
+                          lines on stderr for proxies connecting and going, edges
+                          learnt and expired, pushes ACKed, NACKs with their message
+
 Admin:
   --admin-token T         bearer token required for PUT/DELETE of pins and rules
                           (default: env MESHSCOPE_ADMIN_TOKEN; unset = no token needed)
@@ -107,7 +113,7 @@ function hostPorts(text: string, flag: string): string[] {
   return list;
 }
 
-export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AnalyzerOptions {
+export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AnalyzerOptions & { logLevel: string } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -139,6 +145,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'gateway-service': { type: 'string' },
         'always-visible': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        'log-level': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -168,6 +175,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     }
   }
   const istio = istioOptions(values, sidecarCluster);
+  const logLevel = logLevelOption(values['log-level'], 'info');
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     ...('mesh' in origin ? { mesh: origin.mesh } : { kubernetes: origin.kubernetes }),
@@ -189,6 +197,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     ...(values['allow-open-writes'] ? { allowOpenWrites: true } : {}),
     ...(trusted !== undefined ? { trustedProxies: trusted } : {}),
     ...(istio ? { istio } : {}),
+    logLevel,
   };
 }
 
@@ -223,7 +232,7 @@ function istioOptions(values: {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let opts: AnalyzerOptions;
+  let opts: ReturnType<typeof parseAnalyzerArgs>;
   try {
     opts = parseAnalyzerArgs(argv);
   } catch (err) {
@@ -231,10 +240,11 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${err.message}\n`);
     return 2;
   }
-  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+  const logger = createLogger(opts.logLevel);
+  const log = (msg: string) => logger.info(msg);
   let analyzer;
   try {
-    analyzer = await startAnalyzer({ ...opts, log });
+    analyzer = await startAnalyzer({ ...opts, log, logger });
   } catch (err) {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;

@@ -65,3 +65,12 @@ export function inventoryOption(
   }
   return { kubernetes: { kubeconfig: values.kubeconfig, namespaceSelectors } };
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `--log-level`: one of pino's levels. */
+export function logLevelOption(value: string | undefined, fallback: string): string {
+  const level = value ?? fallback;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}

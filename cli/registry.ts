@@ -7,4 +7,6 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   gateway: async () => (await import('../lazy-gateway/cli.ts')).command,
   analyzer: async () => (await import('../analyzer/cli.ts')).command,
   replay: async () => (await import('../analyzer/replay/cli.ts')).command,
+  demo: async () => (await import('../demo/cli.ts')).command,
+  'install-envoy': async () => (await import('../install/cli.ts')).command,
 };

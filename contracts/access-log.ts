@@ -1,4 +1,4 @@
-// The native access-log record (shape 1 of ../shared/spec/fixture-format.md).
+// The native access-log record (shape 1 of docs/fixture-format.md).
 // The gateway emits it, the xDS server emits it for proxyless subscriptions,
 // and the analyzer normalizes every other shape into it.
 

@@ -1,5 +1,9 @@
 // Access-log reporting off the request path: a bounded buffer drained in
 // batches. A slow or absent sink costs records (counted), never requests.
+// A record is sent on the next tick after it is queued, not on a timer: the
+// first call to an unscoped service is what widens the caller's scope, so its
+// report is on the time-to-direct path. Batches form by themselves while a
+// send is in flight; the interval only retries a sink that is backing off.
 import type { AccessLogRecord, AccessLogSink } from '../contracts/access-log.ts';
 import type { ReportStats } from './metrics.ts';
 
@@ -7,6 +11,7 @@ export interface ReporterOptions {
   /** Records held while the sink is slow or down; beyond it new records are dropped. */
   capacity?: number;
   batchSize?: number;
+  /** How often a sink that failed is retried once its backoff is over. */
   flushIntervalMs?: number;
   /** A send that takes longer counts as failed and is retried (consumers dedupe by requestId). */
   sendTimeoutMs?: number;
@@ -26,6 +31,7 @@ export class Reporter {
   private readonly retryMaxMs: number;
   private readonly log: (msg: string) => void;
   private lastError = '';
+  private scheduled = false;
   dropped = 0;
   sent = 0;
   failures = 0;
@@ -49,7 +55,17 @@ export class Reporter {
       return;
     }
     this.queue.push(record);
-    if (this.queue.length === this.batchSize) setImmediate(() => this.flush());
+    // The first record queued schedules the send; the ones after it in this tick ride along.
+    if (this.queue.length === 1 && !this.sending && this.retryAt === 0) this.soon();
+  }
+
+  private soon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
   }
 
   stats(): ReportStats {
@@ -88,7 +104,8 @@ export class Reporter {
       .finally(() => {
         clearTimeout(timer);
         this.sending = false;
-        if (this.queue.length >= this.batchSize && this.retryAt === 0) setImmediate(() => this.flush());
+        // What queued while this batch was in flight goes next; a failed sink waits for its backoff (the interval).
+        if (this.queue.length > 0 && this.retryAt === 0) this.soon();
       });
   }
 

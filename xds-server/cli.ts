@@ -10,6 +10,7 @@ import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.
 import { createXdsServer } from './index.ts';
 import { parseHostPort, type HostPort } from './resources/host-port.ts';
 import { SIDECAR_DEFAULTS } from './resources/sidecar-settings.ts';
+import { lookupWorkload } from './workload-lookup.ts';
 
 const EXIT_USAGE = 2;
 
@@ -152,7 +153,9 @@ Envoy sidecar YAML by default, or with --grpc the JSON a proxyless gRPC
 client reads from GRPC_XDS_BOOTSTRAP (a file) or GRPC_XDS_BOOTSTRAP_CONFIG.
 
 Options:
-  --workload POD.NS      the workload the proxy runs for, required
+  --workload POD.NS      the workload the proxy runs for, required; with --mesh
+                         a Deployment or service name (productpage-v1.default)
+                         works when it names exactly one workload
   --xds HOST:PORT        the xDS server (default ${DEFAULT_XDS.host}:${DEFAULT_XDS.port})
   --grpc                 a gRPC xDS bootstrap (JSON) instead of Envoy's
   --delta                Envoy: incremental ADS (DELTA_GRPC) instead of
@@ -204,7 +207,7 @@ export const bootstrapCommand: Command = {
       const inventory = values.mesh ? loadMesh(values.mesh) : undefined;
       const workload = inventory ? findWorkload(inventory, values.workload, values.mesh!) : undefined;
       const common = {
-        workload: values.workload,
+        workload: workload?.id ?? values.workload,
         xds: hostPort(values.xds, '--xds') ?? DEFAULT_XDS,
         ip: ipOption(values.ip, '--ip') ?? workload?.address,
         cluster: workload?.service,
@@ -240,10 +243,10 @@ function loadMesh(file: string): Inventory {
 }
 
 function findWorkload(inventory: Inventory, id: string, file: string) {
-  const w = inventory.workload(id);
-  if (w) return w;
-  const hint = closest(id, [...inventory.workloads()].map((x) => x.id));
-  throw new UsageError(`--workload ${id}: no such workload in ${file}${hint ? ` (did you mean ${hint}?)` : ''}; workloads are POD.NAMESPACE`);
+  const found = lookupWorkload(inventory, id, file);
+  if ('error' in found) throw new UsageError(found.error);
+  if (!found.exact) process.stderr.write(`meshscope bootstrap: --workload ${id} is ${found.workload.id} in ${file}\n`);
+  return found.workload;
 }
 
 /** The dispatcher's convention: one `command` per component; the xDS server has two. */

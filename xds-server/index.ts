@@ -5,7 +5,7 @@
 import { TrustedPeers, inventorySource, refusedIdentity, type AccessLogRecord, type Inventory, type InventorySource, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
 import { MeshCache } from './cache/mesh-cache.ts';
 import { startXdsGrpcServer } from './grpc-server.ts';
-import { NodeStatusRegistry, ProtocolEvents, type AnswerEvent, type PushEvent } from './protocol/index.ts';
+import { NodeStatusRegistry, ProtocolEvents, type AnswerEvent, type PushEvent, type StreamEvent } from './protocol/index.ts';
 import { parseHostPort, type HostPort } from './resources/host-port.ts';
 import type { XdsNode } from './types.ts';
 
@@ -15,7 +15,7 @@ export { envoyBootstrap, envoyBootstrapYaml, grpcBootstrap, grpcBootstrapJson, t
 export { outboundClusterName, inboundClusterName, GATEWAY_CLUSTER, ACCESS_LOG_CLUSTER, EGRESS_LISTENER, INGRESS_LISTENER } from './resources/names.ts';
 export { SIDECAR_DEFAULTS, METADATA_KEYS, type SidecarSettings } from './resources/sidecar-settings.ts';
 export { parseHostPort, type HostPort } from './resources/host-port.ts';
-export type { AnswerEvent, PushEvent, PushResponse } from './protocol/index.ts';
+export type { AnswerEvent, PushEvent, PushResponse, StreamEvent } from './protocol/index.ts';
 export type { ChangeCause } from './types.ts';
 
 export interface XdsServerOptions {
@@ -69,6 +69,8 @@ export interface XdsServer {
    * it was answered. A change that alters no node's resources emits nothing.
    */
   onPush(listener: (event: PushEvent) => void): () => void;
+  /** Each proxy stream as it opens (its first request named the node) and as it ends. */
+  onStream(listener: (event: StreamEvent) => void): () => void;
   /** Connected proxies, sorted by node id. */
   proxies(): ProxyStatus[];
   /** Connected proxies, counted without listing them. */
@@ -113,6 +115,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
     onObservation: (listener) => cache.onObservation(listener),
     onAnswer: (listener) => events.onAnswer(listener),
     onPush: (listener) => events.onPush(listener),
+    onStream: (listener) => events.onStream(listener),
     proxies: () => status.list(),
     proxyCount: () => status.size,
     refusedIdentities: () => refused,

@@ -3,9 +3,10 @@
 // plugin; a plugin that acquires something releases it in onClose.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MetricFamily } from '../../contracts/index.ts';
 import type { HostPort } from '../../xds-server/index.ts';
+import type { Logger } from '../activity-log.ts';
 import type { Analyzer } from '../index.ts';
 import type { IngestTarget } from '../sources/ingest-target.ts';
 import { LiveBytesMeter } from './bytes-meter.ts';
@@ -41,12 +42,13 @@ export interface AppDeps {
   sources?: () => Record<string, number>;
   /** Families another component exports through /metrics (e.g. the Istio Sidecar writer's). */
   metricFamilies?: () => MetricFamily[];
-  logger?: boolean;
+  /** Fastify's logger (pino): the analyzer's, or none. Requests are not logged one by one (ingest posts are many). */
+  logger?: Logger;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) } : { logger: false }),
     // On close, idle keep-alive connections go at once; a request in flight (a POST being ingested) finishes.
     forceCloseConnections: 'idle',
     // A misspelt filter or body key is an error, not silently ignored.

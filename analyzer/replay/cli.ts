@@ -6,7 +6,7 @@ import { FixtureError } from './errors.ts';
 import { feedFor } from './feed.ts';
 import { replay } from './replay.ts';
 import { emitSidecars } from './sidecars.ts';
-import { formatTable } from './table.ts';
+import { formatSummary, formatTable } from './table.ts';
 
 const usage = `Usage: meshscope replay DIR [options]
 
@@ -16,6 +16,7 @@ own time, and reports what each proxy would be pushed.
 
 Options:
   --json                  print the report as one JSON object (fixture-format.md)
+  --summary               print a few lines instead of the full table (large meshes)
   --dependency-ttl D      forget a dependency unseen for D (default ${formatDuration(DEFAULT_TTL_MS)}; e.g. 12h, 30m)
   --emit sidecars OUT     also write the Istio Sidecar each source service's scope implies into OUT/
   --via in-process|kafka  how records reach the analyzer (default in-process)
@@ -53,7 +54,7 @@ async function run(argv: string[]): Promise<number> {
       process.stderr.write(`replay: wrote ${written.length} Sidecar resources to ${args.emit}\n`);
       for (const s of skipped) process.stderr.write(`replay: no Sidecar for ${s.service}: ${s.why}\n`);
     }
-    process.stdout.write(args.json ? `${JSON.stringify(result.report, null, 2)}\n` : formatTable(result));
+    process.stdout.write(args.json ? `${JSON.stringify(result.report, null, 2)}\n` : args.summary ? formatSummary(result) : formatTable(result));
     return result.report.check && !result.report.check.ok ? 1 : 0;
   } catch (err) {
     if (err instanceof FixtureError) {
@@ -76,6 +77,7 @@ function writeSidecars(...args: Parameters<typeof emitSidecars>): ReturnType<typ
 interface Args {
   dir: string;
   json: boolean;
+  summary: boolean;
   ttl?: number;
   via: string;
   kafka?: string;
@@ -92,6 +94,7 @@ function parse(argv: string[]): Args {
       tokens: true,
       options: {
         json: { type: 'boolean' },
+        summary: { type: 'boolean' },
         'dependency-ttl': { type: 'string' },
         emit: { type: 'string' },
         via: { type: 'string', default: 'in-process' },
@@ -125,5 +128,6 @@ function parse(argv: string[]): Args {
       throw new FixtureError((err as Error).message);
     }
   }
-  return { dir: dirs[0], json: values.json ?? false, ttl, via: values.via ?? 'in-process', kafka: values.kafka, emit, db: values.db };
+  if (values.json && values.summary) throw new FixtureError('--json and --summary: choose one (the JSON report, or a few lines)');
+  return { dir: dirs[0], json: values.json ?? false, summary: values.summary ?? false, ttl, via: values.via ?? 'in-process', kafka: values.kafka, emit, db: values.db };
 }

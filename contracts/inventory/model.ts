@@ -1,5 +1,5 @@
 // The inventory model every component shares: what mesh.yaml describes
-// (see ../shared/spec/fixture-format.md), after validation and defaulting, or
+// (see docs/fixture-format.md), after validation and defaulting, or
 // what the Kubernetes source maps from the API server (kubernetes/README.md).
 import type { AuthorizationPolicy } from './authorization.ts';
 

@@ -97,6 +97,7 @@ test('expected.yaml mistakes are fixture errors naming file and line', async () 
     ['scopes:\n  productpage.default:\n    - {name: reviews}\n', /expected\.yaml:3: scopes\.productpage\.default: service: expected a service id NAME\.NAMESPACE/],
     ['scopes:\n  productpage.default: reviews.default\n', /expected\.yaml:2: scopes\.productpage\.default: expected a list of services/],
     ['scopes:\n  productpage.default: []\n  productpage.default: []\n', /expected\.yaml:3: not valid YAML: Map keys must be unique/],
+    ['scopes: {}\nscopes: {}\n', /expected\.yaml:2: not valid YAML: Map keys must be unique/],
     ['scopes: [productpage.default]\n', /expected\.yaml:1: scopes: expected a mapping/],
     ['# nothing yet\n', /expected\.yaml: empty; write scopes: mapping each source service/],
   ];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ function copy(name: string): string {
 
 /** The scopes the topology's `edges` imply, read here independently of the generator. */
 function topologyScopes(file: string): Record<string, string[]> {
-  const topo = JSON.parse(readFileSync(join(ROOT, '..', 'shared', 'topologies', file), 'utf8')) as { services: Array<{ name: string }>; edges: Array<{ from: string; to: string }> };
+  const topo = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'topologies', file), 'utf8')) as { services: Array<{ name: string }>; edges: Array<{ from: string; to: string }> };
   const out: Record<string, string[]> = Object.fromEntries(topo.services.map((s) => [`${s.name}.default`, []]));
   for (const e of topo.edges) if (!out[`${e.from}.default`].includes(`${e.to}.default`)) out[`${e.from}.default`].push(`${e.to}.default`);
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.sort()]));
@@ -159,4 +160,26 @@ test('--emit sidecars writes the Istio Sidecar each scope implies', async () => 
   // reviews has three versions: only the labels they share select them all.
   assert.deepEqual(parse(readFileSync(join(out, 'reviews.default.sidecar.yaml'), 'utf8')).spec.workloadSelector, { labels: { app: 'reviews' } });
   assert.match(run.stdout, /check: OK/);
+});
+
+test('a synthetic mesh from fixtures/generate.ts --synthetic replays to its own call graph; --summary is a few lines', async () => {
+  const dir = join(tmp, 'synthetic-300');
+  const gen = spawnSync(process.execPath, ['--import', 'tsx', 'fixtures/generate.ts', '--synthetic', '300', '--records', '1000', '--out', dir], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(gen.status, 0, gen.stderr);
+  const json = await replayCli(dir, '--json');
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout);
+  assert.equal(report.services, 300);
+  assert.deepEqual(report.check, { ok: true, missing: {}, unexpected: {} });
+  assert.ok(report.proxies.length >= 300 && report.proxies.every((p: { bytesScoped: number; bytesFull: number }) => p.bytesScoped < p.bytesFull));
+  const summary = await replayCli(dir, '--summary');
+  assert.equal(summary.code, 0, summary.stderr);
+  const lines = summary.stdout.trimEnd().split('\n');
+  assert.ok(lines.length <= 6, summary.stdout);
+  assert.match(lines[0], new RegExp(`^fixture synthetic-300: ${report.records} records, 0 rejected, 0 unresolved.*; 300 services, ${report.edges} edges$`));
+  assert.match(summary.stdout, new RegExp(`^proxies: ${report.proxies.length}; config per proxy median [\\d.]+ KiB scoped vs [\\d.]+ KiB full`, 'm'));
+  assert.match(lines.at(-1)!, /^check: OK/);
+  const both = await replayCli(dir, '--summary', '--json');
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--json and --summary: choose one/);
 });

@@ -35,6 +35,7 @@ describe('meshscope analyzer (command line)', () => {
       dependencyTtlMs: 7 * 86_400_000,
       lazy: true,
       adminToken: undefined,
+      logLevel: 'info',
     });
   });
 

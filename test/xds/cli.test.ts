@@ -68,7 +68,7 @@ describe('meshscope bootstrap', () => {
   it('exits 2 naming the input on a bad workload, address or flag', async () => {
     const unknown = await runCapturing(bootstrapCommand, ['--workload', 'productpage-1.default', '--mesh', meshFile]);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /--workload productpage-1\.default: no such workload in .*mesh\.yaml \(did you mean productpage-0\.default\?\)/);
+    assert.match(unknown.stderr, /--workload productpage-1\.default: no such workload in .*mesh\.yaml; closest: productpage-0\.default/);
     const noNs = await runCapturing(bootstrapCommand, ['--workload', 'productpage']);
     assert.equal(noNs.code, 2);
     assert.match(noNs.stderr, /expected POD\.NAMESPACE/);
@@ -78,6 +78,40 @@ describe('meshscope bootstrap', () => {
     const missing = await runCapturing(bootstrapCommand, []);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--workload POD\.NAMESPACE is required/);
+  });
+});
+
+describe('meshscope bootstrap --workload: the names people type', () => {
+  const mesh = join(dir, 'names.yaml');
+  writeFileSync(
+    mesh,
+    meshYaml([
+      { name: 'productpage', ports: [{ port: 9080 }], workloads: [{ name: 'productpage-v1-fp2z2hr8dt-5zsht', address: '10.1.0.1' }] },
+      { name: 'reviews', ports: [{ port: 9080 }], workloads: [{ name: 'reviews-v1-aaaaaaaaaa-11111', address: '10.1.0.2' }, { name: 'reviews-v2-bbbbbbbbbb-22222', address: '10.1.0.3' }] },
+    ]),
+  );
+  const nodeId = (file: string) => YAML.parse(readFileSync(file, 'utf8')).node.id as string;
+
+  it('takes a Deployment name or a service name that names exactly one workload, and says which', async () => {
+    for (const given of ['productpage-v1.default', 'productpage.default', 'reviews-v2.default']) {
+      const out = join(dir, `${given}.yaml`);
+      const r = await runCapturing(bootstrapCommand, ['--workload', given, '--mesh', mesh, '-o', out]);
+      assert.equal(r.code, 0, r.stderr);
+      const want = given.startsWith('reviews') ? 'reviews-v2-bbbbbbbbbb-22222.default' : 'productpage-v1-fp2z2hr8dt-5zsht.default';
+      assert.match(nodeId(out), new RegExp(`~${want.replace(/\./g, '\\.')}~`));
+      assert.match(r.stderr, new RegExp(`--workload ${given} is ${want}`));
+    }
+  });
+
+  it('lists the candidates when a name is ambiguous, and the closest workloads when it names none', async () => {
+    const ambiguous = await runCapturing(bootstrapCommand, ['--workload', 'reviews.default', '--mesh', mesh]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, /reviews\.default: 2 workloads .* match \(reviews-v1-aaaaaaaaaa-11111\.default, reviews-v2-bbbbbbbbbb-22222\.default\)/);
+    const none = await runCapturing(bootstrapCommand, ['--workload', 'prodpage-v1.default', '--mesh', mesh]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no such workload in .*names\.yaml; closest: productpage-v1-fp2z2hr8dt-5zsht\.default, /);
+    const wrongNs = await runCapturing(bootstrapCommand, ['--workload', 'productpage.prod', '--mesh', mesh]);
+    assert.equal(wrongNs.code, 2, 'a name in another namespace is not that workload');
   });
 });
 

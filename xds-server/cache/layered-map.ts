@@ -6,6 +6,16 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
     private readonly own: ReadonlyMap<K, V>,
   ) {}
 
+  /** The shared layer: callers that summarise it once (config sizes) reuse that for every node built on it. */
+  get sharedLayer(): ReadonlyMap<K, V> {
+    return this.shared;
+  }
+
+  /** The node's own entries, which win over the shared layer's. */
+  get ownLayer(): ReadonlyMap<K, V> {
+    return this.own;
+  }
+
   get size(): number {
     let n = this.shared.size;
     for (const k of this.own.keys()) if (!this.shared.has(k)) n++;

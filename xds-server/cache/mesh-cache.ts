@@ -26,6 +26,12 @@ export interface MeshCacheOptions {
   lazy?: boolean;
   /** The analyzer's gRPC Access Log Service: Envoy sidecars' egress listeners stream their log to it. */
   accessLogService?: HostPort;
+  /**
+   * A cache of the same inventory, gateway and access log service whose encoded
+   * services and per-node resources this one reuses instead of encoding them
+   * again (ProxyBytesMeter's scoped and full caches). Neither may change inventory.
+   */
+  shareWith?: MeshCache;
 }
 
 export type ObservationListener = (record: AccessLogRecord) => void;
@@ -36,7 +42,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
   readonly lazy: boolean;
   readonly scopes: ScopeStore;
   readonly views = new ScopeViews();
-  readonly memo = new SharedMemo<EncodedResource>();
+  readonly memo: SharedMemo<EncodedResource>;
   readonly gatewayCluster?: EncodedResource;
   readonly gatewayFragment: Buffer;
   readonly accessLogCluster?: EncodedResource;
@@ -47,7 +53,8 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
 
   constructor(opts: MeshCacheOptions) {
     this.inventory = opts.inventory;
-    this.pool = new ServicePool(opts.inventory);
+    this.pool = opts.shareWith?.pool ?? new ServicePool(opts.inventory);
+    this.memo = opts.shareWith?.memo ?? new SharedMemo<EncodedResource>();
     this.lazy = opts.lazy ?? true;
     this.scopes = new ScopeStore((change) => this.scopeChanged(change));
     this.gatewayCluster = opts.gateway && gatewayCluster(opts.gateway);

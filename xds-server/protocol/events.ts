@@ -47,11 +47,21 @@ export interface PushEvent {
   answeredAt: number;
 }
 
+/** A proxy's ADS stream opened (its first request named the node) or ended. */
+export interface StreamEvent {
+  nodeId: string;
+  workload?: WorkloadId;
+  /** The ADS method: state-of-the-world or delta. */
+  method: string;
+  opened: boolean;
+}
+
 type Listener<E> = (event: E) => void;
 
 export class ProtocolEvents {
   private readonly answers = new Set<Listener<AnswerEvent>>();
   private readonly pushes = new Set<Listener<PushEvent>>();
+  private readonly streams = new Set<Listener<StreamEvent>>();
 
   constructor(private readonly log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {}
 
@@ -63,6 +73,11 @@ export class ProtocolEvents {
   onPush(listener: Listener<PushEvent>): () => void {
     this.pushes.add(listener);
     return () => this.pushes.delete(listener);
+  }
+
+  onStream(listener: Listener<StreamEvent>): () => void {
+    this.streams.add(listener);
+    return () => this.streams.delete(listener);
   }
 
   get wantsPushes(): boolean {
@@ -79,6 +94,10 @@ export class ProtocolEvents {
 
   push(event: PushEvent): void {
     this.emit(this.pushes, event, 'push');
+  }
+
+  stream(event: StreamEvent): void {
+    this.emit(this.streams, event, 'stream');
   }
 
   private emit<E>(listeners: Set<Listener<E>>, event: E, what: string): void {

@@ -6,7 +6,7 @@ export { SotwStream } from './sotw-stream.ts';
 export { DeltaStream } from './delta-stream.ts';
 export type { StreamSink, StreamDeps } from './stream-core.ts';
 export { NodeStatusRegistry } from './status.ts';
-export { ProtocolEvents, type AnswerEvent, type PushEvent, type PushResponse } from './events.ts';
+export { ProtocolEvents, type AnswerEvent, type PushEvent, type PushResponse, type StreamEvent } from './events.ts';
 export type { StreamView } from './status.ts';
 export { contentVersion } from '../set-version.ts';
 export { ProtocolError } from './errors.ts';

@@ -105,6 +105,12 @@ export abstract class AdsStream<H> implements StreamView {
     this.cleanup.push(() => this.handle.detach());
     this.cleanup.push(this.handle.onChange((types, changes) => this.changed(types, changes)));
     this.cleanup.push(this.deps.status.open(this));
+    const { events } = this.deps;
+    if (events) {
+      const node = { nodeId: this.node.id, workload: this.handle.workload, method: this.method };
+      events.stream({ ...node, opened: true });
+      this.cleanup.push(() => events.stream({ ...node, opened: false }));
+    }
   }
 
   protected stateFor(typeUrl: string | undefined): TypeState<H> {
