@@ -160,6 +160,11 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     return this.scopesState.setInventory(next);
   }
 
+  /** When an active edge last seen at `lastSeenMs` leaves its scope if unseen until then (epoch ms). */
+  expiresAt(lastSeenMs: number): number {
+    return lastSeenMs + this.expiry.ttlMs + this.expiry.graceMs;
+  }
+
   scope(service: ServiceId): readonly ServiceId[] {
     return this.scopesState.get(service);
   }

@@ -18,6 +18,16 @@ export class Edge {
   active = false;
   /** Changed since the last flush. */
   dirty = false;
+  /**
+   * Last sighting reported by the lazy gateway / by anything else (the caller's
+   * own sidecar, a proxyless client): tells a dependency still taken through the
+   * catch-all from one now called directly. Kept in memory only (not stored):
+   * -Infinity after a restart until traffic is seen again.
+   */
+  lastViaGateway = -Infinity;
+  lastDirect = -Infinity;
+  /** Reporters seen (`gateway`, `envoy`, `xds`, `log` when a record does not say). */
+  readonly reporters: string[] = [];
 
   constructor(
     readonly kind: EdgeKind,
@@ -27,13 +37,17 @@ export class Edge {
   ) {}
 
   /** `latencyBucket` from bucketOf(durationMs): -1 when the record has no duration. */
-  add(time: number, code: number, latencyBucket: number, protocol: string): void {
+  add(time: number, code: number, latencyBucket: number, protocol: string, reporter = 'log'): void {
     this.count++;
     if (code >= 500) this.errors++;
     if (time < this.firstSeen) this.firstSeen = time;
     if (time > this.lastSeen) this.lastSeen = time;
     if (!this.protocols.includes(protocol)) this.protocols.push(protocol);
     this.latency.addBucket(latencyBucket);
+    if (reporter === 'gateway') {
+      if (time > this.lastViaGateway) this.lastViaGateway = time;
+    } else if (time > this.lastDirect) this.lastDirect = time;
+    if (!this.reporters.includes(reporter)) this.reporters.push(reporter);
   }
 }
 
