@@ -69,8 +69,8 @@ export interface GraphDelta {
   nodes: ViewNode[];
   /** Keys of edges that left their scope. */
   expired: string[];
-  /** Services whose scope changed, with the new scope size. */
-  scopes: Array<{ id: ServiceId; scope: number }>;
+  /** Services whose scope changed, with the new scope size and what they pin now. */
+  scopes: Array<{ id: ServiceId; scope: number; pins: ServiceId[] }>;
 }
 
 interface Rate {
@@ -203,7 +203,7 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
       edges,
       nodes,
       expired: [...p.expired],
-      scopes: [...p.scopes].map((id) => ({ id, scope: this.analyzer.scope(id).length })),
+      scopes: [...p.scopes].map((id) => ({ id, scope: this.analyzer.scope(id).length, pins: this.analyzer.pins().filter((x) => x.source === id).map((x) => x.dest) })),
     });
   }
 

@@ -56,11 +56,31 @@ const detail = {
     in: { type: 'array', items: edgeSchema },
     proxies: {
       type: 'array',
-      items: { type: 'object', properties: { ...proxyBytesSchema.properties, connected: { type: 'array', items: str } } },
+      items: {
+        type: 'object',
+        properties: {
+          ...proxyBytesSchema.properties,
+          connected: { type: 'array', items: str },
+          xds: {
+            type: 'array',
+            description: 'each connected proxy: ACK when it acknowledged every type it was sent, NACK when it refused the latest, else pending',
+            items: { type: 'object', properties: { nodeId: str, state: { type: 'string', enum: ['ACK', 'NACK', 'pending'] }, nack: str } },
+          },
+        },
+      },
     },
   },
   required: [...summary.required, 'pins', 'rules', 'out', 'in', 'proxies'],
 } as const;
+
+/** Whether a proxy took what it was last sent. */
+function ackState(p: ProxyStatus): { nodeId: string; state: 'ACK' | 'NACK' | 'pending'; nack?: string } {
+  const types = Object.values(p.types);
+  const refused = types.find((t) => t.lastNack && t.versionSent !== undefined && t.lastNack.version === t.versionSent && t.versionAcked !== t.versionSent);
+  if (refused) return { nodeId: p.nodeId, state: 'NACK', nack: refused.lastNack!.message };
+  const pending = types.some((t) => t.versionSent !== undefined && t.versionAcked !== t.versionSent);
+  return { nodeId: p.nodeId, state: pending ? 'pending' : 'ACK' };
+}
 
 interface Counts {
   callers: Map<string, number>;
@@ -141,6 +161,7 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
         proxies: s.workloads.map((w) => ({
           ...deps.bytes.measure(w.id, scope),
           connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
+          xds: connected.filter((p) => p.workload === w.id).map(ackState),
         })),
       };
     },
