@@ -407,6 +407,7 @@ Object.assign(window, {
     model,
     state,
     display: () => display,
+    reload: () => load(),
     /** Where a drawn node is, in page coordinates (for mouse clicks), or undefined. */
     viewport: (id: string) => {
       if (!graph.hasNode(id)) return undefined;
