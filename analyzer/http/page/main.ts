@@ -207,13 +207,23 @@ function select(id: string): void {
     panel.open(id);
     panel.fillServices();
   } else panel.close();
-  // The panel takes the right side: the graph's canvas gives it room rather than hiding nodes under it.
-  const main = document.querySelector('main')!;
-  if (main.classList.contains('panel-open') !== !!id) {
-    main.classList.toggle('panel-open', !!id);
-    sigma.resize();
-  }
+  document.querySelector('main')!.classList.toggle('panel-open', !!id);
   render();
+  if (id) revealBesidePanel(id);
+}
+
+/** The panel covers the right of the canvas: a selected service under it is panned into view (the canvas itself never resizes, so nothing jumps). */
+function revealBesidePanel(id: string): void {
+  if (!graph.hasNode(id)) return;
+  const p = sigma.graphToViewport(graph.getNodeAttributes(id) as { x: number; y: number });
+  const { width } = sigma.getDimensions();
+  const free = width - $('#panel').offsetWidth;
+  if (p.x < free - 40) return;
+  const camera = sigma.getCamera();
+  const target = sigma.viewportToFramedGraph({ x: p.x - free / 2 + width / 2, y: sigma.getDimensions().height / 2 });
+  const centre = sigma.viewportToFramedGraph({ x: width / 2, y: sigma.getDimensions().height / 2 });
+  const cam = camera.getState();
+  void camera.animate({ x: cam.x + (target.x - centre.x), y: cam.y }, { duration: 250 });
 }
 
 function setFocus(id: string): void {
