@@ -85,11 +85,18 @@ const MS = (t: number): number => (Number.isFinite(t) ? t : 0);
 export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
   readonly layout: Layout;
   version = 0;
+  /**
+   * Moves only when an edge enters or leaves a scope, a scope changes or a
+   * service appears — not on new counts. Keys answers whose counts may lag
+   * (the graphology export, the services list) so they are not rebuilt every
+   * stats tick under steady traffic.
+   */
+  structureVersion = 0;
   private cached?: GraphView;
   private readonly rates = new Map<string, Rate>();
   private lastTick: number;
   private timer?: NodeJS.Timeout;
-  private pending?: { edges: Set<string>; expired: Set<string>; scopes: Set<ServiceId> };
+  private pending?: { edges: Set<string>; expired: Set<string>; scopes: Set<ServiceId>; structural: boolean };
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -110,9 +117,9 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
       this.analyzer.on(event, fn as never);
       this.unsubscribe.push(() => this.analyzer.off(event, fn as never));
     };
-    on('edge', (e: { kind: string; source: string; dest: string }) => e.kind === 'service' && this.queue().edges.add(`${e.source}>${e.dest}`));
-    on('expired', (e: { kind: string; source: string; dest: string }) => e.kind === 'service' && this.queue().expired.add(`${e.source}>${e.dest}`));
-    on('scope', (s: ServiceId) => this.queue().scopes.add(s));
+    on('edge', (e: { kind: string; source: string; dest: string }) => e.kind === 'service' && this.structural().edges.add(`${e.source}>${e.dest}`));
+    on('expired', (e: { kind: string; source: string; dest: string }) => e.kind === 'service' && this.structural().expired.add(`${e.source}>${e.dest}`));
+    on('scope', (s: ServiceId) => this.structural().scopes.add(s));
     this.timer = setInterval(() => this.tick(), this.opts.statsMs ?? 5000).unref();
     void this.layout.ready();
     return this;
@@ -159,9 +166,15 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     }
   }
 
+  private structural(): NonNullable<LiveGraph['pending']> {
+    const q = this.queue();
+    q.structural = true;
+    return q;
+  }
+
   private queue(): NonNullable<LiveGraph['pending']> {
     if (!this.pending) {
-      this.pending = { edges: new Set(), expired: new Set(), scopes: new Set() };
+      this.pending = { edges: new Set(), expired: new Set(), scopes: new Set(), structural: false };
       // One delta per turn of the event loop: an ingest batch that adds 500 edges sends one message.
       setImmediate(() => this.flush());
     }
@@ -173,6 +186,7 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.pending = undefined;
     if (!p) return;
     this.version++;
+    if (p.structural) this.structureVersion++;
     const edges: ViewEdge[] = [];
     const nodes: ViewNode[] = [];
     const known = this.cached ? new Set(this.cached.nodes.map((n) => n.id)) : undefined;

@@ -114,6 +114,9 @@ function render(): void {
   syncGraph(graph, display);
   // Small graphs: every label; big ones: sigma's label grid picks what fits.
   sigma.setSetting('labelRenderedSizeThreshold', graph.order <= 300 ? 0 : 7);
+  // Big views pan smoothly only without edges and labels while the camera moves (drawn again when it stops).
+  sigma.setSetting('hideEdgesOnMove', graph.size > 2000);
+  sigma.setSetting('hideLabelsOnMove', graph.order > 1000);
   neighbours = new Set(state.selected && graph.hasNode(state.selected) ? graph.neighbors(state.selected) : []);
   $('#stats').textContent = `${display.services} of ${model.nodes.size} services · ${display.edges.size} edges drawn · ${model.edges.size} known`;
   $<HTMLInputElement>('#overview').checked = overview();

@@ -10,6 +10,9 @@ import { serviceGraph, type GraphFilter } from '../graph-view.ts';
 import type { LiveGraph } from '../live-graph.ts';
 import { errorSchema, graphSchema, graphViewSchema } from '../schemas.ts';
 
+/** How stale the counts of a cached /api/v1/graph may be. */
+const COUNTS_MS = 30_000;
+
 const querystring = {
   type: 'object',
   properties: {
@@ -31,8 +34,10 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
   });
   const graph = (query: unknown) => serviceGraph(analyzer, query as GraphFilter);
   const cache = new BodyCache();
+  // Counts in a cached export lag by at most COUNTS_MS; a new edge, expiry or scope change shows at once.
   // A relative `since` moves with the clock: such answers are not cached.
-  const cacheKey = (query: Record<string, unknown>) => `${live.version}|${analyzer.inventory.version}|${JSON.stringify(query)}`;
+  const cacheKey = (query: Record<string, unknown>) =>
+    `${live.structureVersion}|${Math.floor(analyzer.clock.now() / COUNTS_MS)}|${analyzer.inventory.version}|${JSON.stringify(query)}`;
 
   app.get(
     '/api/v1/graph',

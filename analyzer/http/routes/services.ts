@@ -127,7 +127,8 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       const q = req.query as { namespace?: string; offset: number; limit?: number };
       const all = q.namespace ? analyzer.inventory.services.filter((s) => s.namespace === q.namespace) : analyzer.inventory.services;
       reply.header('x-total-count', String(all.length));
-      const key = `${deps.live.version}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
+      // Scopes and caller/dependency counts change only with the graph's structure.
+      const key = `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
       return cache.reply(req, reply, key, () => {
         const counts = countEdges(analyzer.edges({ kind: 'service' }));
         return all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) => summarize(s, counts));
