@@ -96,9 +96,10 @@ async function main(): Promise<void> {
           for (let i = 0; i < 3; i++) runs.push(await ready(page, `${base}/${query}`));
           const frames = await panFrames(page);
           const heap = await heapMb(page);
+          const parts = await page.evaluate(`['load', 'display', 'sync', 'draw'].map((n) => n + ' ' + Math.round(performance.getEntriesByName('meshscope:' + n)[0]?.duration ?? NaN) + ' ms').join(', ')`);
           const drawn = await page.evaluate(() => (window as unknown as { meshscope: { graph: { order: number; size: number } } }).meshscope.graph);
           process.stdout.write(
-            `${label} graph-ready median ${ms(median(runs)!)} (runs ${runs.map((r) => r.toFixed(0)).join(', ')}); ${drawn.order} nodes, ${drawn.size} edges drawn; ` +
+            `${label} graph-ready median ${ms(median(runs)!)} (runs ${runs.map((r) => r.toFixed(0)).join(', ')}; last: ${parts}); ${drawn.order} nodes, ${drawn.size} edges drawn; ` +
               `JS heap ${heap.toFixed(0)} MB; panning frames median ${median(frames)!.toFixed(1)} ms, p95 ${percentile(frames, 95).toFixed(1)} ms (${frames.length} frames)\n`,
           );
         }
