@@ -85,8 +85,12 @@ describe('graph display', () => {
     // c.two answers 4.5% errors: its inbound rate, weighted by rps (50% of 0.1 rps, 0% of 1 rps).
     assert.deepEqual([...found].sort(), ['a.one>c.two', 'c.two']);
     const hidden = buildDisplay(model(), state(), false, undefined, parseQuery('ns = two OR gateway'));
-    assert.deepEqual([...hidden.nodes.keys()].sort(), ['a.one', 'b.one', 'e.three']);
-    assert.deepEqual([...hidden.edges.keys()], ['a.one>b.one']);
+    // b.one calls c.two still through the gateway: as a service it answers to `gateway` too.
+    assert.deepEqual([...hidden.nodes.keys()].sort(), ['a.one', 'e.three']);
+    assert.deepEqual([...hidden.edges.keys()], []);
+    const edgesOnly = buildDisplay(model(), state(), false, undefined, parseQuery('rps > 5'));
+    assert.equal(edgesOnly.edges.has('b.one>d.two'), false, 'a hidden edge goes');
+    assert.equal(edgesOnly.nodes.has('d.two'), false, 'and so does d.two, whose inbound rps is 20');
   });
 
   it('the URL state round-trips', () => {
