@@ -144,4 +144,23 @@ describe('graph API for the page', () => {
     assert.deepEqual({ callers: pp.callers, dependencies: pp.dependencies }, { callers: 0, dependencies: 2 });
     assert.equal((await app.inject('/api/v1/services?limit=0')).statusCode, 400);
   });
+
+  it('tells ACK, NACK (with the message) and pending apart per connected proxy', async () => {
+    const status = (nodeId: string, workload: string, types: Record<string, Record<string, unknown>>) =>
+      ({ nodeId, workload, service: 'reviews.default', profile: 'envoy', streams: 1, connectedAt: new Date().toISOString(), types, bytesPushed: 0, scope: [] }) as never;
+    const proxies = [
+      status('acked', 'reviews-v1-abc.default', { cds: { subscribed: '*', versionSent: '3', versionAcked: '3', resources: 2 } }),
+      status('refused', 'reviews-v2-abc.default', { cds: { subscribed: '*', versionSent: '4', versionAcked: '3', lastNack: { version: '4', message: 'bad cluster', at: '' }, resources: 2 } }),
+      status('waiting', 'reviews-v2-abc.default', { cds: { subscribed: '*', versionSent: '5', versionAcked: '4', resources: 2 } }),
+    ];
+    const withXds = await buildApp({ analyzer, xds: { proxies: () => proxies, proxy: (id) => proxies.find((p: { nodeId: string }) => p.nodeId === id) } });
+    try {
+      const d = (await withXds.inject('/api/v1/services/default/reviews')).json();
+      const byWorkload = Object.fromEntries(d.proxies.map((p: { workload: string; xds: unknown }) => [p.workload, p.xds]));
+      assert.deepEqual(byWorkload['reviews-v1-abc.default'], [{ nodeId: 'acked', state: 'ACK' }]);
+      assert.deepEqual(byWorkload['reviews-v2-abc.default'], [{ nodeId: 'refused', state: 'NACK', nack: 'bad cluster' }, { nodeId: 'waiting', state: 'pending' }]);
+    } finally {
+      await withXds.close();
+    }
+  });
 });
