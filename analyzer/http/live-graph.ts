@@ -148,17 +148,20 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
       const key = `${e.source}>${e.dest}`;
       const r = this.rates.get(key);
       if (!r) {
+        // First sight: the lifetime figures views already show; nothing to send.
         this.rates.set(key, { count: e.count, errors: e.errors, rps: lifetimeRps(e), errPct: pct(e.errors, e.count) });
-        moved.push(key);
         continue;
       }
       const dc = e.count - r.count;
       if (dc === 0 && r.rps === 0) continue;
-      r.rps = dc / dt;
-      if (dc > 0) r.errPct = pct(e.errors - r.errors, dc);
+      const rps = dc / dt;
+      const errPct = dc > 0 ? pct(e.errors - r.errors, dc) : r.errPct;
+      // Only changes a page can see go out: at 10k services every edge's rate wobbles every tick.
+      if (visible(r.rps, rps) || errClass(r.errPct) !== errClass(errPct)) moved.push(key);
+      r.rps = rps;
+      r.errPct = errPct;
       r.count = e.count;
       r.errors = e.errors;
-      moved.push(key);
     }
     if (moved.length) {
       const q = this.queue();
@@ -312,6 +315,17 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
   private pinEdge(s: ServiceId, t: ServiceId): ViewEdge {
     return { key: `${s}>${t}`, s, t, count: 0, errors: 0, rps: 0, errPct: 0, protocols: [], firstSeen: 0, lastSeen: 0, active: true, expiresAt: 0, viaGateway: 0, direct: 0, reporters: [], pinned: true };
   }
+}
+
+/** A rate change worth redrawing: more than 20% and more than 0.05 rps. */
+function visible(before: number, after: number): boolean {
+  const d = Math.abs(after - before);
+  return d > 0.05 && d > 0.2 * Math.max(before, after);
+}
+
+/** The page's error colours change at 1% and 5%. */
+function errClass(p: number): number {
+  return p >= 5 ? 2 : p >= 1 ? 1 : 0;
 }
 
 function lifetimeRps(e: { count: number; firstSeen: number; lastSeen: number }): number {

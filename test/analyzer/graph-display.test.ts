@@ -58,11 +58,16 @@ describe('graph display', () => {
     assert.equal(hour.nodes.has('e.three'), false, 'idle in the window: not drawn');
   });
 
-  it('folds namespaces in the overview keeping the worst error rate, and opens one in place', () => {
+  it('folds namespaces in the overview: coloured by the rps-weighted error rate, the worst kept for queries; opens one in place', () => {
     const d = buildDisplay(model(), state(), true, undefined, undefined);
     assert.deepEqual([...d.nodes.keys()].sort(), ['ns:one', 'ns:three', 'ns:two']);
     const oneTwo = d.edges.get('ns:one>ns:two')!.attrs;
-    assert.deepEqual({ edges: oneTwo.edges, errPct: oneTwo.errPct, color: oneTwo.color, route: oneTwo.route }, { edges: 3, errPct: 50, color: COLORS.error, route: 'gateway' });
+    // 50% of 0.1 rps among 21.1 rps: 0.24%, so the fold shows its gateway route, not an error.
+    assert.deepEqual({ edges: oneTwo.edges, errPct: oneTwo.errPct, color: oneTwo.color, route: oneTwo.route }, { edges: 3, errPct: 50, color: COLORS.gateway, route: 'gateway' });
+    const failing = model();
+    failing.apply({ version: 2, now: NOW, nodes: [], expired: [], scopes: [], edges: [edge('b.one', 'd.two', { rps: 20, errPct: 10 })] });
+    assert.equal(buildDisplay(failing, state(), true, undefined, undefined).edges.get('ns:one>ns:two')!.attrs.color, COLORS.error, '9.5% weighted is red');
+    assert.equal(buildDisplay(failing, state(), true, undefined, undefined).nodes.get('ns:two')!.color, COLORS.error, 'so is the namespace answering it');
     assert.equal(d.nodes.get('ns:one')!.members, 2);
     const open = buildDisplay(model(), state('?expanded=one'), true, undefined, undefined);
     assert.deepEqual([...open.nodes.keys()].sort(), ['a.one', 'b.one', 'ns:three', 'ns:two']);

@@ -196,9 +196,18 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
   const base = shown.size <= 300 ? 7 : shown.size <= 3000 ? 4 : 2.5;
   const fold = (n: ViewNode): string => (overview && !focus && !expanded.has(n.ns) ? `ns:${n.ns}` : n.id);
   const nodes = new Map<string, NodeAttrs>();
-  const nsSum = new Map<string, { x: number; y: number; n: number; err: number }>();
-  const health = new Map<string, number>();
-  for (const e of visibleEdges) health.set(e.t, Math.max(health.get(e.t) ?? 0, e.active ? e.errPct : 0));
+  const nsSum = new Map<string, { x: number; y: number; n: number; err: number; rps: number }>();
+  // A service's health is its inbound error rate weighted by rps, as a caller would see it.
+  const inbound = new Map<string, { err: number; rps: number }>();
+  for (const e of visibleEdges) {
+    if (!e.active) continue;
+    const w = Math.max(e.rps, 1e-9);
+    const h = inbound.get(e.t) ?? { err: 0, rps: 0 };
+    h.err += e.errPct * w;
+    h.rps += w;
+    inbound.set(e.t, h);
+  }
+  const health = new Map([...inbound].map(([id, h]) => [id, h.err / h.rps]));
   for (const id of shown) {
     const n = model.nodes.get(id)!;
     const key = fold(n);
@@ -217,20 +226,25 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
         ref: n.id,
       });
     } else {
-      const s = nsSum.get(n.ns) ?? { x: 0, y: 0, n: 0, err: 0 };
+      const s = nsSum.get(n.ns) ?? { x: 0, y: 0, n: 0, err: 0, rps: 0 };
       s.x += n.x;
       s.y += n.y;
       s.n++;
-      s.err = Math.max(s.err, health.get(id) ?? 0);
+      const h = inbound.get(id);
+      if (h) {
+        s.err += h.err;
+        s.rps += h.rps;
+      }
       nsSum.set(n.ns, s);
     }
   }
   for (const [ns, s] of nsSum) {
+    const err = s.rps ? s.err / s.rps : 0;
     nodes.set(`ns:${ns}`, {
       x: s.x / s.n,
       y: s.y / s.n,
-      size: 2 * base + Math.min(16, 2 * Math.sqrt(s.n)),
-      color: s.err >= 5 ? COLORS.error : s.err >= 1 ? COLORS.warn : nsColor(ns),
+      size: base + 3 + Math.min(12, Math.sqrt(s.n)),
+      color: err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(ns),
       label: `${ns} (${s.n})`,
       kind: 'namespace',
       ns,
@@ -239,7 +253,7 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
     });
   }
 
-  const edges = new Map<string, { source: string; target: string; attrs: EdgeAttrs; errSum: number; routes: Set<string> }>();
+  const edges = new Map<string, { source: string; target: string; attrs: EdgeAttrs; errSum: number; weight: number; routes: Set<string> }>();
   for (const e of visibleEdges) {
     const source = fold(model.nodes.get(e.s)!);
     const target = fold(model.nodes.get(e.t)!);
@@ -249,12 +263,13 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
     const expiring = isExpiring(e, now);
     let agg = edges.get(key);
     if (!agg) {
-      agg = { source, target, errSum: 0, routes: new Set(), attrs: { size: 1, color: '', type: 'arrow', edges: 0, rps: 0, errPct: 0, route, expiring: false } };
+      agg = { source, target, errSum: 0, weight: 0, routes: new Set(), attrs: { size: 1, color: '', type: 'arrow', edges: 0, rps: 0, errPct: 0, route, expiring: false } };
       edges.set(key, agg);
     }
     agg.attrs.edges++;
     agg.attrs.rps += e.rps;
     agg.errSum += e.errPct * Math.max(e.rps, 1e-9);
+    agg.weight += Math.max(e.rps, 1e-9);
     agg.attrs.errPct = Math.max(agg.attrs.errPct, e.errPct);
     agg.attrs.expiring ||= expiring;
     agg.routes.add(route);
@@ -262,9 +277,11 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
   const out: Display['edges'] = new Map();
   for (const [key, agg] of edges) {
     const a = agg.attrs;
-    // Aggregated: the worst edge's error rate shows (a 503 edge must not be averaged away).
     a.route = agg.routes.size === 1 ? a.route : agg.routes.has('gateway') ? 'gateway' : 'mixed';
-    a.color = edgeColor(a.route, a.errPct, a.expiring);
+    // One service edge is drawn as it is (a 503 edge is red); a fold of many by their rps-weighted
+    // rate, or one failing call among thousands would paint every namespace red. errPct keeps the worst.
+    const rate = a.edges === 1 ? a.errPct : agg.errSum / agg.weight;
+    a.color = edgeColor(a.route, rate, a.expiring) + (edges.size > 1500 ? '66' : '');
     a.size = edgeWidth(a.rps) * (base > 5 ? 1.6 : 1);
     a.rps = Math.round(a.rps * 1000) / 1000;
     out.set(key, { source: agg.source, target: agg.target, attrs: a });

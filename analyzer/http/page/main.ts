@@ -49,7 +49,7 @@ const sigma = new Sigma(graph, $('#graph'), {
     const dimmed = (display.found && !display.found.has(key)) || (state.selected && key !== state.selected && !neighbours.has(key));
     if (dimmed && key !== hovered) return { ...attrs, color: DIM_NODE, label: '', zIndex: 0 };
     const emphasised = key === state.selected || key === hovered || (display.found?.has(key) ?? false);
-    return { ...attrs, zIndex: emphasised ? 2 : 1, highlighted: emphasised, forceLabel: emphasised && graph.order < 2000 ? true : attrs.size > 8 };
+    return { ...attrs, zIndex: emphasised ? 2 : 1, highlighted: emphasised, forceLabel: emphasised };
   },
   edgeReducer: (key, attrs) => {
     const [s, t] = [graph.source(key), graph.target(key)];
@@ -102,13 +102,17 @@ function parseInput(el: HTMLInputElement): Query | undefined {
 }
 
 let renderQueued = false;
+let lastLiveRender = 0;
+/** A redraw for live changes: next frame, but at most once a second on big graphs so deltas never starve the UI. */
 function scheduleRender(): void {
   if (renderQueued) return;
   renderQueued = true;
-  requestAnimationFrame(() => {
+  const wait = model.edges.size > 5000 ? Math.max(0, lastLiveRender + 1000 - performance.now()) : 0;
+  setTimeout(() => requestAnimationFrame(() => {
     renderQueued = false;
+    lastLiveRender = performance.now();
     render();
-  });
+  }), wait);
 }
 
 function render(): void {

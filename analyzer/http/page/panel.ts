@@ -70,6 +70,9 @@ export class Panel {
   private loading?: AbortController;
   private timer?: number;
   private message = '';
+  private shown = '';
+  /** "last seen 5s ago" ages: redrawn at least this often even when nothing changed. */
+  private renderedAt = 0;
   private askToken?: () => Promise<void>;
 
   constructor(root: HTMLElement, private readonly hooks: PanelHooks) {
@@ -116,6 +119,11 @@ export class Panel {
     try {
       const d = await getJson<Detail>(servicePath(id), ctl.signal);
       if (ctl.signal.aborted || this.service !== id) return;
+      // Unchanged: the DOM stays as it is (a button being clicked is not replaced under the pointer).
+      const text = JSON.stringify(d);
+      if (text === this.shown && this.el.dataset.service === id && Date.now() - this.renderedAt < 30_000) return;
+      this.shown = text;
+      this.renderedAt = Date.now();
       this.detail = d;
       this.render();
     } catch (err) {
