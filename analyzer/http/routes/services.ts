@@ -150,15 +150,16 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       const id = serviceIdOf(req.params);
       const s = analyzer.inventory.service(id);
       if (!s) return notFound(reply, `service ${id} is not in the mesh inventory`);
-      const edges = analyzer.edges({ kind: 'service', includeExpired: true });
+      const own = analyzer.edgesOf(id);
+      const edges = [...own.out, ...own.in];
       const scope = analyzer.scope(id);
       const connected = deps.proxies();
       return {
         ...summarize(s, countEdges(edges.filter((e) => e.active && (e.source === id || e.dest === id)))),
         pins: analyzer.pins().filter((p) => p.source === id).map(pinView),
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
-        out: edges.filter((e) => e.source === id).map(apiEdge),
-        in: edges.filter((e) => e.dest === id).map(apiEdge),
+        out: own.out.map(apiEdge),
+        in: own.in.map(apiEdge),
         proxies: s.workloads.map((w) => ({
           ...deps.bytes.measure(w.id, scope),
           connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
