@@ -56,7 +56,10 @@ export const COLORS = {
 
 const PALETTE = ['#4f7cac', '#5b9279', '#8e6c8a', '#c08552', '#3d8fa8', '#7a8b3d', '#b5676f', '#5f6caf', '#9a7b4f', '#4c9a8f', '#a4668f', '#6d8f4a'];
 
-export function nsColor(ns: string): string {
+/** A namespace's colour: by its rank among the mesh's namespaces, so up to 12 are all distinct. */
+export function nsColor(ns: string, model?: Model): string {
+  const rank = model?.namespaceRank(ns);
+  if (rank !== undefined) return PALETTE[rank % PALETTE.length];
   let h = 0;
   for (let i = 0; i < ns.length; i++) h = (h * 31 + ns.charCodeAt(i)) >>> 0;
   return PALETTE[h % PALETTE.length];
@@ -218,7 +221,7 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
         x: n.x,
         y: n.y,
         size: base + Math.min(9, 1.5 * Math.sqrt(degree)),
-        color: n.missing ? COLORS.missing : err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(n.ns),
+        color: n.missing ? COLORS.missing : err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(n.ns, model),
         label: n.name,
         kind: 'service',
         ns: n.ns,
@@ -244,7 +247,7 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
       x: s.x / s.n,
       y: s.y / s.n,
       size: base + 3 + Math.min(12, Math.sqrt(s.n)),
-      color: err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(ns),
+      color: err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(ns, model),
       label: `${ns} (${s.n})`,
       kind: 'namespace',
       ns,

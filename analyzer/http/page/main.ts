@@ -49,7 +49,8 @@ const sigma = new Sigma(graph, $('#graph'), {
     const dimmed = (display.found && !display.found.has(key)) || (state.selected && key !== state.selected && !neighbours.has(key));
     if (dimmed && key !== hovered) return { ...attrs, color: DIM_NODE, label: '', zIndex: 0 };
     const emphasised = key === state.selected || key === hovered || (display.found?.has(key) ?? false);
-    return { ...attrs, zIndex: emphasised ? 2 : 1, highlighted: emphasised, forceLabel: emphasised };
+    // A small graph shows every name; a big one those sigma's label grid has room for.
+    return { ...attrs, zIndex: emphasised ? 2 : 1, highlighted: emphasised, forceLabel: emphasised || graph.order <= 60 };
   },
   edgeReducer: (key, attrs) => {
     const [s, t] = [graph.source(key), graph.target(key)];

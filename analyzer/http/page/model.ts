@@ -15,6 +15,14 @@ export class Model {
   /** Server clock minus ours: TTLs and windows are measured on the server's clock. */
   private skew = 0;
 
+  private ranks?: Map<string, number>;
+
+  /** The namespace's place in the sorted list of namespaces (for colours). */
+  namespaceRank(ns: string): number | undefined {
+    if (!this.ranks) this.ranks = new Map([...new Set([...this.nodes.values()].map((n) => n.ns))].sort().map((x, i) => [x, i]));
+    return this.ranks.get(ns);
+  }
+
   now(): number {
     return Date.now() + this.skew;
   }
@@ -24,6 +32,7 @@ export class Model {
     this.skew = view.now - Date.now();
     this.bbox = view.bbox;
     this.nodes = new Map(view.nodes.map((n) => [n.id, n]));
+    this.ranks = undefined;
     this.edges = new Map();
     this.out = new Map();
     this.in = new Map();
@@ -36,6 +45,7 @@ export class Model {
     this.version = d.version;
     this.skew = d.now - Date.now();
     for (const n of d.nodes) if (!this.nodes.has(n.id)) this.nodes.set(n.id, n);
+    if (d.nodes.length) this.ranks = undefined;
     for (const e of d.edges) this.putEdge(e);
     for (const k of d.expired) {
       const e = this.edges.get(k);
