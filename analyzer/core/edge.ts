@@ -21,8 +21,8 @@ export class Edge {
   /**
    * Last sighting reported by the lazy gateway / by anything else (the caller's
    * own sidecar, a proxyless client): tells a dependency still taken through the
-   * catch-all from one now called directly. Kept in memory only (not stored):
-   * -Infinity after a restart until traffic is seen again.
+   * catch-all from one now called directly. -Infinity: never seen that way
+   * (or stored before the store kept it).
    */
   lastViaGateway = -Infinity;
   lastDirect = -Infinity;

@@ -20,7 +20,7 @@ export interface EdgeView {
   p99Ms?: number;
   /** In scope now; false once expired (see --dependency-ttl). */
   active: boolean;
-  /** Last call reported by the lazy gateway / directly (since the analyzer started). */
+  /** Last call reported by the lazy gateway / by anything else (the caller went direct). */
   lastViaGateway?: string;
   lastDirect?: string;
   /** Who reported it: `gateway`, `envoy`, `xds`, `log`. */

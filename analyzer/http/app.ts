@@ -61,8 +61,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  // gzip only: brotli at its default quality costs more CPU than a 10k-service graph may take.
-  await app.register(compress, { encodings: ['gzip', 'deflate'] });
+  // Responses only (the ingest route decodes its own gzip bodies, streaming); gzip only:
+  // brotli at its default quality costs more CPU than a 10k-service graph may take.
+  await app.register(compress, { encodings: ['gzip', 'deflate'], globalDecompression: false });
 
   const { analyzer } = deps;
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });

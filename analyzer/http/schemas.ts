@@ -33,7 +33,7 @@ export const edgeSchema = {
     p50Ms: { type: 'number' },
     p99Ms: { type: 'number' },
     active: { type: 'boolean', description: 'in scope now (false once unseen for --dependency-ttl)' },
-    lastViaGateway: { type: 'string', format: 'date-time', description: 'last call carried by the lazy gateway (since the analyzer started)' },
+    lastViaGateway: { type: 'string', format: 'date-time', description: 'last call carried by the lazy gateway' },
     lastDirect: { type: 'string', format: 'date-time', description: 'last call reported by anything else: the caller went direct' },
     reporters: { ...strings, description: 'who reported calls on this edge: gateway, envoy, xds, log' },
   },

@@ -57,7 +57,7 @@ function bytes(n: number): string {
 }
 
 function route(e: ApiEdge): string {
-  if (!e.lastViaGateway && !e.lastDirect) return 'unknown (since restart)';
+  if (!e.lastViaGateway && !e.lastDirect) return 'unknown (learnt before the store kept routes)';
   if (e.lastViaGateway && (!e.lastDirect || e.lastViaGateway > e.lastDirect)) return 'via gateway';
   return 'direct';
 }
