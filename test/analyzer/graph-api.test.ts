@@ -163,4 +163,15 @@ describe('graph API for the page', () => {
       await withXds.close();
     }
   });
+
+  it('closes with event streams open: they end, the server does not wait for them', { timeout: 10_000 }, async () => {
+    const other = await buildApp({ analyzer });
+    const url = await other.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${url}/api/v1/graph/events`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const closed = other.close();
+    for (;;) if ((await reader.read()).done) break;
+    await closed;
+  });
 });
