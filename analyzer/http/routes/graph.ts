@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Analyzer } from '../../index.ts';
 import { BodyCache } from '../cached-body.ts';
 import { toDot, toGexf } from '../graph-export.ts';
-import { serviceGraph, type GraphFilter } from '../graph-view.ts';
+import { serviceGraph, serviceGraphExport, type GraphFilter } from '../graph-view.ts';
 import type { LiveGraph } from '../live-graph.ts';
 import { errorSchema, graphSchema, graphViewSchema } from '../schemas.ts';
 
@@ -44,8 +44,8 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
     { schema: { ...doc('The service dependency graph (graphology serialization)', 'application/json'), response: { 200: graphSchema, 400: errorSchema } } },
     async (req, reply) => {
       const query = req.query as GraphFilter;
-      if (query.since) return graph(query).export();
-      return cache.reply(req, reply, cacheKey(query as Record<string, unknown>), () => graph(query).export());
+      if (query.since) return serviceGraphExport(analyzer, query);
+      return cache.reply(req, reply, cacheKey(query as Record<string, unknown>), () => serviceGraphExport(analyzer, query));
     },
   );
   app.get(
