@@ -20,7 +20,7 @@ const OVERVIEW_ABOVE = 1000;
 
 const state = readState(location.search);
 const model = new Model();
-const graph = new DirectedGraph({ allowSelfLoops: true });
+let graph = new DirectedGraph({ allowSelfLoops: true });
 let display: Display = { nodes: new Map(), edges: new Map(), services: 0 };
 let findQ: Query | undefined;
 let hideQ: Query | undefined;
@@ -121,7 +121,13 @@ function render(): void {
   const t0 = performance.now();
   display = buildDisplay(model, state, overview(), findQ, hideQ);
   const t1 = performance.now();
-  syncGraph(graph, display);
+  if (graph.order === 0 && display.nodes.size > 1000) {
+    // A big first draw: filled off sigma and handed over whole (one indexation instead of one per node and edge).
+    const fresh = new DirectedGraph({ allowSelfLoops: true });
+    syncGraph(fresh, display);
+    graph = fresh; // before setGraph: the reducers read `graph`
+    sigma.setGraph(fresh);
+  } else syncGraph(graph, display);
   if (frames === 0) performance.measure('meshscope:display', { start: t0, end: t1 }), performance.measure('meshscope:sync', { start: t1, end: performance.now() });
   // Small graphs: every label; big ones: sigma's label grid picks what fits.
   sigma.setSetting('labelRenderedSizeThreshold', graph.order <= 300 ? 0 : 7);
@@ -429,7 +435,9 @@ setInterval(scheduleRender, 30_000);
 Object.assign(window, {
   meshscope: {
     sigma,
-    graph,
+    get graph() {
+      return graph;
+    },
     model,
     state,
     display: () => display,
