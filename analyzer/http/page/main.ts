@@ -12,6 +12,7 @@ import { exportGexf, exportJson, exportPng } from './export.ts';
 import { Model } from './model.ts';
 import { Panel } from './panel.ts';
 import { parseQuery, QueryError, type Query } from './query.ts';
+import { attachSearch } from './search.ts';
 import { readState, writeState, type TimeWindow } from './state.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(sel: string): T => document.querySelector<T>(sel)!;
@@ -384,49 +385,7 @@ document.addEventListener('keydown', (e) => {
 
 // ---- search-to-locate: any part of NAME.NAMESPACE ----
 
-const search = $<HTMLInputElement>('#search');
-const results = $<HTMLUListElement>('#search-results');
-let active = 0;
-function showResults(): void {
-  const q = search.value.trim().toLowerCase();
-  if (!q) {
-    results.hidden = true;
-    return;
-  }
-  const hits: string[] = [];
-  const later: string[] = [];
-  for (const id of model.nodes.keys()) {
-    const at = id.toLowerCase().indexOf(q);
-    if (at === 0) hits.push(id);
-    else if (at > 0 && later.length < 200) later.push(id);
-    if (hits.length >= 15) break;
-  }
-  const list = [...hits.sort(), ...later.sort()].slice(0, 15);
-  active = 0;
-  results.innerHTML = list.map((id, i) => {
-    const dot = id.lastIndexOf('.');
-    return `<li data-id="${id}" class="${i === 0 ? 'active' : ''}">${id.slice(0, dot)}<span class="ns">.${id.slice(dot + 1)}</span></li>`;
-  }).join('') || '<li class="muted">no service matches</li>';
-  results.hidden = false;
-}
-function pick(id: string | undefined): void {
-  if (!id) return;
-  results.hidden = true;
-  search.value = '';
-  locate(id);
-}
-search.addEventListener('input', showResults);
-search.addEventListener('keydown', (e) => {
-  const items = [...results.querySelectorAll<HTMLLIElement>('li[data-id]')];
-  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-    e.preventDefault();
-    active = (active + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % Math.max(1, items.length);
-    items.forEach((li, i) => li.classList.toggle('active', i === active));
-  } else if (e.key === 'Enter') pick(items[active]?.dataset.id);
-  else if (e.key === 'Escape') results.hidden = true;
-});
-results.addEventListener('mousedown', (e) => pick((e.target as HTMLElement).closest<HTMLElement>('li[data-id]')?.dataset.id));
-search.addEventListener('blur', () => setTimeout(() => (results.hidden = true), 150));
+attachSearch($<HTMLInputElement>('#search'), $<HTMLUListElement>('#search-results'), () => model.nodes.keys(), locate);
 
 // Time moves TTLs and windows even without traffic.
 setInterval(scheduleRender, 30_000);
