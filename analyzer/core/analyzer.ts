@@ -7,7 +7,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { Dedupe } from './dedupe.ts';
 import type { EdgeKind } from './edge.ts';
 import { DEFAULT_TTL_MS, Expiry } from './expiry.ts';
-import { DependencyGraph, type MeshGraph } from './graph.ts';
+import { DependencyGraph, nodeKey, type MeshGraph } from './graph.ts';
 import { IngestPipeline, type IngestContext } from './ingest.ts';
 import { DEFAULT_MAX_LINE } from './normalize.ts';
 import { Outcomes } from './outcomes.ts';
@@ -171,6 +171,11 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     return this.scopesState.setInventory(next);
   }
 
+  /** When an active edge last seen at `lastSeenMs` leaves its scope if unseen until then (epoch ms). */
+  expiresAt(lastSeenMs: number): number {
+    return lastSeenMs + this.expiry.ttlMs + this.expiry.graceMs;
+  }
+
   scope(service: ServiceId): readonly ServiceId[] {
     return this.scopesState.get(service);
   }
@@ -182,6 +187,23 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
 
   edges(opts: { kind?: EdgeKind; includeExpired?: boolean } = {}): EdgeView[] {
     return edgeViews(this.graphState, opts);
+  }
+
+  /** Service-level edges out of and into one service (expired ones too), without walking the whole graph. */
+  edgesOf(service: ServiceId): { out: EdgeView[]; in: EdgeView[] } {
+    const key = nodeKey('service', service);
+    const out: EdgeView[] = [];
+    const into: EdgeView[] = [];
+    if (this.graph.hasNode(key)) {
+      this.graph.forEachOutEdge(key, (_k, a) => {
+        if (a.kind === 'service') out.push(edgeView(a.edge));
+      });
+      this.graph.forEachInEdge(key, (_k, a) => {
+        if (a.kind === 'service') into.push(edgeView(a.edge));
+      });
+    }
+    const byEnds = (a: EdgeView, b: EdgeView) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0);
+    return { out: out.sort(byEnds), in: into.sort(byEnds) };
   }
 
   rejected(): RejectedView[] {

@@ -17,6 +17,16 @@ export class Edge {
   /** Changed since the last flush. */
   dirty = false;
   private inScope = false;
+  /**
+   * Last sighting reported by the lazy gateway / by anything else (the caller's
+   * own sidecar, a proxyless client): tells a dependency still taken through the
+   * catch-all from one now called directly. -Infinity: never seen that way
+   * (or stored before the store kept it).
+   */
+  lastViaGateway = -Infinity;
+  lastDirect = -Infinity;
+  /** Reporters seen (`gateway`, `envoy`, `xds`, `log` when a record does not say). */
+  readonly reporters: string[] = [];
 
   constructor(
     readonly kind: EdgeKind,
@@ -38,13 +48,17 @@ export class Edge {
   }
 
   /** `latencyBucket` from bucketOf(durationMs): -1 when the record has no duration. */
-  add(time: number, code: number, latencyBucket: number, protocol: string): void {
+  add(time: number, code: number, latencyBucket: number, protocol: string, reporter = 'log'): void {
     this.count++;
     if (code >= 500) this.errors++;
     if (time < this.firstSeen) this.firstSeen = time;
     if (time > this.lastSeen) this.lastSeen = time;
     if (!this.protocols.includes(protocol)) this.protocols.push(protocol);
     this.latency.addBucket(latencyBucket);
+    if (reporter === 'gateway') {
+      if (time > this.lastViaGateway) this.lastViaGateway = time;
+    } else if (time > this.lastDirect) this.lastDirect = time;
+    if (!this.reporters.includes(reporter)) this.reporters.push(reporter);
   }
 }
 

@@ -109,7 +109,7 @@ export class IngestPipeline {
 
   /** Adds the record to the edge; true when that brought the edge into scope. */
   private update(e: Edge, rec: NormalizedRecord, time: number, bucket: number, fresh: boolean): boolean {
-    e.add(time, rec.code, bucket, rec.protocol);
+    e.add(time, rec.code, bucket, rec.protocol, rec.reporter);
     this.c.graph.markDirty(e);
     if (e.active || !fresh) return false;
     e.active = true;

@@ -18,6 +18,9 @@ export function restore(store: Store, inv: Inventory, graph: DependencyGraph, po
     e.protocols.push(...row.protocols.split(',').filter(Boolean));
     e.latency = LatencyHistogram.fromBuffer(row.latency);
     e.active = row.active === 1;
+    if (row.via_gateway !== null) e.lastViaGateway = row.via_gateway;
+    if (row.direct !== null) e.lastDirect = row.direct;
+    e.reporters.push(...row.reporters.split(',').filter(Boolean));
   }
   for (const p of store.loadPins()) policy.addPin(p);
   for (const r of store.loadRules()) policy.rules.set(r.id, r);

@@ -47,6 +47,8 @@ export interface NormalizedRecord {
   /** Duration in ms; -1 when absent. */
   durationMs: number;
   requestId?: string;
+  /** Who produced it (`gateway`, `envoy`, `xds`, ...); undefined for logs that do not say. */
+  reporter?: string;
 }
 
 /** The first `max` rejections of an ingest call, for a transport that answers its sender (HTTP). */

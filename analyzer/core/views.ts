@@ -20,6 +20,11 @@ export interface EdgeView {
   p99Ms?: number;
   /** In scope now; false once expired (see --dependency-ttl). */
   active: boolean;
+  /** Last call reported by the lazy gateway / by anything else (the caller went direct). */
+  lastViaGateway?: string;
+  lastDirect?: string;
+  /** Who reported it: `gateway`, `envoy`, `xds`, `log`. */
+  reporters: string[];
 }
 
 export interface RejectedView {
@@ -71,6 +76,9 @@ export function edgeView(e: Edge): EdgeView {
     p50Ms: e.latency.quantile(0.5),
     p99Ms: e.latency.quantile(0.99),
     active: e.active,
+    lastViaGateway: Number.isFinite(e.lastViaGateway) ? iso(e.lastViaGateway) : undefined,
+    lastDirect: Number.isFinite(e.lastDirect) ? iso(e.lastDirect) : undefined,
+    reporters: [...e.reporters].sort(),
   };
 }
 

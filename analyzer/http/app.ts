@@ -1,6 +1,7 @@
 // The analyzer's HTTP API: buildApp(deps) gives a fastify instance that tests
 // drive with inject() and startAnalyzer() listens with. Each route group is a
 // plugin; a plugin that acquires something releases it in onClose.
+import compress from '@fastify/compress';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -10,8 +11,10 @@ import type { Logger } from '../activity-log.ts';
 import type { Analyzer } from '../index.ts';
 import type { IngestTarget } from '../sources/ingest-target.ts';
 import { LiveBytesMeter } from './bytes-meter.ts';
+import { LiveGraph } from './live-graph.ts';
 import type { ProxyView, PushLatency } from './metrics/push-latency.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
+import { graphEventRoutes } from './routes/graph-events.ts';
 import { graphRoutes } from './routes/graph.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
@@ -71,14 +74,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Responses only (the ingest route decodes its own gzip bodies, streaming); gzip only:
+  // brotli at its default quality costs more CPU than a 10k-service graph may take.
+  await app.register(compress, { encodings: ['gzip', 'deflate'], globalDecompression: false });
 
   const { analyzer } = deps;
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });
   const proxies = () => deps.xds?.proxies() ?? [];
+  // The page's live view of the graph; the app owns it and stops it on close.
+  const live = new LiveGraph(analyzer).start();
+  app.addHook('onClose', async () => live.close());
   await app.register(pageRoutes);
   await app.register(healthRoutes, { notReady: () => deps.notReady?.() ?? analyzer.storeHealth.problem() });
-  await app.register(graphRoutes, { analyzer });
-  await app.register(servicesRoutes, { analyzer, bytes, proxies });
+  await app.register(graphRoutes, { analyzer, live });
+  await app.register(graphEventRoutes, { live });
+  await app.register(servicesRoutes, { analyzer, bytes, proxies, live });
   await app.register(pinRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(ruleRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });

@@ -33,6 +33,9 @@ export const edgeSchema = {
     p50Ms: { type: 'number' },
     p99Ms: { type: 'number' },
     active: { type: 'boolean', description: 'in scope now (false once unseen for --dependency-ttl)' },
+    lastViaGateway: { type: 'string', format: 'date-time', description: 'last call carried by the lazy gateway' },
+    lastDirect: { type: 'string', format: 'date-time', description: 'last call reported by anything else: the caller went direct' },
+    reporters: { ...strings, description: 'who reported calls on this edge: gateway, envoy, xds, log' },
   },
   required: ['source', 'target', 'count', 'errors', 'firstSeen', 'lastSeen', 'active'],
 } as const;
@@ -121,4 +124,48 @@ export const proxySchema = {
     bytes: proxyBytesSchema,
   },
   required: ['nodeId', 'profile', 'streams', 'types', 'scope'],
+} as const;
+
+const num = { type: 'number' } as const;
+const epochMs = { type: 'number', description: 'epoch ms; 0 = never' } as const;
+
+/** GET /api/v1/graph/view: documented here, sent pre-serialized (cached-body.ts). */
+export const graphViewSchema = {
+  type: 'object',
+  properties: {
+    version: int,
+    now: epochMs,
+    bbox: { type: 'object', properties: { x: { type: 'array', items: num }, y: { type: 'array', items: num } } },
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: str, name: str, ns: str, x: num, y: num, scope: int, workloads: int, client: { type: 'boolean' }, missing: { type: 'boolean' } },
+      },
+    },
+    edges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          key: str,
+          s: str,
+          t: str,
+          count: int,
+          errors: int,
+          rps: num,
+          errPct: num,
+          protocols: strings,
+          firstSeen: epochMs,
+          lastSeen: epochMs,
+          active: { type: 'boolean' },
+          expiresAt: epochMs,
+          viaGateway: epochMs,
+          direct: epochMs,
+          reporters: strings,
+          pinned: { type: 'boolean' },
+        },
+      },
+    },
+  },
 } as const;

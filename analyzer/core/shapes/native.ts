@@ -31,6 +31,7 @@ export function fromNative(o: Obj, pod: string | undefined): NormalizedRecord {
     code: num(o, 'code') ?? 0,
     durationMs: num(o, 'durationMs') ?? -1,
     requestId: str(o, 'requestId'),
+    reporter: str(o, 'reporter'),
   };
 }
 

@@ -51,4 +51,13 @@ export const MIGRATIONS: readonly Migration[] = [
         ) WITHOUT ROWID;
         CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`),
   },
+  {
+    version: 4,
+    description: 'per edge: last call through the lazy gateway, last direct call, reporters',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE edges ADD COLUMN via_gateway INTEGER;
+        ALTER TABLE edges ADD COLUMN direct INTEGER;
+        ALTER TABLE edges ADD COLUMN reporters TEXT NOT NULL DEFAULT '';`),
+  },
 ];

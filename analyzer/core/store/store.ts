@@ -21,6 +21,10 @@ export interface EdgeRow {
   protocols: string;
   latency: Buffer | null;
   active: number;
+  /** Epoch ms, null before migration 3 or when never seen that way. */
+  via_gateway: number | null;
+  direct: number | null;
+  reporters: string;
 }
 
 export interface FlushBatch {
@@ -37,11 +41,12 @@ export class Store {
   private constructor(readonly db: Database.Database, readonly file: string) {
     const p = (sql: string) => db.prepare(sql);
     this.stmts = {
-      edge: p(`INSERT INTO edges (kind, source, dest, count, errors, first_seen, last_seen, protocols, latency, active)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      edge: p(`INSERT INTO edges (kind, source, dest, count, errors, first_seen, last_seen, protocols, latency, active, via_gateway, direct, reporters)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (kind, source, dest) DO UPDATE SET count = excluded.count, errors = excluded.errors,
                  first_seen = excluded.first_seen, last_seen = excluded.last_seen, protocols = excluded.protocols,
-                 latency = excluded.latency, active = excluded.active`),
+                 latency = excluded.latency, active = excluded.active, via_gateway = excluded.via_gateway,
+                 direct = excluded.direct, reporters = excluded.reporters`),
       rejected: p(`INSERT INTO rejected (reason, count, first_at, last_at) VALUES (?, ?, ?, ?)
                    ON CONFLICT (reason) DO UPDATE SET count = excluded.count, last_at = excluded.last_at`),
       sample: p('INSERT INTO rejected_samples (reason, ref, detail, raw, at) VALUES (?, ?, ?, ?, ?)'),
@@ -124,7 +129,8 @@ export class Store {
     const s = this.stmts;
     this.db.transaction(() => {
       for (const e of b.edges) {
-        s.edge.run(e.kind, e.source, e.dest, e.count, e.errors, e.firstSeen, e.lastSeen, e.protocols.join(','), e.latency.toBuffer(), e.active ? 1 : 0);
+        const ms = (t: number) => (Number.isFinite(t) ? t : null);
+        s.edge.run(e.kind, e.source, e.dest, e.count, e.errors, e.firstSeen, e.lastSeen, e.protocols.join(','), e.latency.toBuffer(), e.active ? 1 : 0, ms(e.lastViaGateway), ms(e.lastDirect), e.reporters.join(','));
       }
       for (const r of b.rejected) s.rejected.run(r.reason, r.count, r.firstAt, r.lastAt);
       for (const { reason, sample } of b.samples) s.sample.run(reason, sample.ref, sample.detail, sample.raw, sample.at);

@@ -4,6 +4,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ProxyStatus, Service } from '../../../contracts/index.ts';
 import type { Analyzer, EdgeView } from '../../index.ts';
 import type { LiveBytesMeter } from '../bytes-meter.ts';
+import { BodyCache } from '../cached-body.ts';
+import type { LiveGraph } from '../live-graph.ts';
 import { apiEdge } from '../graph-view.ts';
 import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, serviceParams } from '../schemas.ts';
 import { pinView, rulesFor, ruleView } from './policy-views.ts';
@@ -13,7 +15,19 @@ export interface ServicesDeps {
   analyzer: Analyzer;
   bytes: LiveBytesMeter;
   proxies: () => ProxyStatus[];
+  /** Its version keys the cached list. */
+  live: LiveGraph;
 }
+
+const listQuery = {
+  type: 'object',
+  properties: {
+    namespace: { type: 'string', description: 'only services of this namespace' },
+    offset: { type: 'integer', minimum: 0, default: 0, description: 'skip this many (inventory order)' },
+    limit: { type: 'integer', minimum: 1, description: 'at most this many; x-total-count has the number of matches' },
+  },
+  additionalProperties: false,
+} as const;
 
 const str = { type: 'string' } as const;
 const summary = {
@@ -42,15 +56,50 @@ const detail = {
     in: { type: 'array', items: edgeSchema },
     proxies: {
       type: 'array',
-      items: { type: 'object', properties: { ...proxyBytesSchema.properties, connected: { type: 'array', items: str } } },
+      items: {
+        type: 'object',
+        properties: {
+          ...proxyBytesSchema.properties,
+          connected: { type: 'array', items: str },
+          xds: {
+            type: 'array',
+            description: 'each connected proxy: ACK when it acknowledged every type it was sent, NACK when it refused the latest, else pending',
+            items: { type: 'object', properties: { nodeId: str, state: { type: 'string', enum: ['ACK', 'NACK', 'pending'] }, nack: str } },
+          },
+        },
+      },
     },
   },
   required: [...summary.required, 'pins', 'rules', 'out', 'in', 'proxies'],
 } as const;
 
+/** Whether a proxy took what it was last sent. */
+function ackState(p: ProxyStatus): { nodeId: string; state: 'ACK' | 'NACK' | 'pending'; nack?: string } {
+  const types = Object.values(p.types);
+  const refused = types.find((t) => t.lastNack && t.versionSent !== undefined && t.lastNack.version === t.versionSent && t.versionAcked !== t.versionSent);
+  if (refused) return { nodeId: p.nodeId, state: 'NACK', nack: refused.lastNack!.message };
+  const pending = types.some((t) => t.versionSent !== undefined && t.versionAcked !== t.versionSent);
+  return { nodeId: p.nodeId, state: pending ? 'pending' : 'ACK' };
+}
+
+interface Counts {
+  callers: Map<string, number>;
+  dependencies: Map<string, number>;
+}
+
+function countEdges(edges: readonly EdgeView[]): Counts {
+  const c: Counts = { callers: new Map(), dependencies: new Map() };
+  for (const e of edges) {
+    c.callers.set(e.dest, (c.callers.get(e.dest) ?? 0) + 1);
+    c.dependencies.set(e.source, (c.dependencies.get(e.source) ?? 0) + 1);
+  }
+  return c;
+}
+
 export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps) => {
   const { analyzer } = deps;
-  const summarize = (s: Service, edges: EdgeView[]) => {
+  const cache = new BodyCache();
+  const summarize = (s: Service, counts: Counts) => {
     return {
       id: s.id,
       name: s.name,
@@ -59,17 +108,31 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       ports: s.ports,
       workloads: s.workloads.map((w) => w.id),
       scope: [...analyzer.scope(s.id)],
-      callers: edges.filter((e) => e.dest === s.id).length,
-      dependencies: edges.filter((e) => e.source === s.id).length,
+      callers: counts.callers.get(s.id) ?? 0,
+      dependencies: counts.dependencies.get(s.id) ?? 0,
     };
   };
 
   app.get(
     '/api/v1/services',
-    { schema: { tags: ['services'], summary: 'Every service of the inventory with its scope', response: { 200: { type: 'array', items: summary } } } },
-    async () => {
-      const edges = analyzer.edges({ kind: 'service' });
-      return analyzer.inventory.services.map((s) => summarize(s, edges));
+    {
+      schema: {
+        tags: ['services'],
+        summary: 'Every service of the inventory with its scope (pages with offset and limit)',
+        querystring: listQuery,
+        response: { 200: { type: 'array', items: summary } },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query as { namespace?: string; offset: number; limit?: number };
+      const all = q.namespace ? analyzer.inventory.services.filter((s) => s.namespace === q.namespace) : analyzer.inventory.services;
+      reply.header('x-total-count', String(all.length));
+      // Scopes and caller/dependency counts change only with the graph's structure.
+      const key = `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
+      return cache.reply(req, reply, key, () => {
+        const counts = countEdges(analyzer.edges({ kind: 'service' }));
+        return all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) => summarize(s, counts));
+      });
     },
   );
 
@@ -87,18 +150,20 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       const id = serviceIdOf(req.params);
       const s = analyzer.inventory.service(id);
       if (!s) return notFound(reply, `service ${id} is not in the mesh inventory`);
-      const edges = analyzer.edges({ kind: 'service', includeExpired: true });
+      const own = analyzer.edgesOf(id);
+      const edges = [...own.out, ...own.in];
       const scope = analyzer.scope(id);
       const connected = deps.proxies();
       return {
-        ...summarize(s, edges.filter((e) => e.active)),
+        ...summarize(s, countEdges(edges.filter((e) => e.active && (e.source === id || e.dest === id)))),
         pins: analyzer.pins().filter((p) => p.source === id).map(pinView),
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
-        out: edges.filter((e) => e.source === id).map(apiEdge),
-        in: edges.filter((e) => e.dest === id).map(apiEdge),
+        out: own.out.map(apiEdge),
+        in: own.in.map(apiEdge),
         proxies: s.workloads.map((w) => ({
           ...deps.bytes.measure(w.id, scope),
           connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
+          xds: connected.filter((p) => p.workload === w.id).map(ackState),
         })),
       };
     },

@@ -1,0 +1,343 @@
+// The service graph as the page draws it, kept live: positions from the
+// cached layout, per-edge request and error rates over the last stats tick,
+// and a version that moves when anything drawn changes. Changes go out as
+// batched deltas (the SSE route forwards them); whole views are built once
+// per version and cached, because at 10k services building one costs far
+// more than the 200 ms a request may take.
+import { EventEmitter } from 'node:events';
+import { splitId, type ServiceId } from '../../contracts/index.ts';
+import { nodeKey, type Analyzer, type EdgeAttributes } from '../index.ts';
+import { Layout, type Bbox } from './layout/layout.ts';
+
+/** One service as the page gets it. */
+export interface ViewNode {
+  id: ServiceId;
+  name: string;
+  ns: string;
+  x: number;
+  y: number;
+  /** Entries in its scope. */
+  scope: number;
+  workloads: number;
+  /** No ports: only calls others. */
+  client?: true;
+  /** Seen in traffic but no longer in the inventory. */
+  missing?: true;
+}
+
+/** One service → service dependency (traffic, or a pin without traffic). */
+export interface ViewEdge {
+  key: string;
+  s: ServiceId;
+  t: ServiceId;
+  count: number;
+  errors: number;
+  /** Requests per second over the last stats tick (lifetime average before the first). */
+  rps: number;
+  /** 5xx share in percent, over the last tick when it had traffic, else lifetime. */
+  errPct: number;
+  protocols: string[];
+  /** Epoch ms. */
+  firstSeen: number;
+  lastSeen: number;
+  /** In scope (not expired). */
+  active: boolean;
+  /** When it leaves its scope if unseen until then (epoch ms); 0 when not active. */
+  expiresAt: number;
+  /** Last call through the lazy gateway / direct (epoch ms, 0 = none since start). */
+  viaGateway: number;
+  direct: number;
+  reporters: string[];
+  pinned?: true;
+}
+
+export interface GraphView {
+  version: number;
+  /** Server time of the view (epoch ms): the page measures TTLs and windows from it. */
+  now: number;
+  bbox: Bbox;
+  nodes: ViewNode[];
+  edges: ViewEdge[];
+}
+
+export interface GraphDelta {
+  version: number;
+  now: number;
+  /** New or changed edges (entered a scope, pinned, new counts). */
+  edges: ViewEdge[];
+  /** Nodes not in the last view (a service first seen), with their position. */
+  nodes: ViewNode[];
+  /** Keys of edges that left their scope. */
+  expired: string[];
+  /** Services whose scope changed, with the new scope size and what they pin now. */
+  scopes: Array<{ id: ServiceId; scope: number; pins: ServiceId[] }>;
+}
+
+interface Rate {
+  count: number;
+  errors: number;
+  rps: number;
+  errPct: number;
+}
+
+const MS = (t: number): number => (Number.isFinite(t) ? t : 0);
+
+export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
+  readonly layout: Layout;
+  version = 0;
+  /**
+   * Moves only when an edge enters or leaves a scope, a scope changes or a
+   * service appears — not on new counts. Keys answers whose counts may lag
+   * (the graphology export, the services list) so they are not rebuilt every
+   * stats tick under steady traffic.
+   */
+  structureVersion = 0;
+  private cached?: GraphView;
+  private readonly rates = new Map<string, Rate>();
+  private lastTick: number;
+  private timer?: NodeJS.Timeout;
+  private pending?: { edges: Set<string>; expired: Set<string>; scopes: Set<ServiceId>; structural: boolean };
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly analyzer: Analyzer,
+    private readonly opts: { statsMs?: number } = {},
+  ) {
+    super();
+    this.lastTick = analyzer.clock.now();
+    this.layout = new Layout(() => ({
+      nodes: this.nodeIds().map((id) => ({ id, namespace: splitId(id).namespace })),
+      edges: this.serviceEdges().map((e) => ({ source: e.source, target: e.dest })),
+    }));
+  }
+
+  /** Subscribes to the analyzer, starts the stats tick and the layout. */
+  start(): this {
+    const on = <K extends 'edge' | 'expired' | 'scope'>(event: K, fn: (...args: never[]) => void) => {
+      this.analyzer.on(event, fn as never);
+      this.unsubscribe.push(() => this.analyzer.off(event, fn as never));
+    };
+    on('edge', (e: { kind: string; source: string; dest: string }) => e.kind === 'service' && this.structural().edges.add(`${e.source}>${e.dest}`));
+    on('expired', (e: { kind: string; source: string; dest: string }) => e.kind === 'service' && this.structural().expired.add(`${e.source}>${e.dest}`));
+    on('scope', (s: ServiceId) => this.structural().scopes.add(s));
+    this.timer = setInterval(() => this.tick(), this.opts.statsMs ?? 5000).unref();
+    void this.layout.ready();
+    return this;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.layout.close();
+  }
+
+  /** The whole view; built once per version (the first call waits for the layout). */
+  async view(): Promise<GraphView> {
+    await this.layout.ready();
+    if (this.cached?.version !== this.version) this.cached = this.build();
+    return this.cached;
+  }
+
+  /** Recomputes rates from the counts since the last tick; a new version when any moved. */
+  tick(): void {
+    const now = this.analyzer.clock.now();
+    const dt = Math.max(1, now - this.lastTick) / 1000;
+    this.lastTick = now;
+    const moved: string[] = [];
+    for (const e of this.serviceEdges()) {
+      const key = `${e.source}>${e.dest}`;
+      const r = this.rates.get(key);
+      if (!r) {
+        // First sight: the lifetime figures views already show; nothing to send.
+        this.rates.set(key, { count: e.count, errors: e.errors, rps: lifetimeRps(e), errPct: pct(e.errors, e.count) });
+        continue;
+      }
+      const dc = e.count - r.count;
+      if (dc === 0 && r.rps === 0) continue;
+      const rps = dc / dt;
+      const errPct = dc > 0 ? pct(e.errors - r.errors, dc) : r.errPct;
+      // Only changes a page can see go out: at 10k services every edge's rate wobbles every tick.
+      if (visible(r.rps, rps) || errClass(r.errPct) !== errClass(errPct)) moved.push(key);
+      r.rps = rps;
+      r.errPct = errPct;
+      r.count = e.count;
+      r.errors = e.errors;
+    }
+    if (moved.length) {
+      const q = this.queue();
+      for (const k of moved) q.edges.add(k);
+    }
+  }
+
+  private structural(): NonNullable<LiveGraph['pending']> {
+    const q = this.queue();
+    q.structural = true;
+    return q;
+  }
+
+  private queue(): NonNullable<LiveGraph['pending']> {
+    if (!this.pending) {
+      this.pending = { edges: new Set(), expired: new Set(), scopes: new Set(), structural: false };
+      // One delta per turn of the event loop: an ingest batch that adds 500 edges sends one message.
+      setImmediate(() => this.flush());
+    }
+    return this.pending;
+  }
+
+  private flush(): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    this.version++;
+    if (p.structural) this.structureVersion++;
+    const edges: ViewEdge[] = [];
+    const nodes: ViewNode[] = [];
+    const known = this.cached ? new Set(this.cached.nodes.map((n) => n.id)) : undefined;
+    const pinned = this.pinnedKeys();
+    const addNode = (id: ServiceId) => {
+      if (known && !known.has(id)) {
+        known.add(id);
+        nodes.push(this.viewNode(id));
+      }
+    };
+    for (const key of p.edges) {
+      const [s, t] = key.split('>');
+      const e = this.find(s, t);
+      if (!e) continue;
+      addNode(s);
+      addNode(t);
+      edges.push(this.viewEdge(e, pinned));
+    }
+    // A scope change may be a pin: its edge is drawn even without traffic.
+    for (const s of p.scopes) for (const pin of this.analyzer.pins()) if (pin.source === s && !this.find(pin.source, pin.dest)) {
+      addNode(pin.source);
+      addNode(pin.dest);
+      edges.push(this.pinEdge(pin.source, pin.dest));
+    }
+    this.emit('delta', {
+      version: this.version,
+      now: this.analyzer.clock.now(),
+      edges,
+      nodes,
+      expired: [...p.expired],
+      scopes: [...p.scopes].map((id) => ({ id, scope: this.analyzer.scope(id).length, pins: this.analyzer.pins().filter((x) => x.source === id).map((x) => x.dest) })),
+    });
+  }
+
+  private build(): GraphView {
+    const pinned = this.pinnedKeys();
+    const edges: ViewEdge[] = [];
+    for (const e of this.serviceEdges()) edges.push(this.viewEdge(e, pinned));
+    for (const key of pinned) {
+      const [s, t] = key.split('>');
+      if (!this.find(s, t)) edges.push(this.pinEdge(s, t));
+    }
+    return {
+      version: this.version,
+      now: this.analyzer.clock.now(),
+      bbox: this.layout.bbox,
+      nodes: this.nodeIds().map((id) => this.viewNode(id)),
+      edges,
+    };
+  }
+
+  /** Inventory services, then services only edges still name. */
+  private nodeIds(): ServiceId[] {
+    const ids = this.analyzer.inventory.services.map((s) => s.id);
+    const seen = new Set(ids);
+    for (const e of this.serviceEdges()) {
+      for (const id of [e.source, e.dest]) if (!seen.has(id)) {
+        seen.add(id);
+        ids.push(id);
+      }
+    }
+    return ids;
+  }
+
+  private serviceEdges(): Array<EdgeAttributes['edge']> {
+    const out: Array<EdgeAttributes['edge']> = [];
+    this.analyzer.graph.forEachEdge((_k, a) => {
+      if (a.kind === 'service') out.push(a.edge);
+    });
+    return out;
+  }
+
+  private find(source: ServiceId, dest: ServiceId): EdgeAttributes['edge'] | undefined {
+    const from = nodeKey('service', source);
+    if (!this.analyzer.graph.hasNode(from)) return undefined;
+    let found: EdgeAttributes['edge'] | undefined;
+    this.analyzer.graph.forEachOutEdge(from, (_k, a) => {
+      if (a.kind === 'service' && a.edge.dest === dest) found = a.edge;
+    });
+    return found;
+  }
+
+  private pinnedKeys(): Set<string> {
+    return new Set(this.analyzer.pins().map((p) => `${p.source}>${p.dest}`));
+  }
+
+  private viewNode(id: ServiceId): ViewNode {
+    const s = this.analyzer.inventory.service(id);
+    const { name, namespace } = s ?? splitId(id);
+    const neighbours: string[] = [];
+    if (!this.layout.position(id)) this.analyzer.graph.hasNode(nodeKey('service', id)) && this.analyzer.graph.forEachNeighbor(nodeKey('service', id), (_k, a) => a.kind === 'service' && neighbours.push(a.id));
+    const p = this.layout.place(id, namespace, neighbours);
+    const n: ViewNode = { id, name, ns: namespace, x: p.x, y: p.y, scope: this.analyzer.scope(id).length, workloads: s?.workloads.length ?? 0 };
+    if (s && s.ports.length === 0) n.client = true;
+    if (!s) n.missing = true;
+    return n;
+  }
+
+  private viewEdge(e: EdgeAttributes['edge'], pinned: Set<string>): ViewEdge {
+    const key = `${e.source}>${e.dest}`;
+    const r = this.rates.get(key);
+    const v: ViewEdge = {
+      key,
+      s: e.source,
+      t: e.dest,
+      count: e.count,
+      errors: e.errors,
+      rps: round(r ? r.rps : lifetimeRps(e)),
+      errPct: round(r ? r.errPct : pct(e.errors, e.count)),
+      protocols: [...e.protocols],
+      firstSeen: MS(e.firstSeen),
+      lastSeen: MS(e.lastSeen),
+      active: e.active,
+      expiresAt: e.active ? this.analyzer.expiresAt(e.lastSeen) : 0,
+      viaGateway: MS(e.lastViaGateway),
+      direct: MS(e.lastDirect),
+      reporters: [...e.reporters],
+    };
+    if (pinned.has(key)) v.pinned = true;
+    return v;
+  }
+
+  private pinEdge(s: ServiceId, t: ServiceId): ViewEdge {
+    return { key: `${s}>${t}`, s, t, count: 0, errors: 0, rps: 0, errPct: 0, protocols: [], firstSeen: 0, lastSeen: 0, active: true, expiresAt: 0, viaGateway: 0, direct: 0, reporters: [], pinned: true };
+  }
+}
+
+/** A rate change worth redrawing: more than 20% and more than 0.05 rps. */
+function visible(before: number, after: number): boolean {
+  const d = Math.abs(after - before);
+  return d > 0.05 && d > 0.2 * Math.max(before, after);
+}
+
+/** The page's error colours change at 1% and 5%. */
+function errClass(p: number): number {
+  return p >= 5 ? 2 : p >= 1 ? 1 : 0;
+}
+
+function lifetimeRps(e: { count: number; firstSeen: number; lastSeen: number }): number {
+  // At least a minute: one burst of ten calls is not "10 rps".
+  const span = Math.max(60_000, e.lastSeen - e.firstSeen) / 1000;
+  return e.count / span;
+}
+
+function pct(part: number, whole: number): number {
+  return whole > 0 ? (100 * part) / whole : 0;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

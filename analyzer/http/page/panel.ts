@@ -1,0 +1,268 @@
+// The side panel of one service: config bytes scoped vs full per proxy and
+// their ACK/NACK state, each scope entry with why it is there (traffic: who
+// reported it, last seen, gateway or direct, TTL; pin; rule), calls both ways,
+// and pins and rules editable in place. Refreshed live while open.
+import { getJson, servicePath, setAdminToken, Unauthorized, write } from './api.ts';
+
+interface ApiEdge {
+  source: string;
+  target: string;
+  count: number;
+  errors: number;
+  lastSeen: string;
+  protocols?: string[];
+  active: boolean;
+  lastViaGateway?: string;
+  lastDirect?: string;
+  reporters?: string[];
+  p99Ms?: number;
+}
+
+interface Detail {
+  id: string;
+  name: string;
+  namespace: string;
+  workloads: string[];
+  scope: string[];
+  pins: Array<{ dest: string; note?: string; createdAt?: string }>;
+  rules: Array<{ id: string; source: string; namespace?: string; selector?: Record<string, string>; note?: string }>;
+  out: ApiEdge[];
+  in: ApiEdge[];
+  proxies: Array<{ workload: string; clusters: number; bytesScoped: number; bytesFull: number; xds?: Array<{ nodeId: string; state: string; nack?: string }> }>;
+}
+
+export interface PanelHooks {
+  /** Live rates and TTLs of an edge from the graph model (the API has counts only). */
+  edgeInfo(key: string): { rps: number; errPct: number; expiresAt: number } | undefined;
+  now(): number;
+  close(): void;
+  focus(id: string): void;
+  locate(id: string): void;
+  /** Service ids for the pin autocomplete. */
+  services(): string[];
+}
+
+const h = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function ago(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${Math.max(0, s)}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 86400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+function bytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function route(e: ApiEdge): string {
+  if (!e.lastViaGateway && !e.lastDirect) return 'unknown (learnt before the store kept routes)';
+  if (e.lastViaGateway && (!e.lastDirect || e.lastViaGateway > e.lastDirect)) return 'via gateway';
+  return 'direct';
+}
+
+export class Panel {
+  readonly el: HTMLElement;
+  private body: HTMLElement;
+  service = '';
+  private detail?: Detail;
+  private loading?: AbortController;
+  private timer?: number;
+  private message = '';
+  private shown = '';
+  /** "last seen 5s ago" ages: redrawn at least this often even when nothing changed. */
+  private renderedAt = 0;
+  private askToken?: () => Promise<void>;
+
+  constructor(root: HTMLElement, private readonly hooks: PanelHooks) {
+    this.el = root;
+    this.el.innerHTML = `<div class="panel-body"></div>`;
+    this.body = this.el.querySelector('.panel-body')!;
+    this.el.addEventListener('click', (ev) => void this.onClick(ev));
+    this.el.addEventListener('keydown', (ev) => {
+      const t = ev.target as HTMLElement;
+      if (ev.key === 'Enter' && t.matches('[data-pin-input]')) void this.addPin();
+      if (ev.key === 'Enter' && t.matches('[data-rule-input]')) void this.addRule();
+      if (ev.key === 'Enter' && t.matches('#admin-token')) this.el.querySelector<HTMLButtonElement>('[data-action="token"]')?.click();
+    });
+  }
+
+  open(id: string): void {
+    if (this.service !== id) {
+      this.detail = undefined;
+      this.message = '';
+      this.body.innerHTML = `<p class="muted">loading ${h(id)}…</p>`;
+    }
+    this.service = id;
+    this.el.dataset.service = '';
+    this.el.hidden = false;
+    void this.refresh();
+    clearInterval(this.timer);
+    // Live while open: counts and ACK state move without graph events.
+    this.timer = window.setInterval(() => void this.refresh(), 5000);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.loading?.abort();
+    this.service = '';
+    this.el.hidden = true;
+    delete this.el.dataset.service;
+  }
+
+  async refresh(): Promise<void> {
+    const id = this.service;
+    if (!id) return;
+    this.loading?.abort();
+    const ctl = (this.loading = new AbortController());
+    try {
+      const d = await getJson<Detail>(servicePath(id), ctl.signal);
+      if (ctl.signal.aborted || this.service !== id) return;
+      // Unchanged: the DOM stays as it is (a button being clicked is not replaced under the pointer).
+      const text = JSON.stringify(d);
+      if (text === this.shown && this.el.dataset.service === id && Date.now() - this.renderedAt < 30_000) return;
+      this.shown = text;
+      this.renderedAt = Date.now();
+      this.detail = d;
+      this.render();
+    } catch (err) {
+      if (ctl.signal.aborted) return;
+      this.body.innerHTML = `<p class="error">${h((err as Error).message)}</p>`;
+      this.el.dataset.service = id;
+    }
+  }
+
+  private render(): void {
+    const d = this.detail!;
+    const now = this.hooks.now();
+    // Keep what is being typed across live refreshes.
+    const typed = Object.fromEntries([...this.el.querySelectorAll<HTMLInputElement>('input[data-keep]')].map((i) => [i.dataset.keep!, i.value]));
+    const focused = (document.activeElement as HTMLElement | null)?.dataset?.keep;
+    const outBy = new Map(d.out.map((e) => [e.target, e]));
+    const pinned = new Map(d.pins.map((p) => [p.dest, p]));
+    const why = (dest: string): string => {
+      const parts: string[] = [];
+      const e = outBy.get(dest);
+      if (e?.active) {
+        const live = this.hooks.edgeInfo(`${d.id}>${dest}`);
+        const ttl = live?.expiresAt ? ` · expires in ${ago(live.expiresAt - now)}` : '';
+        parts.push(`traffic (${h((e.reporters ?? []).join(', ') || 'log')}) · last seen ${ago(now - Date.parse(e.lastSeen))} ago · ${route(e)}${ttl}`);
+      }
+      const p = pinned.get(dest);
+      if (p) parts.push(`pinned${p.note ? `: ${h(p.note)}` : ''}`);
+      if (!parts.length) {
+        const ns = dest.slice(dest.lastIndexOf('.') + 1);
+        const r = d.rules.find((x) => x.namespace === ns) ?? d.rules.find((x) => x.selector);
+        parts.push(r ? `rule ${h(r.id)}${r.namespace ? ` (namespace ${h(r.namespace)})` : ' (label selector)'}` : 'rule');
+      }
+      return parts.join(' · ');
+    };
+    const edgeRow = (e: ApiEdge, other: string, key: string) => {
+      const live = this.hooks.edgeInfo(key);
+      const err = live ? live.errPct : e.count ? (100 * e.errors) / e.count : 0;
+      const cls = !e.active ? 'expired' : err >= 5 ? 'bad' : err >= 1 ? 'warn' : '';
+      return `<tr class="${cls}" data-other="${h(other)}"><td><a href="#" data-locate="${h(other)}">${h(other)}</a></td><td>${e.count}</td><td>${live ? live.rps.toFixed(2) : '–'}</td><td>${err.toFixed(1)}%</td><td>${e.active ? route(e) : 'expired'}</td><td>${live?.expiresAt ? ago(live.expiresAt - now) : '–'}</td></tr>`;
+    };
+    const table = (name: string, title: string, rows: string[]) =>
+      `<h3>${title} <span class="muted">${rows.length}</span></h3>${rows.length ? `<table data-edges="${name}"><tr><th>service</th><th>calls</th><th>rps</th><th>err</th><th>route</th><th>TTL</th></tr>${rows.join('')}</table>` : '<p class="muted">none</p>'}`;
+    this.body.innerHTML = `
+      <header>
+        <div><div class="title">${h(d.name)}</div><div class="muted">${h(d.namespace)} · ${d.workloads.length} workload${d.workloads.length === 1 ? '' : 's'}</div></div>
+        <button data-action="close" title="close (Esc)">✕</button>
+      </header>
+      <div class="actions"><button data-action="focus">Focus neighbourhood</button><button data-action="locate">Locate</button></div>
+      ${this.message ? `<p class="error" data-message>${h(this.message)}</p>` : ''}
+      <h3>Config per proxy</h3>
+      ${d.proxies.length ? d.proxies.map((p) => {
+        const share = p.bytesFull ? Math.round((100 * p.bytesScoped) / p.bytesFull) : 100;
+        const xds = (p.xds ?? []).map((x) => `<span class="ack ${x.state.toLowerCase()}" title="${h(x.nack ?? x.nodeId)}">${x.state}</span>`).join(' ') || '<span class="muted">not connected</span>';
+        return `<div class="proxy" data-workload="${h(p.workload)}"><div>${h(p.workload)}: ${p.clusters} clusters, ${bytes(p.bytesScoped)} scoped / ${bytes(p.bytesFull)} full</div><div class="bar"><i style="width:${share}%"></i></div><div>xDS ${xds}</div></div>`;
+      }).join('') : '<p class="muted">no workloads</p>'}
+      <h3>Scope <span class="muted">${d.scope.length}</span></h3>
+      <ul data-list="scope">${d.scope.map((s) => `<li data-dest="${h(s)}"><a href="#" data-locate="${h(s)}">${h(s)}</a><div class="why">${why(s)}</div></li>`).join('') || '<li class="muted">empty: every call goes through the gateway</li>'}</ul>
+      ${table('calls', 'Calls', d.out.map((e) => edgeRow(e, e.target, `${d.id}>${e.target}`)))}
+      ${table('callers', 'Callers', d.in.map((e) => edgeRow(e, e.source, `${e.source}>${d.id}`)))}
+      <h3>Pins</h3>
+      <ul data-list="pins">${d.pins.map((p) => `<li>${h(p.dest)}${p.note ? ` <span class="muted">${h(p.note)}</span>` : ''} <button data-unpin="${h(p.dest)}" title="remove pin">✕</button></li>`).join('')}</ul>
+      <div class="row"><input data-pin-input data-keep="pin" list="pin-services" placeholder="NAME.NAMESPACE to pin"><button data-action="pin">Pin</button></div>
+      <h3>Rules</h3>
+      <ul data-list="rules">${d.rules.map((r) => `<li>${h(r.id)}: ${r.namespace ? `namespace ${h(r.namespace)}` : h(JSON.stringify(r.selector ?? {}))}${r.source === d.id ? ` <button data-rule-remove="${h(r.id)}" title="remove rule">✕</button>` : ` <span class="muted">(${h(r.source)})</span>`}</li>`).join('')}</ul>
+      <div class="row"><input data-rule-input data-keep="rule" placeholder="namespace to add"><button data-action="rule">Add rule</button></div>
+      <div class="token" ${this.askToken ? '' : 'hidden'}><label>Admin token <input id="admin-token" data-keep="token" type="password" autocomplete="off"></label><button data-action="token">Save</button><div class="muted">kept in this tab only</div></div>
+      <datalist id="pin-services"></datalist>`;
+    for (const i of this.el.querySelectorAll<HTMLInputElement>('input[data-keep]')) {
+      if (typed[i.dataset.keep!]) i.value = typed[i.dataset.keep!];
+      if (focused === i.dataset.keep) i.focus();
+    }
+    this.el.dataset.service = d.id;
+  }
+
+  private async onClick(ev: MouseEvent): Promise<void> {
+    const t = ev.target as HTMLElement;
+    const locate = t.closest<HTMLElement>('[data-locate]');
+    if (locate) {
+      ev.preventDefault();
+      this.hooks.locate(locate.dataset.locate!);
+      return;
+    }
+    const action = t.closest<HTMLElement>('[data-action]')?.dataset.action;
+    if (action === 'close') this.hooks.close();
+    else if (action === 'focus') this.hooks.focus(this.service);
+    else if (action === 'locate') this.hooks.locate(this.service);
+    else if (action === 'pin') await this.addPin();
+    else if (action === 'rule') await this.addRule();
+    else if (action === 'token') {
+      const input = this.el.querySelector<HTMLInputElement>('#admin-token')!;
+      setAdminToken(input.value);
+      input.value = '';
+      const retry = this.askToken;
+      this.askToken = undefined;
+      await retry?.();
+    } else if (t.dataset.unpin) {
+      const d = this.detail!;
+      await this.guarded(() => write('PUT', `${servicePath(d.id)}/pins`, { services: d.pins.map((p) => p.dest).filter((x) => x !== t.dataset.unpin) }));
+    } else if (t.dataset.ruleRemove) {
+      await this.guarded(() => write('DELETE', `/api/v1/rules/${encodeURIComponent(t.dataset.ruleRemove!)}`));
+    }
+  }
+
+  private async addPin(): Promise<void> {
+    const input = this.el.querySelector<HTMLInputElement>('[data-pin-input]')!;
+    const dest = input.value.trim();
+    if (!dest || !this.detail) return;
+    const services = [...new Set([...this.detail.pins.map((p) => p.dest), dest])];
+    await this.guarded(() => write('PUT', `${servicePath(this.detail!.id)}/pins`, { services }), () => (input.value = ''));
+  }
+
+  private async addRule(): Promise<void> {
+    const input = this.el.querySelector<HTMLInputElement>('[data-rule-input]')!;
+    const ns = input.value.trim();
+    if (!ns || !this.detail) return;
+    const d = this.detail;
+    const rules = [...d.rules.filter((r) => r.source === d.id).map(({ id, namespace, selector, note }) => ({ id, namespace, selector, note })), { id: `${d.id}-ns-${ns}`, namespace: ns }];
+    await this.guarded(() => write('PUT', `${servicePath(d.id)}/rules`, { rules }), () => (input.value = ''));
+  }
+
+  /** Runs a write; on 401 shows the token field and retries once it is saved. */
+  private async guarded(fn: () => Promise<unknown>, done?: () => void): Promise<void> {
+    try {
+      await fn();
+      this.message = '';
+      done?.();
+      await this.refresh();
+    } catch (err) {
+      if (err instanceof Unauthorized) {
+        this.message = `${err.message}: enter the admin token`;
+        this.askToken = () => this.guarded(fn, done);
+      } else this.message = (err as Error).message;
+      this.render();
+      if (this.askToken) this.el.querySelector<HTMLInputElement>('#admin-token')?.focus();
+    }
+  }
+
+  fillServices(): void {
+    const list = this.el.querySelector('#pin-services');
+    if (list && !list.childElementCount) list.innerHTML = this.hooks.services().slice(0, 2000).map((s) => `<option value="${h(s)}">`).join('');
+  }
+}

@@ -1,0 +1,86 @@
+// The graph page at 10k services / 30k edges (a generated mesh) in real
+// headless Chromium: it becomes ready on the namespace overview, search finds a
+// service by any part of its name and opens it in place, and focus mode draws
+// exactly its neighbourhood. Screenshots go to test-artifacts/.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { Analyzer } from '../../analyzer/index.ts';
+import { buildApp } from '../../analyzer/http/app.ts';
+import { syntheticGraph } from '../../bench/graph-synthetic.ts';
+import { artifact, launchChromium } from './support/chromium.ts';
+
+declare const meshscope: {
+  graph: { nodes(): string[]; order: number; hasNode(k: string): boolean };
+  state: Record<string, unknown>;
+  viewport(id: string): { x: number; y: number } | undefined;
+};
+
+describe('graph page (headless Chromium, 10k services)', () => {
+  let analyzer: Analyzer;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+  const errors: string[] = [];
+
+  before(async () => {
+    const g = syntheticGraph(10_000, 30_000);
+    analyzer = Analyzer.open({ inventory: g.inventory });
+    for (let i = 0; i < g.records.length; i += 2000) analyzer.ingestRecords(g.records.slice(i, i + 2000));
+    app = await buildApp({ analyzer });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    analyzer?.close();
+  });
+
+  it('becomes ready on the namespace overview', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => performance.getEntriesByName('meshscope:graph-ready').length === 1, undefined, { timeout: 120_000 });
+    const nodes = await page.evaluate(() => meshscope.graph.nodes());
+    assert.equal(nodes.length, 100, 'one node per namespace');
+    assert.ok(nodes.every((n) => n.startsWith('ns:team-')));
+    assert.equal(await page.isChecked('#overview'), true);
+    await page.screenshot({ path: artifact('graph-page-10k-overview.png') });
+    assert.deepEqual(errors, []);
+  });
+
+  it('search-to-locate finds a service by any part of its name and opens it in place', async () => {
+    await page.fill('#search', 'ments-4242');
+    await page.waitForSelector('#search-results li[data-id]');
+    const hits = await page.$$eval('#search-results li[data-id]', (els) => els.map((e) => e.getAttribute('data-id')));
+    assert.equal(hits[0], 'payments-4242.team-042');
+    await page.press('#search', 'Enter');
+    await page.waitForSelector('#panel[data-service="payments-4242.team-042"]', { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => meshscope.graph.hasNode('payments-4242.team-042')), true);
+    // Its namespace opened in place: its 100 services plus the 99 other namespaces.
+    assert.equal(await page.evaluate(() => meshscope.graph.order), 199);
+    // The camera went to it: it is on screen, left of the panel.
+    await page.waitForFunction(() => {
+      const p = meshscope.viewport('payments-4242.team-042')!;
+      return p.x > 0 && p.x < innerWidth - 400 && p.y > 0 && p.y < innerHeight;
+    }, undefined, { timeout: 10_000 });
+    await page.screenshot({ path: artifact('graph-page-10k-located.png') });
+  });
+
+  it('focus mode draws the service with exactly its callers and callees', async () => {
+    const api = await (await fetch(`${base}/api/v1/services/team-042/payments-4242`)).json();
+    const expected = [...new Set(['payments-4242.team-042', ...api.out.map((e: { target: string }) => e.target), ...api.in.map((e: { source: string }) => e.source)])].sort();
+    assert.ok(expected.length > 2, 'the generated service has neighbours');
+    await page.click('#panel [data-action="focus"]');
+    await page.waitForFunction((n) => meshscope.graph.order === n, expected.length, { timeout: 30_000 });
+    assert.deepEqual(await page.evaluate(() => meshscope.graph.nodes().sort()), expected);
+    await page.selectOption('#hops', '2');
+    await page.waitForFunction((n) => meshscope.graph.order > n, expected.length, { timeout: 30_000 });
+    await page.screenshot({ path: artifact('graph-page-10k-focus.png') });
+    assert.deepEqual(errors, []);
+  });
+});
