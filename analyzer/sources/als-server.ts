@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Inventory } from '../../contracts/index.ts';
 import { envoyRoot } from '../../contracts/envoy-proto.ts';
-import { httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
+import { gatewayClusters, httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
 import { BatchingIngest } from './batching-ingest.ts';
 import { serviceDefinition } from './grpc-definition.ts';
 import type { IngestTarget } from './ingest-target.ts';
@@ -27,6 +27,8 @@ export interface AlsOptions {
   host?: string;
   /** The current inventory: entries are attributed to their reporting node's workload (see als-convert.ts). */
   inventory?: () => Inventory;
+  /** FQDNs of the lazy gateway's Service when Istio's sidecars stream here (their entries through it are skipped). */
+  gatewayHosts?: readonly string[];
   log?: (msg: string) => void;
 }
 
@@ -36,6 +38,7 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
   const open = new Map<grpc.ServerReadableStream<any, any>, string>();
   let received = 0;
   let skipped = 0;
+  const isGateway = gatewayClusters(opts.gatewayHosts);
   const server = new grpc.Server();
   server.addService(serviceDefinition(envoyRoot(), SERVICE), {
     StreamAccessLogs: (call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<object>) => {
@@ -54,11 +57,15 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
         // Resolved per message: mesh.yaml may have changed since the stream began.
         const reporter = reportingNode(opts.inventory?.(), identity);
         for (const e of msg.http_logs?.log_entry ?? []) {
-          const r = httpEntryToRecord(e, reporter);
+          const r = httpEntryToRecord(e, reporter, isGateway);
           if (r) ingest.push({ value: record(r), ref });
           else skipped++;
         }
-        for (const e of msg.tcp_logs?.log_entry ?? []) ingest.push({ value: record(tcpEntryToRecord(e, reporter)), ref });
+        for (const e of msg.tcp_logs?.log_entry ?? []) {
+          const r = tcpEntryToRecord(e, reporter, isGateway);
+          if (r) ingest.push({ value: record(r), ref });
+          else skipped++;
+        }
       });
       call.on('end', () => {
         open.delete(call);
