@@ -4,7 +4,7 @@
 # per version so a version bump never reuses a stale binary. Cold on 2 cores:
 # kube-apiserver ~10 min, pilot-discovery ~7 min, the rest < 1 min each once
 # the module cache is warm; cached: nothing to do.
-# Usage: build-binaries.sh [kube-apiserver|kubectl|pilot-discovery|pilot-agent|helm ...]  (default: all)
+# Usage: build-binaries.sh [kube-apiserver|kubectl|pilot-discovery|pilot-agent|istio-files|helm ...]  (default: all)
 set -euo pipefail
 . "$(dirname "$0")/versions.env"
 CACHE=${MESHSCOPE_CACHE:-$HOME/.cache/meshscope}
@@ -54,11 +54,17 @@ build_istio() { # name
   ( cd "$dir" && $NICE go build -trimpath \
       -ldflags "-s -w -X $P.buildVersion=$ISTIO_VERSION_LABEL -X $P.buildGitRevision=${ISTIO_VERSION_PSEUDO##*-} -X $P.buildStatus=Clean -X $P.buildTag=$ISTIO_VERSION_LABEL" \
       -o "$out.tmp" "./pilot/cmd/$1" ) && mv "$out.tmp" "$out"
-  # what istiod needs beside the binary: the CRDs and pilot-agent's bootstrap template
-  cp "$dir/manifests/charts/base/files/crd-all.gen.yaml" "$(dirname "$out")/../crd-all.gen.yaml" 2>/dev/null || true
-  cp "$dir/tools/packaging/common/envoy_bootstrap.json" "$(dirname "$out")/../envoy_bootstrap.json" 2>/dev/null || true
-  chmod u+w "$(dirname "$out")"/../*.json "$(dirname "$out")"/../*.yaml 2>/dev/null || true
   say "built $out"
+  istio_files
+}
+
+istio_files() { # what istiod needs beside the binaries: the CRDs and pilot-agent's bootstrap template
+  local d=$CACHE/istio-$ISTIO_VERSION_LABEL-${ISTIO_VERSION_PSEUDO##*-}
+  [ -f "$d/crd-all.gen.yaml" ] && [ -f "$d/envoy_bootstrap.json" ] && return 0
+  local dir; dir=$(modir "istio.io/istio@$ISTIO_VERSION_PSEUDO")
+  mkdir -p "$d"
+  cp "$dir/manifests/charts/base/files/crd-all.gen.yaml" "$dir/tools/packaging/common/envoy_bootstrap.json" "$d/"
+  chmod u+w "$d/crd-all.gen.yaml" "$d/envoy_bootstrap.json"
 }
 
 build_helm() {
@@ -73,12 +79,13 @@ build_helm() {
   say "built $out"
 }
 
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(kube-apiserver pilot-discovery pilot-agent kubectl helm)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(kube-apiserver pilot-discovery pilot-agent istio-files kubectl helm)
 for t in "${targets[@]}"; do
   case $t in
     kube-apiserver|kubectl) build_k8s "$t" ;;
     pilot-discovery|pilot-agent) build_istio "$t" ;;
+    istio-files) istio_files ;;
     helm) build_helm ;;
-    *) echo "build-binaries.sh: unknown target '$t' (kube-apiserver, kubectl, pilot-discovery, pilot-agent, helm)" >&2; exit 2 ;;
+    *) echo "build-binaries.sh: unknown target '$t' (kube-apiserver, kubectl, pilot-discovery, pilot-agent, istio-files, helm)" >&2; exit 2 ;;
   esac
 done
