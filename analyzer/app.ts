@@ -1,6 +1,7 @@
 // The running analyzer: inventory watch, core (restored from SQLite), the
 // Access Log Service, the in-process lazy gateway, the xDS server it directs
-// and the HTTP API, started in that order and closed in reverse, so no proxy
+// (or, in Istio mode, the Sidecar writer istiod pushes from) and the HTTP API,
+// started in that order and closed in reverse, so no proxy
 // is served before its scope is restored, every address a proxy is told of
 // (ALS, gateway) is listening before the xDS server is, and nothing ingested
 // is lost on shutdown.
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WatchedInventory, type Inventory } from '../contracts/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
+import { gatewayFqdn, istioSidecarRoutes, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
@@ -41,27 +43,40 @@ export interface AnalyzerOptions {
   dependencyTtlMs?: number;
   lazy?: boolean;
   adminToken?: string;
+  /** Istio mode: scopes become Sidecar resources that istiod pushes; no own xDS server. */
+  istio?: IstioSidecarOptions;
   log?: (msg: string) => void;
 }
 
-export interface RunningAnalyzer {
+interface Running {
   httpPort: number;
   alsPort: number;
-  xdsPort: number;
   /** The in-process gateway (with gatewayPort). */
   gateway?: Gateway;
   analyzer: Analyzer;
-  xds: XdsServer;
   kafka?: KafkaSource;
-  /** Scope change → proxy ACK latencies. */
-  push: PushLatency;
   /** Stops consuming, flushes everything ingested, closes every listener and the store. */
   close(): Promise<void>;
 }
 
+export interface RunningAnalyzer extends Running {
+  xdsPort: number;
+  xds: XdsServer;
+  /** Scope change → proxy ACK latencies. */
+  push: PushLatency;
+}
+
+/** Istio mode: the Sidecar writer is the scope sink. */
+export interface RunningIstioAnalyzer extends Running {
+  sidecars: IstioSidecars;
+}
+
 export const DB_FILE = 'meshscope.db';
 
-export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer> {
+export async function startAnalyzer(opts: AnalyzerOptions & { istio?: undefined }): Promise<RunningAnalyzer>;
+export async function startAnalyzer(opts: AnalyzerOptions & { istio: IstioSidecarOptions }): Promise<RunningIstioAnalyzer>;
+export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer>;
+export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
   const advertise = advertisedAddress(opts.advertise, host);
@@ -101,27 +116,38 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     }
     const gatewayAddress: HostPort | undefined = external ?? (gateway ? { host: advertise, port: gateway.port } : undefined);
 
-    let push!: PushLatency;
     const accessLogService: HostPort = { host: advertise, port: als.port };
-    const xds = await createXdsServer({
-      inventory,
-      gatewayAddress,
-      accessLogService,
-      lazy: opts.lazy ?? true,
-      port: opts.xdsPort ?? 0,
-      host,
-      log,
-      // Before the port is bound: every proxy's first response already holds its restored scope.
-      setup: (server) => {
-        push = new PushLatency(server);
-        analyzer.attach(server.scope);
-      },
-    });
-    cleanup.push(() => xds.close());
-    cleanup.push(() => push.stop());
-    analyzer.start();
-    const observations = feedObservations(xds, analyzer, log);
-    cleanup.push(() => observations.close());
+    let push: PushLatency | undefined;
+    let xds: XdsServer | undefined;
+    let sidecars: IstioSidecars | undefined;
+    if (opts.istio) {
+      // istiod pushes; meshscope's part is the Sidecar resources, written from the restored scopes on.
+      sidecars = await startIstioSidecars({ ...opts.istio, inventory, log });
+      cleanup.push(() => sidecars!.close());
+      analyzer.attach(sidecars.writer);
+      sidecars.writer.start();
+      analyzer.start();
+    } else {
+      xds = await createXdsServer({
+        inventory,
+        gatewayAddress,
+        accessLogService,
+        lazy: opts.lazy ?? true,
+        port: opts.xdsPort ?? 0,
+        host,
+        log,
+        // Before the port is bound: every proxy's first response already holds its restored scope.
+        setup: (server) => {
+          push = new PushLatency(server);
+          analyzer.attach(server.scope);
+        },
+      });
+      cleanup.push(() => xds!.close());
+      cleanup.push(() => push!.stop());
+      analyzer.start();
+      const observations = feedObservations(xds, analyzer, log);
+      cleanup.push(() => observations.close());
+    }
 
     let kafka: KafkaSource | undefined;
     if (opts.kafka?.length) {
@@ -141,6 +167,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       accessLogService,
       adminToken: opts.adminToken,
       push,
+      metricFamilies: sidecars ? () => sidecarMetrics(sidecars!.writer) : undefined,
       sources: () => ({
         als_streams: als.streams().length,
         als_entries_total: als.received(),
@@ -149,25 +176,24 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       }),
     });
     cleanup.push(() => app.close());
+    if (sidecars) await app.register(istioSidecarRoutes, { writer: sidecars.writer });
     await listen(app, host, opts.httpPort ?? 0);
     const httpPort = (app.server.address() as { port: number }).port;
     log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services`);
+    const istioGateway = opts.istio?.gateway;
     log(
       `analyzer: sidecars log to ${advertise}:${als.port}; out-of-scope calls go to ` +
-        (gatewayAddress ? `${gatewayAddress.host}:${gatewayAddress.port}${gateway && !external ? ' (in-process gateway)' : ''}` : 'no gateway (they are answered 503)'),
+        (opts.istio
+          ? istioGateway
+            ? `${gatewayFqdn(istioGateway, inventory.current.clusterDomain)}:${istioGateway.port} (Sidecar egressProxy)`
+            : 'wherever the mesh sends unknown hosts (no --gateway-service)'
+          : gatewayAddress
+            ? `${gatewayAddress.host}:${gatewayAddress.port}${gateway && !external ? ' (in-process gateway)' : ''}`
+            : 'no gateway (they are answered 503)'),
     );
 
-    return {
-      httpPort,
-      alsPort: als.port,
-      xdsPort: xds.port,
-      gateway,
-      analyzer,
-      xds,
-      kafka,
-      push,
-      close: () => (closing ??= undo()),
-    };
+    const running: Running = { httpPort, alsPort: als.port, gateway, analyzer, kafka, close: () => (closing ??= undo()) };
+    return sidecars ? { ...running, sidecars } : { ...running, xdsPort: xds!.port, xds: xds!, push: push! };
   } catch (err) {
     await undo();
     throw err;

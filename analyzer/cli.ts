@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
+import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
@@ -42,6 +43,21 @@ Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
   --group G               Kafka consumer group (default ${DEFAULT_GROUP}); every analyzer
                           needs every record, so give each replica its own group
 
+Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
+  --istio                 write a networking.istio.io/v1 Sidecar per workload group
+                          (server-side apply, field manager "meshscope", label
+                          app.kubernetes.io/managed-by=meshscope); Sidecars someone
+                          else owns are left alone and reported at
+                          GET /api/v1/istio/sidecars and in /metrics
+  --kubeconfig FILE       the cluster to write to (default: the pod's service account)
+  --gateway-service NAME.NS:PORT
+                          the lazy gateway's Service: calls to hosts out of a
+                          workload's scope are sent there (egressProxy)
+  --always-visible LIST   NS/HOST entries every Sidecar keeps, comma-separated
+                          (default istio-system/* and the gateway's namespace NS/*)
+  --dry-run               write nothing: log and serve the Sidecars that would be
+                          written and deleted
+
 Scoping:
   --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
   --no-lazy               push every proxy the full mesh (scopes are still learned)
@@ -51,11 +67,14 @@ Admin:
                           (default: env MESHSCOPE_ADMIN_TOKEN; unset = no token needed)
 
 Prints "analyzer listening: http=N als=N xds=N [gateway=N gateway-admin=N]"
-on stdout once every port is bound.
+(with --istio: "... als=N istio-sidecars=write|dry-run") on stdout once every
+port is bound.
 
 Examples:
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --gateway-port 15080
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15080
+  meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --istio --kubeconfig ~/.kube/config \
+      --gateway-service meshscope-gateway.meshscope:15080 --dry-run
   curl -s localhost:15090/api/v1/graph
 `;
 
@@ -102,6 +121,11 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'dependency-ttl': { type: 'string' },
         'no-lazy': { type: 'boolean' },
         'admin-token': { type: 'string' },
+        istio: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        'gateway-service': { type: 'string' },
+        'always-visible': { type: 'string' },
+        'dry-run': { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -117,6 +141,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values['admin-token'] !== undefined && values['admin-token'].trim() === '') {
     throw new UsageError('--admin-token is empty (an unset variable?); give the token, or leave the flag out to keep writes open');
   }
+  const istio = istioOptions(values);
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     mesh: values.mesh,
@@ -134,7 +159,39 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     dependencyTtlMs: duration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
     lazy: !values['no-lazy'],
     adminToken: values['admin-token'] ?? (env.MESHSCOPE_ADMIN_TOKEN || undefined),
+    ...(istio ? { istio } : {}),
   };
+}
+
+function istioOptions(values: {
+  istio?: boolean;
+  kubeconfig?: string;
+  'gateway-service'?: string;
+  'always-visible'?: string;
+  'dry-run'?: boolean;
+  'xds-port'?: string;
+  'no-lazy'?: boolean;
+}): IstioSidecarOptions | undefined {
+  if (!values.istio) {
+    for (const flag of ['kubeconfig', 'gateway-service', 'always-visible', 'dry-run'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to Istio mode; add --istio`);
+    }
+    return undefined;
+  }
+  if (values['xds-port'] !== undefined || values['no-lazy']) {
+    throw new UsageError('--xds-port and --no-lazy configure the own xDS server, which Istio mode does not run (istiod pushes); drop them or --istio');
+  }
+  try {
+    const gateway = values['gateway-service'] === undefined ? undefined : parseGatewayService(values['gateway-service']);
+    return {
+      kubeconfig: values.kubeconfig,
+      dryRun: values['dry-run'] ?? false,
+      gateway,
+      alwaysVisible: values['always-visible'] === undefined ? defaultAlwaysVisible(gateway) : parseAlwaysVisible(values['always-visible']),
+    };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -154,9 +211,10 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;
   }
-  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, xds ${analyzer.xdsPort}`);
+  const pusher = 'sidecars' in analyzer ? `istio-sidecars=${analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write'}` : `xds=${analyzer.xdsPort}`;
+  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${pusher}`);
   const gw = analyzer.gateway ? ` gateway=${analyzer.gateway.port} gateway-admin=${analyzer.gateway.adminPort}` : '';
-  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} xds=${analyzer.xdsPort}${gw}\n`);
+  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher}${gw}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -1,3 +1,4 @@
 export * from './inventory/index.ts';
 export * from './access-log.ts';
 export * from './scope.ts';
+export * from './metrics.ts';

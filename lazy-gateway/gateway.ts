@@ -2,7 +2,7 @@
 // reporter in front of the sink, and the admin port.
 import type { AccessLogSink } from '../contracts/access-log.ts';
 import { GATEWAY_IDLE_TIMEOUT_MS } from '../contracts/scope.ts';
-import { Inventory, WatchedInventory } from '../contracts/inventory/index.ts';
+import { inventorySource, type Inventory, type InventorySource } from '../contracts/inventory/index.ts';
 import { startAdmin } from './admin.ts';
 import { Listener } from './listener.ts';
 import { Metrics } from './metrics.ts';
@@ -12,8 +12,8 @@ import { H1Upstream } from './upstream-h1.ts';
 import { H2Upstream } from './upstream-h2.ts';
 
 export interface GatewayOptions {
-  /** The mesh inventory; a WatchedInventory applies mesh.yaml edits live (start() it yourself). */
-  inventory: WatchedInventory | Inventory;
+  /** The mesh inventory; a source (mesh.yaml, Kubernetes) applies its changes live (start it yourself). */
+  inventory: InventorySource | Inventory;
   /** Proxy port (HTTP/1.1 and h2c); 0 picks a free one. Default 15080. */
   port?: number;
   /** Admin port (/metrics, /healthz, /readyz); 0 picks a free one. Default 15081. */
@@ -52,8 +52,8 @@ export interface Gateway {
 const discard: AccessLogSink = { send: async () => undefined };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const source = options.inventory;
-  const current = source instanceof WatchedInventory ? () => source.current : () => source;
+  const source = inventorySource(options.inventory);
+  const current = () => source.current;
   const host = options.host ?? '0.0.0.0';
   const maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024;
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -79,7 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     h1.retain(keys);
     h2.retain(keys);
   };
-  if (source instanceof WatchedInventory) source.on('change', onChange);
+  source.on('change', onChange);
 
   let port: number;
   try {
@@ -105,7 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     reporter,
     close: () =>
       (closing ??= (async () => {
-        if (source instanceof WatchedInventory) source.off('change', onChange);
+        source.off('change', onChange);
         await listener.close(options.drainMs ?? 10_000);
         await Promise.all([h1.close(), h2.close()]);
         await reporter.close();

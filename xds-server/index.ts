@@ -2,7 +2,7 @@
 // (grpc-server.ts) serving the scoped cache (cache/), with the scope API the
 // analyzer drives, proxyless subscriptions as dependency observations,
 // per-proxy status, and events for each ACK/NACK and each delivered change.
-import { WatchedInventory, type AccessLogRecord, type Inventory, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
+import { inventorySource, type AccessLogRecord, type Inventory, type InventorySource, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
 import { MeshCache } from './cache/mesh-cache.ts';
 import { startXdsGrpcServer } from './grpc-server.ts';
 import { NodeStatusRegistry, ProtocolEvents, type AnswerEvent, type PushEvent } from './protocol/index.ts';
@@ -18,8 +18,8 @@ export type { AnswerEvent, PushEvent, PushResponse } from './protocol/index.ts';
 export type { ChangeCause } from './types.ts';
 
 export interface XdsServerOptions {
-  /** A WatchedInventory is followed (its 'change' events apply live); a plain Inventory is fixed unless setInventory() is called. */
-  inventory: WatchedInventory | Inventory;
+  /** A source (mesh.yaml, Kubernetes) is followed: its 'change' events apply live. A plain Inventory is fixed unless setInventory() is called. */
+  inventory: InventorySource | Inventory;
   /** The lazy gateway, `HOST:PORT` or parsed. Without it the catch-all route answers 503. */
   gatewayAddress?: string | HostPort;
   /** false = `--no-lazy`: every proxy gets the whole mesh. Default true. */
@@ -68,13 +68,13 @@ export interface XdsServer {
   proxy(id: string): ProxyStatus | undefined;
   /** Applies an inventory version now (a watched inventory does this itself). */
   setInventory(inventory: Inventory): void;
-  /** Ends every stream and stops listening; stops following a watched inventory (it is not closed). */
+  /** Ends every stream and stops listening; stops following the inventory source (it is not closed). */
   close(): Promise<void>;
 }
 
 export async function createXdsServer(options: XdsServerOptions): Promise<XdsServer> {
-  const watched = options.inventory instanceof WatchedInventory ? options.inventory : undefined;
-  const initial = watched ? watched.current : (options.inventory as Inventory);
+  const watched = inventorySource(options.inventory);
+  const initial = watched.current;
   const gateway = typeof options.gatewayAddress === 'string' ? parseHostPort(options.gatewayAddress, 'gateway address') : options.gatewayAddress;
   const accessLogService =
     typeof options.accessLogService === 'string' ? parseHostPort(options.accessLogService, 'access log service address') : options.accessLogService;
@@ -99,17 +99,17 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
     proxy: (id) => status.get(id) ?? status.list().find((p) => p.workload === id),
     setInventory: (inventory) => cache.setInventory(inventory),
     close: async () => {
-      watched?.off('change', onChange);
+      watched.off('change', onChange);
       await grpc?.close();
     },
   };
   // Followed from here on, so an edit made while setup runs or the port binds is not missed.
-  watched?.on('change', onChange);
+  watched.on('change', onChange);
   try {
     await options.setup?.(server);
     grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log, events });
   } catch (err) {
-    watched?.off('change', onChange);
+    watched.off('change', onChange);
     throw err;
   }
   return server;

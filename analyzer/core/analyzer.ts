@@ -147,16 +147,18 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     this.lastFlushAt = this.clock.now();
   }
 
-  /** Pushes every current scope to `target` now, then each change as it happens. */
-  attach(target: ScopeTarget): void {
-    this.scopesState.attach(target);
+  /** Pushes every current scope to `target` now, then each change as it happens; several targets may attach. Returns detach. */
+  attach(target: ScopeTarget): () => void {
+    return this.scopesState.attach(target);
   }
 
-  /** Follows a new mesh.yaml: resolution, graph nodes and every scope. */
+  /** Follows a new inventory version: resolution, graph nodes and the scopes it can change. */
   setInventory(next: Inventory): ServiceId[] {
+    const changed = next.changedSince(this.inv);
+    if (changed) this.graphState.syncChanged(this.inv, next, changed);
+    else this.graphState.syncInventory(next);
     this.inv = next;
     this.ctx.resolver = new Resolver(next);
-    this.graphState.syncInventory(next);
     return this.scopesState.setInventory(next);
   }
 

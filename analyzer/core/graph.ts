@@ -83,6 +83,35 @@ export class DependencyGraph {
     });
   }
 
+  /** Follows an inventory delta: only the nodes of the services it changed. */
+  syncChanged(previous: Inventory, next: Inventory, changed: ReadonlySet<ServiceId>): void {
+    for (const id of changed) {
+      const before = previous.service(id);
+      const after = next.service(id);
+      if (after) {
+        this.graph.setNodeAttribute(this.node('service', id), 'inInventory', true);
+        for (const w of after.workloads) if (w.service === id) this.graph.setNodeAttribute(this.node('workload', w.id, w.service), 'inInventory', true);
+      } else if (this.graph.hasNode(nodeKey('service', id))) {
+        this.graph.setNodeAttribute(nodeKey('service', id), 'inInventory', false);
+      }
+      for (const w of before?.workloads ?? []) {
+        const key = nodeKey('workload', w.id);
+        if (!next.workload(w.id) && this.graph.hasNode(key)) this.graph.setNodeAttribute(key, 'inInventory', false);
+      }
+    }
+  }
+
+  /** Services with a service-level edge (active or not) to `dest`. */
+  callersOf(dest: ServiceId): ServiceId[] {
+    const key = nodeKey('service', dest);
+    if (!this.graph.hasNode(key)) return [];
+    const out: ServiceId[] = [];
+    this.graph.forEachInEdge(key, (_e, attrs) => {
+      if (attrs.kind === 'service') out.push(attrs.edge.source);
+    });
+    return out;
+  }
+
   private create(kind: EdgeKind, source: string, dest: ServiceId, key: string, workloadService?: ServiceId): Edge {
     const e = new Edge(kind, source, dest, key);
     this.edges.set(key, e);

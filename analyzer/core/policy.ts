@@ -52,6 +52,21 @@ export class Policy {
     return out;
   }
 
+  /** Callers whose pins or rule targets a change of these services may alter. */
+  affectedBy(changed: ReadonlySet<ServiceId>, previous: Inventory, next: Inventory): Set<ServiceId> {
+    const out = new Set<ServiceId>();
+    for (const p of this.pins.values()) if (changed.has(p.dest)) out.add(p.source);
+    for (const r of this.rules.values()) {
+      const moved = [...changed].some((id) => {
+        const before = previous.service(id);
+        const after = next.service(id);
+        return (before !== undefined && matches(r, before)) !== (after !== undefined && matches(r, after));
+      });
+      if (moved) for (const c of Policy.callersOf(r.source, next)) out.add(c);
+    }
+    return out;
+  }
+
   /** Callers whose scope a rule with this source pattern may change. */
   static callersOf(pattern: string, inv: Inventory): ServiceId[] {
     return inv.services.filter((s) => appliesTo(pattern, s)).map((s) => s.id);

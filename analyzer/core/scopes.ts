@@ -1,13 +1,14 @@
 // scope(service) = its active edges ∪ pins ∪ rules, limited to services of the
-// inventory and sorted. The ScopeTarget hears only about services whose scope
-// actually changed, at the moment it changes.
+// inventory and sorted. Every attached ScopeTarget (the xDS server, the Istio
+// Sidecar writer…) hears only about services whose scope actually changed, at
+// the moment it changes.
 import type { Inventory, ScopeTarget, ServiceId } from '../../contracts/index.ts';
 import type { DependencyGraph } from './graph.ts';
 import type { Policy } from './policy.ts';
 
 export class Scopes {
   private readonly current = new Map<ServiceId, readonly ServiceId[]>();
-  private target?: ScopeTarget;
+  private readonly sinks = new Set<ScopeTarget>();
 
   constructor(
     private inventory: Inventory,
@@ -49,7 +50,7 @@ export class Scopes {
       }
       this.current.set(s, next);
       changed.push(s);
-      this.target?.setServiceScope(s, next);
+      for (const sink of this.sinks) sink.setServiceScope(s, next);
       this.onChange(s, next);
     }
     return changed;
@@ -59,16 +60,38 @@ export class Scopes {
     return this.refresh(this.inventory.services.map((s) => s.id));
   }
 
+  /**
+   * Follows a new inventory version. When it was derived from the current one by
+   * a delta, only the scopes that delta can touch are recomputed: the changed
+   * services themselves and their callers (edges, pins, rules whose match changed).
+   */
   setInventory(next: Inventory): ServiceId[] {
+    const previous = this.inventory;
+    const changed = next.changedSince(previous);
     this.inventory = next;
-    for (const s of [...this.current.keys()]) if (!next.service(s)) this.current.delete(s);
-    return this.refreshAll();
+    if (!changed) {
+      for (const s of [...this.current.keys()]) if (!next.service(s)) this.current.delete(s);
+      return this.refreshAll();
+    }
+    const affected = new Set<ServiceId>(changed);
+    for (const id of changed) {
+      if (!next.service(id)) this.current.delete(id);
+      for (const caller of this.graph.callersOf(id)) affected.add(caller);
+    }
+    for (const caller of this.policy.affectedBy(changed, previous, next)) affected.add(caller);
+    return this.refresh([...affected].filter((s) => next.service(s)));
   }
 
-  /** Hands every current scope to the target, then keeps it told of changes. */
-  attach(target: ScopeTarget): void {
-    this.target = target;
-    for (const s of this.inventory.services) target.setServiceScope(s.id, this.get(s.id));
+  /**
+   * Adds a sink: it is handed every current scope now, then told of each change.
+   * Several sinks may be attached; the returned function detaches this one.
+   */
+  attach(sink: ScopeTarget): () => void {
+    this.sinks.add(sink);
+    for (const s of this.inventory.services) sink.setServiceScope(s.id, this.get(s.id));
+    return () => {
+      this.sinks.delete(sink);
+    };
   }
 }
 

@@ -4,6 +4,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { MetricFamily } from '../../contracts/index.ts';
 import type { HostPort } from '../../xds-server/index.ts';
 import type { Analyzer } from '../index.ts';
 import type { IngestTarget } from '../sources/ingest-target.ts';
@@ -35,6 +36,8 @@ export interface AppDeps {
   notReady?: () => string | undefined;
   push?: PushLatency;
   sources?: () => Record<string, number>;
+  /** Families another component exports through /metrics (e.g. the Istio Sidecar writer's). */
+  metricFamilies?: () => MetricFamily[];
   logger?: boolean;
 }
 
@@ -70,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ruleRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
   await app.register(diagnosticsRoutes, { analyzer });
-  await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources });
+  await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources, families: deps.metricFamilies });
   await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer });
   return app;
 }

@@ -1,5 +1,7 @@
 export * from './model.ts';
-export { Inventory, splitHostPort, type ResolvedAuthority, type NodeIdentity } from './inventory.ts';
+export * from './authorization.ts';
+export { Inventory, splitHostPort, policyKey, type InventoryDelta, type ResolvedAuthority, type NodeIdentity } from './inventory.ts';
 export { parseMesh } from './parse.ts';
 export { InventoryError } from './errors.ts';
 export { WatchedInventory, loadInventory } from './watch.ts';
+export { InventoryPublisher, FixedInventorySource, inventorySource, type InventorySource, type InventoryEvents } from './source.ts';

@@ -1,41 +1,42 @@
-import { EventEmitter } from 'node:events';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Inventory } from './inventory.ts';
+import type { MeshSpec } from './model.ts';
 import { parseMesh } from './parse.ts';
+import { InventoryPublisher, type InventorySource } from './source.ts';
 
 export function loadInventory(file: string): Inventory {
+  return new Inventory(loadMesh(file));
+}
+
+function loadMesh(file: string): MeshSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error(`${file}: cannot read the mesh inventory (${(err as NodeJS.ErrnoException).code ?? err}); pass --mesh FILE with a mesh.yaml`);
   }
-  return new Inventory(parseMesh(text, file));
-}
-
-export interface InventoryEvents {
-  change: [next: Inventory, previous: Inventory];
-  invalid: [error: Error];
+  return parseMesh(text, file);
 }
 
 /**
- * Holds the last good inventory of a mesh.yaml and follows the file. A good edit
- * replaces it; a bad edit keeps the last good one and emits `invalid`.
+ * The mesh.yaml inventory source: holds the last good inventory of the file and
+ * follows it. A good edit becomes a delta of the services whose content
+ * changed; a bad edit keeps the last good one and emits `invalid`.
  */
-export class WatchedInventory extends EventEmitter<InventoryEvents> {
-  private inventory: Inventory;
+export class WatchedInventory extends InventoryPublisher implements InventorySource {
+  readonly file: string;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
 
-  constructor(readonly file: string, private readonly log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)) {
-    super();
-    this.file = resolve(file);
-    this.inventory = loadInventory(this.file);
+  constructor(file: string, private readonly log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)) {
+    const path = resolve(file);
+    super(loadInventory(path));
+    this.file = path;
   }
 
-  get current(): Inventory {
-    return this.inventory;
+  get origin(): string {
+    return this.file;
   }
 
   /** Watches the directory, since editors and ConfigMap mounts replace the file rather than write it. */
@@ -51,20 +52,18 @@ export class WatchedInventory extends EventEmitter<InventoryEvents> {
 
   /** Re-reads the file now; returns whether the inventory changed. */
   reload(): boolean {
-    let next: Inventory;
+    let spec: MeshSpec;
     try {
-      next = loadInventory(this.file);
+      spec = loadMesh(this.file);
     } catch (err) {
       this.log(`mesh inventory: keeping the last good version: ${(err as Error).message}`);
       this.emit('invalid', err as Error);
       return false;
     }
-    if (next.version === this.inventory.version) return false;
-    const previous = this.inventory;
-    this.inventory = next;
-    this.log(`mesh inventory: loaded ${this.file} (${next.services.length} services, version ${next.version})`);
-    this.emit('change', next, previous);
-    return true;
+    // A new cluster domain renames every service: that is a new inventory, not a delta.
+    const changed = this.publish(spec.clusterDomain === this.inventory.clusterDomain ? this.inventory.deltaTo(spec) : new Inventory(spec));
+    if (changed) this.log(`mesh inventory: loaded ${this.file} (${spec.services.length} services, version ${this.inventory.version})`);
+    return changed;
   }
 
   close(): void {

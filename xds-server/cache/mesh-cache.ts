@@ -77,8 +77,9 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
    */
   setInventory(next: Inventory): void {
     if (next.version === this.inventory.version) return;
+    const delta = next.changedSince(this.inventory);
     this.inventory = next;
-    this.pool = new ServicePool(next, this.pool);
+    this.pool = new ServicePool(next, this.pool, delta);
     const changed = this.pool.changed;
     this.views.invalidate(changed);
     for (const node of this.nodes) {

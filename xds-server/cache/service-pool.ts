@@ -68,14 +68,35 @@ export class ServiceEntry {
 }
 
 export class ServicePool {
-  private readonly entries = new Map<ServiceId, ServiceEntry>();
+  private readonly entries: Map<ServiceId, ServiceEntry>;
   /** Services added, removed, or whose resources differ from the previous pool's. */
   readonly changed = new Set<ServiceId>();
 
+  /**
+   * With `delta` (the services the inventory changed since `previous`'s), only
+   * those are revisited and `previous` hands its entries over: it is spent.
+   */
   constructor(
     readonly inventory: Inventory,
     previous?: ServicePool,
+    delta?: ReadonlySet<ServiceId>,
   ) {
+    if (previous && delta) {
+      this.entries = previous.entries;
+      for (const id of delta) {
+        const service = inventory.service(id);
+        const before = this.entries.get(id);
+        if (!service) {
+          if (this.entries.delete(id)) this.changed.add(id);
+          continue;
+        }
+        const entry = before && sameResources(before.service, service) ? before : build(service, before);
+        this.entries.set(id, entry);
+        if (entry !== before) this.changed.add(id);
+      }
+      return;
+    }
+    this.entries = new Map();
     for (const service of inventory.services) {
       const before = previous?.entries.get(service.id);
       const entry = before && sameResources(before.service, service) ? before : build(service, before);

@@ -1,6 +1,7 @@
 // GET /metrics: Prometheus text. The plugin owns its scope-change listener
 // and removes it when the app closes.
 import type { FastifyPluginAsync } from 'fastify';
+import type { MetricFamily } from '../../../contracts/index.ts';
 import type { Analyzer } from '../../index.ts';
 import type { PushLatency } from '../metrics/push-latency.ts';
 import { Exposition } from '../metrics/prometheus.ts';
@@ -11,6 +12,7 @@ export interface MetricsDeps {
   proxies?: () => unknown[];
   /** Transport counters, e.g. `kafka_messages_total` → n; exported with the `meshscope_` prefix. */
   sources?: () => Record<string, number>;
+  families?: () => MetricFamily[];
 }
 
 export const metricsRoutes: FastifyPluginAsync<MetricsDeps> = async (app, deps) => {
@@ -48,6 +50,10 @@ export const metricsRoutes: FastifyPluginAsync<MetricsDeps> = async (app, deps) 
     }
     for (const [name, v] of Object.entries(deps.sources?.() ?? {})) {
       x.family(`meshscope_${name}`, name.endsWith('_total') ? 'counter' : 'gauge', `Transport: ${name.replace(/_/g, ' ')}`).sample(`meshscope_${name}`, v);
+    }
+    for (const f of deps.families?.() ?? []) {
+      x.family(f.name, f.type, f.help);
+      for (const sample of f.samples) x.sample(f.name, sample.value, sample.labels);
     }
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(x.text());
   });

@@ -1,0 +1,3 @@
+export { KubernetesInventorySource, type KubernetesSourceOptions, type KubernetesSourceStats } from './source.ts';
+export { parseLabelSelector, NamespaceSelection, SYSTEM_NAMESPACES, type LabelSelector } from './namespaces.ts';
+export { connect, type KubeConnection } from './client.ts';

@@ -1,0 +1,55 @@
+// Istio mode's scope sink, ready to attach: the kubeconfig (or in-cluster
+// credentials), the Sidecar view synced, the writer started. Closing stops
+// the writer first, then the watch.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeSidecarApi, loadKubeConfig, type SidecarApi } from './sidecar-api.ts';
+import type { GatewayService } from './sidecar-spec.ts';
+import { SidecarStore } from './sidecar-store.ts';
+import { SidecarWriter, type InventoryFeed, type SidecarWriterOptions } from './writer.ts';
+
+export interface IstioSidecarOptions {
+  /** kubeconfig file; unset: the pod's service account (in-cluster). */
+  kubeconfig?: string;
+  dryRun?: boolean;
+  gateway?: GatewayService;
+  /** `ns/host` entries every Sidecar keeps; default istio-system/* and the gateway's namespace. */
+  alwaysVisible?: readonly string[];
+  /** Namespaces meshscope writes no Sidecars in; default istio-system and the gateway's namespace. */
+  ignoreNamespaces?: readonly string[];
+  tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst'>;
+}
+
+export interface IstioSidecars {
+  writer: SidecarWriter;
+  close(): Promise<void>;
+}
+
+export function defaultAlwaysVisible(gateway?: GatewayService): string[] {
+  return ['istio-system/*', ...(gateway ? [`${gateway.namespace}/*`] : [])];
+}
+
+export async function startIstioSidecars(
+  opts: IstioSidecarOptions & { inventory: InventoryFeed; log?: (msg: string) => void; kc?: KubeConfig; api?: SidecarApi },
+): Promise<IstioSidecars> {
+  const kc = opts.kc ?? loadKubeConfig(opts.kubeconfig);
+  const store = new SidecarStore(kc, opts.log);
+  await store.start();
+  const writer = new SidecarWriter({
+    inventory: opts.inventory,
+    sidecars: store,
+    api: opts.api ?? kubeSidecarApi(kc),
+    alwaysVisible: opts.alwaysVisible ?? defaultAlwaysVisible(opts.gateway),
+    gateway: opts.gateway,
+    dryRun: opts.dryRun,
+    ignoreNamespaces: opts.ignoreNamespaces ?? ['istio-system', ...(opts.gateway ? [opts.gateway.namespace] : [])],
+    log: opts.log,
+    ...opts.tuning,
+  });
+  return {
+    writer,
+    close: async () => {
+      await writer.close();
+      await store.close();
+    },
+  };
+}
