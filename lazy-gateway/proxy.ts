@@ -5,6 +5,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Inventory } from '../contracts/inventory/index.ts';
 import type { AccessLogRecord } from '../contracts/access-log.ts';
+import { Authorizer, refusal } from './authz.ts';
 import { identifyCaller, type Caller } from './caller.ts';
 import { isGrpc, type Downstream, type DownstreamObserver } from './downstream.ts';
 import { toH2Object } from './headers.ts';
@@ -29,6 +30,7 @@ export interface ProxyLimits {
 
 export class Proxy {
   readonly router = new Router();
+  readonly authz = new Authorizer();
 
   constructor(
     readonly inventory: () => Inventory,
@@ -79,6 +81,9 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     const result = proxy.router.resolve(inventory, head.method, head.authority, this.caller.namespace, head.absoluteForm);
     if (result instanceof Rejection) return this.rejectWith(result.status, result.reason, result.message);
     this.route = result;
+    // The destination's AuthorizationPolicies decide a first call as they would the direct one.
+    const refused = refusal(proxy.authz, inventory, this.caller.id, result, head, ds.remoteAddress);
+    if (refused) return this.rejectWith(403, 'authz-denied', refused);
     if (proxy.metrics.inflight >= proxy.limits.maxInflight) {
       return this.rejectWith(503, 'overloaded', `${proxy.limits.maxInflight} requests in flight; retry later`);
     }
