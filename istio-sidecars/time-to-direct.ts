@@ -1,0 +1,217 @@
+// Time-to-direct: how long after a caller's first call through the lazy
+// gateway its own sidecar can make that call directly. Next to Istio that is
+// three hops meshscope does not control end to end: the analyzer learns the
+// edge (first call at the gateway) → the writer applies the workload group's
+// Sidecar → istiod recomputes the proxies' scope and pushes, and each proxy
+// of the group ACKs the new clusters. istiod's /debug/syncz says, per proxy,
+// which CDS version it sent and which one the proxy ACKed: once every proxy
+// of the group has ACKed a version sent after the write, the cluster is in
+// its Envoy. (A push istiod had in flight at the very moment of the write
+// could be taken for it; istiod debounces config events, so that push carries
+// an older scope only if it was already sent — its ACK then predates the
+// write's push by the debounce, which is the error bound.)
+import type { Inventory, ServiceId, WorkloadId } from '../contracts/index.ts';
+
+/** One proxy's row of istiod's /debug/syncz (the fields used here). */
+export interface ProxySync {
+  /** `POD.NS` for sidecars. */
+  proxy: string;
+  cluster_sent?: string;
+  cluster_acked?: string;
+}
+
+export type SynczSource = () => Promise<ProxySync[]>;
+
+/** istiod's debug endpoint: `http://istiod.istio-system:15014` or the harness' loopback port. */
+export function istiodSyncz(baseUrl: string): SynczSource {
+  const url = `${baseUrl.replace(/\/$/, '')}/debug/syncz`;
+  return async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`istiod ${url}: HTTP ${res.status}`);
+    return (await res.json()) as ProxySync[];
+  };
+}
+
+export interface DirectMeasurement {
+  /** `ns/name` of the Sidecar. */
+  sidecar: string;
+  /** Egress hosts the write added (`ns/fqdn`). */
+  hosts: string[];
+  /** The group's pods (istiod proxy ids). */
+  proxies: WorkloadId[];
+  /** Earliest first call among the added hosts' edges (epoch ms), when the analyzer knows it. */
+  firstCallAt?: number;
+  writtenAt: number;
+  /** Every proxy of the group ACKed a CDS version sent after the write. */
+  ackedAt?: number;
+  /** ackedAt − firstCallAt (or − writtenAt when the first call is unknown). */
+  totalMs?: number;
+  state: 'pending' | 'done' | 'timed-out';
+}
+
+export interface TimeToDirectOptions {
+  syncz: SynczSource;
+  inventory: () => Inventory;
+  /** When the group's pods first called a service (the analyzer's edge firstSeen, epoch ms). */
+  firstCall?: (workloads: readonly WorkloadId[], service: ServiceId) => number | undefined;
+  pollMs?: number;
+  timeoutMs?: number;
+  /** Kept for the API (newest last). */
+  keep?: number;
+  now?: () => number;
+  log?: (msg: string) => void;
+}
+
+/** What the writer's `applied` event carries (a SidecarObject, structurally). */
+export interface AppliedSidecar {
+  metadata: { name: string; namespace: string };
+  spec: { workloadSelector?: { labels: Record<string, string> }; egress: Array<{ hosts: string[] }> };
+}
+
+interface Pending {
+  m: DirectMeasurement;
+  sentAtWrite: Map<string, string | undefined>;
+}
+
+export const TIME_TO_DIRECT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class TimeToDirect {
+  private readonly lastHosts = new Map<string, Set<string>>();
+  private readonly pending: Pending[] = [];
+  private readonly done: DirectMeasurement[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private closed = false;
+  /** Cumulative bucket counts (seconds, TIME_TO_DIRECT_BUCKETS), sum and count of done measurements. */
+  readonly histogram = { buckets: TIME_TO_DIRECT_BUCKETS.map(() => 0), sum: 0, count: 0, timedOut: 0 };
+
+  constructor(private readonly opts: TimeToDirectOptions) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /**
+   * A Sidecar was applied at `at`. Hosts it adds to the previous version meshscope
+   * applied start a measurement; the first version of a Sidecar starts none
+   * (before it, the proxies held the whole mesh and needed no push to go direct).
+   */
+  async applied(sidecar: AppliedSidecar, at: number): Promise<void> {
+    const key = `${sidecar.metadata.namespace}/${sidecar.metadata.name}`;
+    const hosts = new Set(sidecar.spec.egress.flatMap((e) => e.hosts));
+    const before = this.lastHosts.get(key);
+    this.lastHosts.set(key, hosts);
+    if (!before) return;
+    const added = [...hosts].filter((h) => !before.has(h) && !h.endsWith('/*'));
+    if (added.length === 0) return;
+    const proxies = this.podsOf(sidecar);
+    const inv = this.opts.inventory();
+    let firstCallAt: number | undefined;
+    for (const h of added) {
+      const service = inv.resolveAuthority(h.slice(h.indexOf('/') + 1))?.service;
+      const t = service && this.opts.firstCall?.(proxies, service.id);
+      if (t !== undefined && (firstCallAt === undefined || t < firstCallAt)) firstCallAt = t;
+    }
+    const sentAtWrite = new Map<string, string | undefined>();
+    try {
+      const rows = await this.opts.syncz();
+      for (const r of rows) if (proxies.includes(r.proxy)) sentAtWrite.set(r.proxy, r.cluster_sent);
+    } catch (err) {
+      this.opts.log?.(`time-to-direct: ${(err as Error).message}`);
+    }
+    this.pending.push({ m: { sidecar: key, hosts: added, proxies, firstCallAt, writtenAt: at, state: 'pending' }, sentAtWrite });
+    this.schedule();
+  }
+
+  /** The group's pods: the inventory's workloads of the namespace the selector matches. */
+  private podsOf(sidecar: AppliedSidecar): WorkloadId[] {
+    const sel = sidecar.spec.workloadSelector?.labels ?? {};
+    const ns = sidecar.metadata.namespace;
+    const out: WorkloadId[] = [];
+    for (const w of this.opts.inventory().workloads()) {
+      if (w.namespace === ns && Object.entries(sel).every(([k, v]) => w.labels[k] === v)) out.push(w.id);
+    }
+    return out;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed || this.pending.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.poll();
+    }, this.opts.pollMs ?? 50);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const rows = await this.opts.syncz();
+      const byProxy = new Map(rows.map((r) => [r.proxy, r]));
+      const t = this.now();
+      for (let i = this.pending.length - 1; i >= 0; i--) {
+        const p = this.pending[i];
+        const connected = p.m.proxies.filter((id) => byProxy.has(id));
+        const acked = connected.every((id) => {
+          const r = byProxy.get(id)!;
+          return r.cluster_sent !== undefined && r.cluster_sent !== p.sentAtWrite.get(id) && r.cluster_acked === r.cluster_sent;
+        });
+        if (acked && connected.length > 0) this.finish(i, t, 'done');
+        else if (t - p.m.writtenAt > (this.opts.timeoutMs ?? 60_000)) this.finish(i, t, 'timed-out');
+      }
+    } catch (err) {
+      this.opts.log?.(`time-to-direct: ${(err as Error).message}`);
+    } finally {
+      this.polling = false;
+      this.schedule();
+    }
+  }
+
+  private finish(i: number, at: number, state: 'done' | 'timed-out'): void {
+    const [{ m }] = this.pending.splice(i, 1);
+    m.state = state;
+    if (state === 'done') {
+      m.ackedAt = at;
+      m.totalMs = at - (m.firstCallAt ?? m.writtenAt);
+      const s = m.totalMs / 1000;
+      this.histogram.sum += s;
+      this.histogram.count++;
+      TIME_TO_DIRECT_BUCKETS.forEach((b, j) => {
+        if (s <= b) this.histogram.buckets[j]++;
+      });
+    } else {
+      this.histogram.timedOut++;
+      this.opts.log?.(`time-to-direct: ${m.sidecar} (+${m.hosts.join(', ')}) not ACKed by ${m.proxies.join(', ')} in time`);
+    }
+    this.done.push(m);
+    if (this.done.length > (this.opts.keep ?? 1000)) this.done.shift();
+  }
+
+  /** Finished and pending measurements, oldest first. */
+  measurements(): DirectMeasurement[] {
+    return [...this.done, ...this.pending.map((p) => p.m)];
+  }
+
+  /** Prometheus text of the histogram (seconds) and the timed-out counter. */
+  prometheus(): string {
+    const name = 'meshscope_istio_time_to_direct_seconds';
+    const lines = [
+      `# HELP ${name} First call through the lazy gateway to every pod of the caller's group ACKing the Sidecar's clusters (istiod /debug/syncz).`,
+      `# TYPE ${name} histogram`,
+    ];
+    TIME_TO_DIRECT_BUCKETS.forEach((b, j) => lines.push(`${name}_bucket{le="${b}"} ${this.histogram.buckets[j]}`));
+    lines.push(`${name}_bucket{le="+Inf"} ${this.histogram.count}`, `${name}_sum ${this.histogram.sum}`, `${name}_count ${this.histogram.count}`);
+    lines.push(
+      '# HELP meshscope_istio_time_to_direct_timeouts_total Sidecar writes whose push no proxy of the group ACKed within the timeout.',
+      '# TYPE meshscope_istio_time_to_direct_timeouts_total counter',
+      `meshscope_istio_time_to_direct_timeouts_total ${this.histogram.timedOut}`,
+    );
+    return lines.join('\n') + '\n';
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+}
