@@ -8,7 +8,8 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { WatchedInventory, type Inventory } from '../contracts/index.ts';
+import { WatchedInventory, type Inventory, type InventorySource } from '../contracts/index.ts';
+import { KubernetesInventorySource, type LabelSelector } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { gatewayFqdn, istioSidecarRoutes, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
@@ -21,7 +22,12 @@ import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
-  mesh: string;
+  /** mesh.yaml; without it the inventory comes from Kubernetes (`kubeconfig`, or the pod's service account). */
+  mesh?: string;
+  /** The cluster: its inventory (unless `mesh`) and, in Istio mode, where Sidecars go. Unset: in-cluster credentials. */
+  kubeconfig?: string;
+  /** Kubernetes namespaces to follow, like Istio's discoverySelectors (all but system ones when empty). */
+  namespaceSelectors?: LabelSelector[];
   data: string;
   /** Address every listener binds; default 127.0.0.1. */
   host?: string;
@@ -86,7 +92,15 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const inventory = new WatchedInventory(opts.mesh, log).start();
+    const inventory: InventorySource = opts.mesh
+      ? new WatchedInventory(opts.mesh, log).start()
+      : await KubernetesInventorySource.start({
+          kubeconfig: opts.kubeconfig,
+          namespaceSelectors: opts.namespaceSelectors,
+          // meshscope's own pods (the gateway) are no callers: what they carry is reported for the real caller.
+          excludeNamespaces: opts.istio?.gateway ? [opts.istio.gateway.namespace] : [],
+          log,
+        });
     cleanup.push(() => inventory.close());
     try {
       makeDirs(opts.data);
@@ -122,9 +136,9 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     let sidecars: IstioSidecars | undefined;
     if (opts.istio) {
       // istiod pushes; meshscope's part is the Sidecar resources, written from the restored scopes on.
-      sidecars = await startIstioSidecars({ ...opts.istio, inventory, log });
+      sidecars = await startIstioSidecars({ ...opts.istio, kubeconfig: opts.kubeconfig, inventory, log });
       cleanup.push(() => sidecars!.close());
-      analyzer.attach(sidecars.writer);
+      cleanup.push(analyzer.attach(sidecars.writer));
       sidecars.writer.start();
       analyzer.start();
     } else {
@@ -179,7 +193,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     if (sidecars) await app.register(istioSidecarRoutes, { writer: sidecars.writer });
     await listen(app, host, opts.httpPort ?? 0);
     const httpPort = (app.server.address() as { port: number }).port;
-    log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services`);
+    log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services from ${inventory.origin}`);
     const istioGateway = opts.istio?.gateway;
     log(
       `analyzer: sidecars log to ${advertise}:${als.port}; out-of-scope calls go to ` +

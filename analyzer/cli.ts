@@ -6,19 +6,29 @@ import { parseArgs } from 'node:util';
 import { UsageError, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
 import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
+import { parseLabelSelector, type LabelSelector } from '../contracts/inventory/kubernetes/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
 
-const usage = `Usage: meshscope analyzer --mesh FILE --data DIR [options]
+const usage = `Usage: meshscope analyzer (--mesh FILE | --kubeconfig FILE | --istio) --data DIR [options]
 
 Learns who calls whom from access logs, keeps the dependency graph in SQLite
 and directs the built-in xDS server so each proxy gets only what it uses.
 Sidecars it serves stream their egress access log to its ALS port, so calls
 that go direct once in scope keep their dependency alive.
 
-Required:
+Inventory (one of):
   --mesh FILE             the mesh inventory (mesh.yaml); edits are picked up live
+  --kubeconfig FILE       follow a Kubernetes cluster: Namespaces, Services,
+                          EndpointSlices, Pods, Istio ServiceEntries and
+                          AuthorizationPolicies; with neither flag and --istio,
+                          the pod's service account (in-cluster)
+  --namespace-selector S  with Kubernetes, follow only namespaces whose labels
+                          match S (e.g. istio-injection=enabled); repeatable, like
+                          Istio's discoverySelectors; system namespaces are left out
+
+Required:
   --data DIR              where the graph is kept (SQLite); restored on start
 
 Listeners:
@@ -49,7 +59,7 @@ Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
                           app.kubernetes.io/managed-by=meshscope); Sidecars someone
                           else owns are left alone and reported at
                           GET /api/v1/istio/sidecars and in /metrics
-  --kubeconfig FILE       the cluster to write to (default: the pod's service account)
+                          in the cluster of --kubeconfig (default: in-cluster)
   --gateway-service NAME.NS:PORT
                           the lazy gateway's Service: calls to hosts out of a
                           workload's scope are sent there (egressProxy)
@@ -73,7 +83,7 @@ port is bound.
 Examples:
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --gateway-port 15080
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15080
-  meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --istio --kubeconfig ~/.kube/config \
+  meshscope analyzer --kubeconfig ~/.kube/config --istio --data /var/lib/meshscope \
       --gateway-service meshscope-gateway.meshscope:15080 --dry-run
   curl -s localhost:15090/api/v1/graph
 `;
@@ -106,6 +116,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
       allowPositionals: false,
       options: {
         mesh: { type: 'string' },
+        'namespace-selector': { type: 'string', multiple: true },
         data: { type: 'string' },
         listen: { type: 'string' },
         'http-port': { type: 'string' },
@@ -131,7 +142,11 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   } catch (err) {
     throw new UsageError(`${(err as Error).message}; see meshscope analyzer --help`);
   }
-  if (!values.mesh) throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml)');
+  if (!values.mesh && !values.kubeconfig && !values.istio) {
+    throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml); or --kubeconfig FILE to take it from a Kubernetes cluster');
+  }
+  if (values.mesh && values.kubeconfig && !values.istio) throw new UsageError('--mesh and --kubeconfig: the inventory comes from one of them (with --istio, --kubeconfig is where Sidecars go)');
+  if (values.mesh && values['namespace-selector']) throw new UsageError('--namespace-selector selects Kubernetes namespaces; it needs the inventory from Kubernetes, not --mesh');
   if (!values.data) throw new UsageError('--data DIR is required: the directory where the graph is kept');
   if ((values.topic || values.group) && !values.kafka) throw new UsageError('--topic and --group need --kafka HOST:PORT');
   if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
@@ -144,7 +159,9 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   const istio = istioOptions(values);
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
-    mesh: values.mesh,
+    ...(values.mesh ? { mesh: values.mesh } : {}),
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values['namespace-selector'] ? { namespaceSelectors: values['namespace-selector'].map((s) => selector(s)) } : {}),
     data: values.data,
     host: values.listen ?? '0.0.0.0',
     httpPort: portOption(values['http-port'], '--http-port', 15090),
@@ -163,9 +180,16 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   };
 }
 
+function selector(text: string): LabelSelector {
+  try {
+    return parseLabelSelector(text, '--namespace-selector');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function istioOptions(values: {
   istio?: boolean;
-  kubeconfig?: string;
   'gateway-service'?: string;
   'always-visible'?: string;
   'dry-run'?: boolean;
@@ -173,7 +197,7 @@ function istioOptions(values: {
   'no-lazy'?: boolean;
 }): IstioSidecarOptions | undefined {
   if (!values.istio) {
-    for (const flag of ['kubeconfig', 'gateway-service', 'always-visible', 'dry-run'] as const) {
+    for (const flag of ['gateway-service', 'always-visible', 'dry-run'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to Istio mode; add --istio`);
     }
     return undefined;
@@ -184,7 +208,6 @@ function istioOptions(values: {
   try {
     const gateway = values['gateway-service'] === undefined ? undefined : parseGatewayService(values['gateway-service']);
     return {
-      kubeconfig: values.kubeconfig,
       dryRun: values['dry-run'] ?? false,
       gateway,
       alwaysVisible: values['always-visible'] === undefined ? defaultAlwaysVisible(gateway) : parseAlwaysVisible(values['always-visible']),

@@ -24,9 +24,6 @@ export const VOLATILE_LABELS: ReadonlySet<string> = new Set([
 
 const NAME_PREFIX = 'meshscope-';
 
-/** The controller a pod belongs to; seams-k8s adds it to the inventory's Workload. */
-type OwnedWorkload = Workload & { owner?: { kind: string; name: string } };
-
 export interface WorkloadGroup {
   namespace: string;
   /** The Sidecar's name: `meshscope-<controller>` (a selector hash is added when two groups would share it). */
@@ -84,8 +81,8 @@ function intersect(a: Record<string, string>, b: Readonly<Record<string, string>
 export function findGroups(inv: Inventory, opts: GroupOptions = {}): Groups {
   const ignore = opts.ignoreNamespaces ?? new Set<string>();
   const units = new Map<string, Unit>();
-  const pods = new Map<WorkloadId, OwnedWorkload>();
-  for (const w of inv.workloads() as Iterable<OwnedWorkload>) {
+  const pods = new Map<WorkloadId, Workload>();
+  for (const w of inv.workloads()) {
     if (ignore.has(w.namespace)) continue;
     const own = selectorLabels(w.labels);
     const owner = w.owner ? `${w.owner.kind}/${w.owner.name}` : `pod/${w.id}`;
@@ -124,7 +121,7 @@ export function findGroups(inv: Inventory, opts: GroupOptions = {}): Groups {
       else byLabel.set(key, [w.id]);
     }
   }
-  const matches = (w: OwnedWorkload, sel: Readonly<Record<string, string>>) => Object.entries(sel).every(([k, v]) => w.labels[k] === v);
+  const matches = (w: Workload, sel: Readonly<Record<string, string>>) => Object.entries(sel).every(([k, v]) => w.labels[k] === v);
 
   const named: Array<{ base: string; group: Omit<WorkloadGroup, 'name'> }> = [];
   for (const members of bySelector.values()) {

@@ -5,7 +5,7 @@ export { findGroups, selectorLabels, VOLATILE_LABELS, type WorkloadGroup, type G
 export { foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
 export { kubeSidecarApi, loadKubeConfig, SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
 export { SidecarStore, type SidecarView } from './sidecar-store.ts';
-export { SidecarWriter, sameSidecar, type GroupStatus, type InventoryFeed, type SidecarState, type SidecarWriterOptions } from './writer.ts';
+export { SidecarWriter, sameSidecar, type GroupStatus, type SidecarState, type SidecarWriterOptions } from './writer.ts';
 export { istioSidecarRoutes } from './http.ts';
 export { sidecarMetrics } from './metrics.ts';
 export { startIstioSidecars, defaultAlwaysVisible, type IstioSidecarOptions, type IstioSidecars } from './start.ts';

@@ -5,11 +5,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeSidecarApi, loadKubeConfig, type SidecarApi } from './sidecar-api.ts';
 import type { GatewayService } from './sidecar-spec.ts';
 import { SidecarStore } from './sidecar-store.ts';
-import { SidecarWriter, type InventoryFeed, type SidecarWriterOptions } from './writer.ts';
+import type { InventorySource } from '../contracts/index.ts';
+import { SidecarWriter, type SidecarWriterOptions } from './writer.ts';
 
 export interface IstioSidecarOptions {
-  /** kubeconfig file; unset: the pod's service account (in-cluster). */
-  kubeconfig?: string;
   dryRun?: boolean;
   gateway?: GatewayService;
   /** `ns/host` entries every Sidecar keeps; default istio-system/* and the gateway's namespace. */
@@ -29,7 +28,14 @@ export function defaultAlwaysVisible(gateway?: GatewayService): string[] {
 }
 
 export async function startIstioSidecars(
-  opts: IstioSidecarOptions & { inventory: InventoryFeed; log?: (msg: string) => void; kc?: KubeConfig; api?: SidecarApi },
+  opts: IstioSidecarOptions & {
+    inventory: InventorySource;
+    /** kubeconfig file; unset: the pod's service account (in-cluster). */
+    kubeconfig?: string;
+    kc?: KubeConfig;
+    api?: SidecarApi;
+    log?: (msg: string) => void;
+  },
 ): Promise<IstioSidecars> {
   const kc = opts.kc ?? loadKubeConfig(opts.kubeconfig);
   const store = new SidecarStore(kc, opts.log);

@@ -6,7 +6,7 @@
 // meshscope made and no longer needs are deleted; anything someone else owns
 // is left alone and its group reported as skipped.
 import { EventEmitter } from 'node:events';
-import type { Inventory, ScopeTarget, Service, ServiceId, WorkloadId } from '../contracts/index.ts';
+import type { Inventory, InventorySource, ScopeTarget, Service, ServiceId, WorkloadId } from '../contracts/index.ts';
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
@@ -14,15 +14,8 @@ import { buildSidecar, MANAGED_BY_LABEL, MANAGER, type GatewayService, type Side
 import type { SidecarView } from './sidecar-store.ts';
 import { Debounce, TokenBucket } from './throttle.ts';
 
-/** Where the inventory comes from: mesh.yaml or Kubernetes (both emit `change`). */
-export interface InventoryFeed {
-  readonly current: Inventory;
-  on(event: 'change', fn: (next: Inventory) => void): unknown;
-  off(event: 'change', fn: (next: Inventory) => void): unknown;
-}
-
 export interface SidecarWriterOptions {
-  inventory: InventoryFeed;
+  inventory: InventorySource;
   sidecars: SidecarView;
   /** Never called with dryRun. */
   api: SidecarApi;
@@ -175,7 +168,12 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       const deps = this.workloadScopes.get(w) ?? this.serviceScopes.get(inv.workload(w)?.service ?? '') ?? [];
       for (const d of deps) ids.add(d);
     }
-    return [...ids].map((id) => inv.service(id)).filter((s): s is Service => s !== undefined);
+    // A WorkloadGroup "service" is only a caller identity: there is no host to see.
+    return [...ids].map((id) => inv.service(id)).filter((s): s is Service => s !== undefined && s.kind !== 'WorkloadGroup');
+  }
+
+  private desired(g: WorkloadGroup, inv: Inventory): SidecarObject {
+    return buildSidecar(g, this.scopeOf(g, inv), { alwaysVisible: this.opts.alwaysVisible, gateway: this.opts.gateway, clusterDomain: inv.clusterDomain });
   }
 
   private flush(): Promise<void> {
@@ -206,11 +204,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     const g = this.groups.get(k);
     if (!g) return;
     const inv = this.opts.inventory.current;
-    const desired = buildSidecar(g, this.scopeOf(g, inv), {
-      alwaysVisible: this.opts.alwaysVisible,
-      gateway: this.opts.gateway,
-      clusterDomain: inv.clusterDomain,
-    });
+    const desired = this.desired(g, inv);
     const prev = this.state.get(k);
     const base = { hosts: desired.spec.egress[0].hosts, sidecar: desired, writes: prev?.writes ?? 0, lastWriteAt: prev?.lastWriteAt };
     const labels = g.workloads.map((w) => inv.workload(w)?.labels ?? {});
@@ -316,9 +310,12 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   /** Every group with what meshscope wants and did, then groups it could not form. */
   status(): { groups: GroupStatus[]; pruned: PruneStatus[] } {
     const groups: GroupStatus[] = [];
+    const inv = this.opts.inventory.current;
     for (const [k, g] of this.groups) {
       const s = this.state.get(k) ?? { state: 'pending' as const, writes: 0 };
-      groups.push({ namespace: g.namespace, name: g.name, owners: [...g.owners], workloads: [...g.workloads], ...s, state: this.dirty.has(k) ? 'pending' : s.state });
+      // Marked, but wanting what was last decided: nothing is pending for it.
+      const pending = this.dirty.has(k) && stable(this.desired(g, inv)) !== stable(s.sidecar);
+      groups.push({ namespace: g.namespace, name: g.name, owners: [...g.owners], workloads: [...g.workloads], ...s, state: pending ? 'pending' : s.state });
     }
     for (const s of this.skippedGroups) groups.push({ namespace: s.namespace, owners: s.owners, workloads: s.workloads, state: 'skipped', reason: s.reason, writes: 0 });
     return { groups, pruned: [...this.pruned.values()] };

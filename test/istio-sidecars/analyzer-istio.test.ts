@@ -3,14 +3,15 @@
 // restart (SQLite restore) rewrites nothing, dry run writes nothing; and the
 // flags' usage errors.
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAnalyzerArgs } from '../../analyzer/cli.ts';
 import { startApiServer, type ApiServer } from '../harness/k8s/apiserver.ts';
+import { createNamespace, createPod, createService, putEndpointSlice } from '../harness/k8s/workloads.ts';
 import { makeTempDir, ManagedProcess } from '../harness/proc.ts';
 import { waitUntil } from '../harness/wait.ts';
-import { createNamespace, sidecarsIn, sidecarWrites } from './apiserver.ts';
+import { sidecarsIn, sidecarWrites } from './apiserver.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PAGE = 'productpage-v1-fp2z2hr8dt-5zsht.default';
@@ -18,16 +19,19 @@ const PAGE = 'productpage-v1-fp2z2hr8dt-5zsht.default';
 describe('meshscope analyzer --istio (flags)', () => {
   it('reads the Istio flags, with defaults from the gateway Service', () => {
     const o = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--istio', '--kubeconfig', 'k', '--gateway-service', 'gw.mesh:15080', '--dry-run'], {});
-    assert.deepEqual(o.istio, { kubeconfig: 'k', dryRun: true, gateway: { name: 'gw', namespace: 'mesh', port: 15080 }, alwaysVisible: ['istio-system/*', 'mesh/*'] });
+    assert.equal(o.kubeconfig, 'k');
+    assert.deepEqual(o.istio, { dryRun: true, gateway: { name: 'gw', namespace: 'mesh', port: 15080 }, alwaysVisible: ['istio-system/*', 'mesh/*'] });
     const v = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--istio', '--always-visible', 'istio-system/*,ops/*'], {});
-    assert.deepEqual(v.istio, { kubeconfig: undefined, dryRun: false, gateway: undefined, alwaysVisible: ['istio-system/*', 'ops/*'] });
+    assert.deepEqual(v.istio, { dryRun: false, gateway: undefined, alwaysVisible: ['istio-system/*', 'ops/*'] });
     assert.equal(parseAnalyzerArgs(['--mesh', 'm', '--data', 'd'], {}).istio, undefined);
   });
 
   it('names the flag and the fix for each misuse', () => {
     const bad = (args: string[], re: RegExp) => assert.throws(() => parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', ...args], {}), re);
     bad(['--dry-run'], /--dry-run belongs to Istio mode; add --istio/);
-    bad(['--kubeconfig', 'k'], /--kubeconfig belongs to Istio mode; add --istio/);
+    bad(['--kubeconfig', 'k'], /--mesh and --kubeconfig: the inventory comes from one of them/);
+    assert.throws(() => parseAnalyzerArgs(['--data', 'd'], {}), /--mesh FILE is required: the mesh inventory \(mesh.yaml\); or --kubeconfig FILE/);
+    assert.throws(() => parseAnalyzerArgs(['--data', 'd', '--kubeconfig', 'k', '--namespace-selector', '=x'], {}), /--namespace-selector "=x": cannot read/);
     bad(['--istio', '--xds-port', '1'], /Istio mode does not run \(istiod pushes\)/);
     bad(['--istio', '--gateway-service', 'gw:1'], /--gateway-service "gw:1": expected .*NAME\.NAMESPACE:PORT/);
     bad(['--istio', '--always-visible', 'nope'], /"nope" is not a Sidecar egress host/);
@@ -40,11 +44,13 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
   const procs: ManagedProcess[] = [];
   let seq = 0;
 
-  const spawn = async (extra: string[] = []) => {
+  const spawn = async (extra: string[] = [], inventory = ['--mesh', join(dir, 'mesh.yaml'), '--data', join(dir, 'data')]) => {
+    // One meshscope per cluster: one left running by a failed test would prune what the next one writes.
+    for (const running of procs.splice(0)) await running.stop(5_000);
     const p = new ManagedProcess(
       `analyzer-istio-${++seq}`,
       process.execPath,
-      [join(ROOT, 'bin/meshscope.mjs'), 'analyzer', '--mesh', join(dir, 'mesh.yaml'), '--data', join(dir, 'data'), '--listen', '127.0.0.1', '--http-port', '0', '--als-port', '0',
+      [join(ROOT, 'bin/meshscope.mjs'), 'analyzer', ...inventory, '--listen', '127.0.0.1', '--http-port', '0', '--als-port', '0',
         '--istio', '--kubeconfig', api.kubeconfig, '--gateway-service', 'meshscope-gateway.meshscope:15080', ...extra],
       join(dir, `analyzer-${seq}.log`),
       { cwd: ROOT },
@@ -80,6 +86,7 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
   after(async () => {
     for (const p of procs) await p.stop(5_000);
     await api?.stop();
+    if (process.env.MESHSCOPE_KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
   });
 
   it('turns a learnt edge into a Sidecar host, serves status and metrics, and exits cleanly', async () => {
@@ -132,5 +139,41 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
     assert.deepEqual(pp.sidecar.spec.egress[0].hosts, ['istio-system/*', 'default/details.default.svc.cluster.local']);
     assert.match(p.logTail(400), /istio sidecars \(dry run\): would apply \{"apiVersion":"networking.istio.io\/v1"/);
     await p.stop();
+  });
+
+  it('with the inventory from Kubernetes (no --mesh): a Sidecar per Deployment, scoped by traffic, pruned when it goes', async () => {
+    await createNamespace(api, 'web');
+    const rs = (deploy: string) => ({ kind: 'ReplicaSet', name: `${deploy}-7c9d5f` });
+    const pods = [
+      { namespace: 'web', name: 'frontend-7c9d5f-aaaaa', labels: { app: 'frontend', 'pod-template-hash': '7c9d5f' }, ip: '10.77.0.11', owner: rs('frontend') },
+      { namespace: 'web', name: 'frontend-7c9d5f-bbbbb', labels: { app: 'frontend', 'pod-template-hash': '7c9d5f' }, ip: '10.77.0.12', owner: rs('frontend') },
+      { namespace: 'web', name: 'backend-7c9d5f-ccccc', labels: { app: 'backend', 'pod-template-hash': '7c9d5f' }, ip: '10.77.0.13', owner: rs('backend') },
+    ];
+    for (const p of pods) await createPod(api, p);
+    for (const app of ['frontend', 'backend']) {
+      await createService(api, { namespace: 'web', name: app, selector: { app }, ports: [{ name: 'http', port: 8080 }] });
+      await putEndpointSlice(api, { namespace: 'web', name: app }, pods.filter((p) => p.labels.app === app), [{ name: 'http', port: 8080 }]);
+    }
+    const { p, port } = await spawn([], ['--data', join(dir, 'data-k8s')]);
+    const web = async () => new Map((await sidecarsIn(api, 'web')).map((s) => [s.metadata.name, s]));
+    await waitUntil(async () => (await web()).size === 2, 'a Sidecar for each Deployment in web', 20_000);
+    const frontend = (await web()).get('meshscope-frontend');
+    assert.deepEqual(frontend.spec.workloadSelector, { labels: { app: 'frontend' } });
+    assert.deepEqual(frontend.spec.egress[0].hosts, ['istio-system/*', 'meshscope/*']);
+
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/access-logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: `${JSON.stringify({ time: new Date().toISOString(), source: 'frontend-7c9d5f-bbbbb.web', authority: 'backend.web:8080', protocol: 'http', code: 200 })}\n`,
+    });
+    assert.equal(res.status, 200);
+    await waitUntil(async () => (await web()).get('meshscope-frontend')?.spec.egress[0].hosts.includes('web/backend.web.svc.cluster.local'), 'backend in frontend\'s Sidecar', 20_000);
+
+    // The backend Deployment goes: its pods and Service are deleted, so is its Sidecar.
+    assert.equal((await api.request('DELETE', '/api/v1/namespaces/web/pods/backend-7c9d5f-ccccc')).status, 200);
+    await waitUntil(async () => !(await web()).has('meshscope-backend'), 'the backend Sidecar pruned', 20_000);
+    assert.ok((await web()).has('meshscope-frontend'));
+    await p.stop();
+    assert.equal(p.exitInfo?.code, 0, p.logTail());
   });
 });

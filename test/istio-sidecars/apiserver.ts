@@ -3,11 +3,11 @@
 // (from its /metrics, so the count does not come from the code under test).
 import type { ApiServer } from '../harness/k8s/apiserver.ts';
 import { loadKubeConfig, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../../istio-sidecars/index.ts';
-import type { FeedInventory } from './mesh.ts';
+import type { FixedInventorySource } from '../../contracts/index.ts';
 
 export const GATEWAY = { name: 'meshscope-gateway', namespace: 'meshscope', port: 15080 };
 
-export async function startWriter(api: ApiServer, inventory: FeedInventory, opts: IstioSidecarOptions = {}, log?: (m: string) => void): Promise<IstioSidecars> {
+export async function startWriter(api: ApiServer, inventory: FixedInventorySource, opts: IstioSidecarOptions = {}, log?: (m: string) => void): Promise<IstioSidecars> {
   return startIstioSidecars({ kc: loadKubeConfig(api.kubeconfig), inventory, gateway: GATEWAY, log, ...opts });
 }
 
@@ -23,11 +23,6 @@ export async function sidecarWrites(api: ApiServer): Promise<{ apply: number; de
     if (verb === 'DELETE') out.delete += n;
   }
   return out;
-}
-
-export async function createNamespace(api: ApiServer, name: string): Promise<void> {
-  const res = await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  if (res.status !== 201 && res.status !== 409) throw new Error(`create namespace ${name}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 export async function sidecarsIn(api: ApiServer, ns: string): Promise<any[]> {

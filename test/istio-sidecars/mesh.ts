@@ -1,8 +1,6 @@
 // Inventories built straight from the mesh model for the Sidecar writer's
 // tests: services with Deployment-owned pods, as the Kubernetes source gives.
-import { EventEmitter } from 'node:events';
 import { Inventory, type Service, type Workload } from '../../contracts/index.ts';
-import type { InventoryFeed } from '../../istio-sidecars/index.ts';
 
 export interface DeploymentSpec {
   /** Deployment name, e.g. reviews-v1. */
@@ -30,7 +28,7 @@ export function pods(d: DeploymentSpec): Workload[] {
       labels: { ...d.labels, 'pod-template-hash': '5d8f9c' },
       service: `${d.service}.${d.namespace}`,
       ...(d.owned === false ? {} : { owner: { kind: 'Deployment', name: d.name } }),
-    } as Workload;
+    };
   });
 }
 
@@ -48,18 +46,6 @@ export function inventory(deployments: DeploymentSpec[], extraServices: Array<{ 
   for (const d of deployments) (svc(d.service, d.namespace).workloads as Workload[]).push(...pods(d));
   for (const e of extraServices) svc(e.name, e.namespace);
   return new Inventory({ clusterDomain: 'cluster.local', services: [...services.values()] });
-}
-
-/** An InventoryFeed tests replace the inventory of. */
-export class FeedInventory extends EventEmitter<{ change: [next: Inventory] }> implements InventoryFeed {
-  constructor(public current: Inventory) {
-    super();
-  }
-
-  set(next: Inventory): void {
-    this.current = next;
-    this.emit('change', next);
-  }
 }
 
 export function bookinfo(ns: string): DeploymentSpec[] {

@@ -7,17 +7,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { startApiServer, type ApiServer } from '../harness/k8s/apiserver.ts';
+import { createNamespace } from '../harness/k8s/workloads.ts';
 import { waitUntil } from '../harness/wait.ts';
 import { istioSidecarRoutes, kubeSidecarApi, loadKubeConfig, sidecarMetrics, SidecarWriteError, type IstioSidecars } from '../../istio-sidecars/index.ts';
-import { createNamespace, GATEWAY, sidecarsIn, sidecarWrites, startWriter } from './apiserver.ts';
-import { bookinfo, FeedInventory, inventory, type DeploymentSpec } from './mesh.ts';
+import { GATEWAY, sidecarsIn, sidecarWrites, startWriter } from './apiserver.ts';
+import { FixedInventorySource } from '../../contracts/index.ts';
+import { bookinfo, inventory, type DeploymentSpec } from './mesh.ts';
 
 describe('Sidecar writer on a real kube-apiserver', () => {
   let api: ApiServer;
-  const shop = new FeedInventory(inventory(bookinfo('shop')));
+  const shop = new FixedInventorySource(inventory(bookinfo('shop')));
   const running: IstioSidecars[] = [];
   const logs: string[] = [];
-  const start = async (inv: FeedInventory, opts = {}) => {
+  const start = async (inv: FixedInventorySource, opts = {}) => {
     const s = await startWriter(api, inv, opts, (m) => logs.push(m));
     running.push(s);
     return s;
@@ -149,7 +151,7 @@ describe('Sidecar writer on a real kube-apiserver', () => {
     const versions = new Map((await sidecarsIn(api, 'shop')).map((s) => [s.metadata.name, s.metadata.resourceVersion]));
     await stopAll();
     const writesBefore = await sidecarWrites(api);
-    const { writer } = await start(new FeedInventory(shop.current));
+    const { writer } = await start(new FixedInventorySource(shop.current));
     for (const [s, d] of scopes) writer.setServiceScope(s, d);
     writer.start();
     await writer.idle();
@@ -165,7 +167,7 @@ describe('Sidecar writer on a real kube-apiserver', () => {
   it('dry run serves what would be written and writes nothing', async () => {
     await stopAll();
     const writesBefore = await sidecarWrites(api);
-    const { writer } = await start(new FeedInventory(inventory(bookinfo('dry'))), { dryRun: true });
+    const { writer } = await start(new FixedInventorySource(inventory(bookinfo('dry'))), { dryRun: true });
     writer.setServiceScope('productpage.dry', ['details.dry']);
     writer.start();
     await writer.idle();
@@ -181,7 +183,7 @@ describe('Sidecar writer on a real kube-apiserver', () => {
     await stopAll();
     const callers: DeploymentSpec[] = Array.from({ length: 40 }, (_, i) => ({ name: `caller-${i}`, namespace: 'burst', service: `caller-${i}`, labels: { app: `caller-${i}` }, replicas: 2 }));
     const targets = Array.from({ length: 100 }, (_, i) => ({ name: `svc-${i}`, namespace: 'burst' }));
-    const { writer } = await start(new FeedInventory(inventory(callers, targets)), { tuning: { quietMs: 100, maxDelayMs: 2000 } });
+    const { writer } = await start(new FixedInventorySource(inventory(callers, targets)), { tuning: { quietMs: 100, maxDelayMs: 2000 } });
     writer.start();
     await writer.idle();
     const base = await sidecarWrites(api);
