@@ -10,7 +10,8 @@
 // could be taken for it; istiod debounces config events, so that push carries
 // an older scope only if it was already sent — its ACK then predates the
 // write's push by the debounce, which is the error bound.)
-import type { Inventory, ServiceId, WorkloadId } from '../contracts/index.ts';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Inventory, MetricFamily, ServiceId, WorkloadId } from '../contracts/index.ts';
 
 /** One proxy's row of istiod's /debug/syncz (the fields used here). */
 export interface ProxySync {
@@ -73,8 +74,6 @@ interface Pending {
   sentAtWrite: Map<string, string | undefined>;
 }
 
-export const TIME_TO_DIRECT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
 export class TimeToDirect {
   private readonly lastHosts = new Map<string, Set<string>>();
   private readonly pending: Pending[] = [];
@@ -82,8 +81,8 @@ export class TimeToDirect {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
-  /** Cumulative bucket counts (seconds, TIME_TO_DIRECT_BUCKETS), sum and count of done measurements. */
-  readonly histogram = { buckets: TIME_TO_DIRECT_BUCKETS.map(() => 0), sum: 0, count: 0, timedOut: 0 };
+  /** Sum (s) and count of finished measurements, and the writes no proxy ACKed in time. */
+  readonly totals = { sumSeconds: 0, count: 0, timedOut: 0 };
 
   constructor(private readonly opts: TimeToDirectOptions) {}
 
@@ -174,14 +173,10 @@ export class TimeToDirect {
     if (state === 'done') {
       m.ackedAt = at;
       m.totalMs = at - (m.firstCallAt ?? m.writtenAt);
-      const s = m.totalMs / 1000;
-      this.histogram.sum += s;
-      this.histogram.count++;
-      TIME_TO_DIRECT_BUCKETS.forEach((b, j) => {
-        if (s <= b) this.histogram.buckets[j]++;
-      });
+      this.totals.sumSeconds += m.totalMs / 1000;
+      this.totals.count++;
     } else {
-      this.histogram.timedOut++;
+      this.totals.timedOut++;
       this.opts.log?.(`time-to-direct: ${m.sidecar} (+${m.hosts.join(', ')}) not ACKed by ${m.proxies.join(', ')} in time`);
     }
     this.done.push(m);
@@ -193,21 +188,32 @@ export class TimeToDirect {
     return [...this.done, ...this.pending.map((p) => p.m)];
   }
 
-  /** Prometheus text of the histogram (seconds) and the timed-out counter. */
-  prometheus(): string {
+  /** p50 and p99 (ms) of the kept finished measurements. */
+  quantiles(): { p50?: number; p99?: number } {
+    const xs = this.done.filter((m) => m.totalMs !== undefined).map((m) => m.totalMs!).sort((a, b) => a - b);
+    if (xs.length === 0) return {};
+    const at = (q: number) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+
+  /** A summary for /metrics: quantiles over the kept measurements, sum and count since start. */
+  metrics(): MetricFamily[] {
     const name = 'meshscope_istio_time_to_direct_seconds';
-    const lines = [
-      `# HELP ${name} First call through the lazy gateway to every pod of the caller's group ACKing the Sidecar's clusters (istiod /debug/syncz).`,
-      `# TYPE ${name} histogram`,
+    const q = this.quantiles();
+    return [
+      {
+        name,
+        type: 'gauge',
+        help: "First call through the lazy gateway until every pod of the caller's group ACKed the new Sidecar's clusters (istiod /debug/syncz)",
+        samples: [
+          ...(q.p50 !== undefined ? [{ labels: { quantile: '0.5' }, value: q.p50 / 1000 }] : []),
+          ...(q.p99 !== undefined ? [{ labels: { quantile: '0.99' }, value: q.p99 / 1000 }] : []),
+        ],
+      },
+      { name: `${name}_sum`, type: 'counter', help: 'Sum of time-to-direct measurements', samples: [{ value: this.totals.sumSeconds }] },
+      { name: `${name}_count`, type: 'counter', help: 'Time-to-direct measurements finished', samples: [{ value: this.totals.count }] },
+      { name: 'meshscope_istio_time_to_direct_timeouts_total', type: 'counter', help: 'Sidecar writes the group\'s proxies did not ACK within the timeout', samples: [{ value: this.totals.timedOut }] },
     ];
-    TIME_TO_DIRECT_BUCKETS.forEach((b, j) => lines.push(`${name}_bucket{le="${b}"} ${this.histogram.buckets[j]}`));
-    lines.push(`${name}_bucket{le="+Inf"} ${this.histogram.count}`, `${name}_sum ${this.histogram.sum}`, `${name}_count ${this.histogram.count}`);
-    lines.push(
-      '# HELP meshscope_istio_time_to_direct_timeouts_total Sidecar writes whose push no proxy of the group ACKed within the timeout.',
-      '# TYPE meshscope_istio_time_to_direct_timeouts_total counter',
-      `meshscope_istio_time_to_direct_timeouts_total ${this.histogram.timedOut}`,
-    );
-    return lines.join('\n') + '\n';
   }
 
   close(): void {
@@ -215,3 +221,13 @@ export class TimeToDirect {
     clearTimeout(this.timer);
   }
 }
+
+/** GET /api/v1/istio/time-to-direct: every measurement kept (pending ones too), with p50/p99. */
+export const timeToDirectRoutes: FastifyPluginAsync<{ tracker: TimeToDirect }> = async (app, { tracker }) => {
+  app.get('/api/v1/istio/time-to-direct', { schema: { tags: ['istio'], summary: "First call at the gateway → the caller's Envoy has the cluster, per Sidecar write" } }, async () => ({
+    ...tracker.quantiles(),
+    count: tracker.totals.count,
+    timedOut: tracker.totals.timedOut,
+    measurements: tracker.measurements(),
+  }));
+};
