@@ -61,9 +61,11 @@ export class Pod {
   async publish(kube: KubeAccess): Promise<void> {
     const { name, namespace, labels, serviceAccount } = this.spec;
     const dep = this.deployment;
-    const rsName = `${dep}-${name.split('-').at(-2)}`;
+    const hash = name.split('-').at(-2);
+    const rsName = `${dep}-${hash}`;
+    // What the ReplicaSet controller and Istio's injector stamp on a pod.
     const sidecarLabels = this.spec.sidecar === false ? {} : { 'security.istio.io/tlsMode': 'istio' };
-    const podLabels = { ...labels, ...sidecarLabels };
+    const podLabels = { ...labels, 'pod-template-hash': hash, ...sidecarLabels };
     const template = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'meshscope.test/app' }] } };
     const created = async (obj: unknown): Promise<{ metadata: { uid: string } }> =>
       JSON.parse(await kubectlOut(kube, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'meshscope-harness', '-o', 'json', '-f', '-'], JSON.stringify(obj)));
@@ -74,7 +76,7 @@ export class Pod {
     });
     const rs = await created({
       apiVersion: 'apps/v1', kind: 'ReplicaSet',
-      metadata: { name: rsName, namespace, labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: dep, uid: d.metadata.uid, controller: true }] },
+      metadata: { name: rsName, namespace, labels: { ...labels, 'pod-template-hash': hash }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: dep, uid: d.metadata.uid, controller: true }] },
       spec: { replicas: 1, selector: { matchLabels: labels }, template },
     });
     const containers = [{ name: 'app', image: 'meshscope.test/app' }];
