@@ -153,6 +153,8 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
         const onApplied = (s: Parameters<TimeToDirect['applied']>[0], at: number) => void tracker.applied(s, at);
         sidecars.writer.on('applied', onApplied);
         cleanup.push(() => sidecars!.writer.off('applied', onApplied), () => tracker.close());
+        // Ahead of the writer: it reads istiod's sent versions when a scope changes, before the write.
+        cleanup.push(analyzer.attach(tracker));
         timeToDirect = tracker;
       }
       cleanup.push(analyzer.attach(sidecars.writer));

@@ -6,12 +6,12 @@
 // of the group ACKs the new clusters. istiod's /debug/syncz says, per proxy,
 // which CDS version it sent and which one the proxy ACKed: once every proxy
 // of the group has ACKed a version sent after the write, the cluster is in
-// its Envoy. (A push istiod had in flight at the very moment of the write
-// could be taken for it; istiod debounces config events, so that push carries
-// an older scope only if it was already sent — its ACK then predates the
-// write's push by the debounce, which is the error bound.)
+// its Envoy. istiod pushes within milliseconds of a write, faster than one
+// can ask it what it sent before, so the "before" is taken when the scope
+// changes (the tracker is a scope sink attached ahead of the writer, whose
+// debounce holds the write back): the versions sent then are the baseline.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Inventory, MetricFamily, ServiceId, WorkloadId } from '../contracts/index.ts';
+import type { Inventory, MetricFamily, ScopeTarget, ServiceId, WorkloadId } from '../contracts/index.ts';
 
 /** One proxy's row of istiod's /debug/syncz (the fields used here). */
 export interface ProxySync {
@@ -71,11 +71,24 @@ export interface AppliedSidecar {
 
 interface Pending {
   m: DirectMeasurement;
-  sentAtWrite: Map<string, string | undefined>;
+  /** Push number of the CDS version each proxy had been sent before the write. */
+  before: Map<string, number>;
 }
 
-export class TimeToDirect {
+/** istiod versions read `<RFC3339 time>/<push number><nonce uuid>`; the push number only grows. */
+export function pushNumber(version: string | undefined): number | undefined {
+  if (!version) return undefined;
+  const tail = version.slice(version.lastIndexOf('/') + 1);
+  const n = Number(tail.length > 36 ? tail.slice(0, -36) : tail);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+export class TimeToDirect implements ScopeTarget {
   private readonly lastHosts = new Map<string, Set<string>>();
+  /** The CDS push number each proxy had been sent, and when that was read. */
+  private baseline = new Map<string, number>();
+  private baselineAt = 0;
+  private baselining: Promise<void> | undefined;
   private readonly pending: Pending[] = [];
   private readonly done: DirectMeasurement[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -88,6 +101,36 @@ export class TimeToDirect {
 
   private now(): number {
     return this.opts.now?.() ?? Date.now();
+  }
+
+  /** A scope changed: a Sidecar write follows after the writer's debounce, so read what istiod has sent so far. */
+  setServiceScope(): void {
+    void this.refreshBaseline();
+  }
+
+  setWorkloadScope(): void {
+    void this.refreshBaseline();
+  }
+
+  private refreshBaseline(): Promise<void> {
+    this.baselining ??= (async () => {
+      const at = this.now();
+      try {
+        const rows = await this.opts.syncz();
+        const next = new Map<string, number>();
+        for (const r of rows) {
+          const n = pushNumber(r.cluster_sent);
+          if (n !== undefined) next.set(r.proxy, n);
+        }
+        this.baseline = next;
+        this.baselineAt = at;
+      } catch (err) {
+        this.opts.log?.(`time-to-direct: ${(err as Error).message}`);
+      } finally {
+        this.baselining = undefined;
+      }
+    })();
+    return this.baselining;
   }
 
   /**
@@ -111,14 +154,15 @@ export class TimeToDirect {
       const t = service && this.opts.firstCall?.(proxies, service.id);
       if (t !== undefined && (firstCallAt === undefined || t < firstCallAt)) firstCallAt = t;
     }
-    const sentAtWrite = new Map<string, string | undefined>();
-    try {
-      const rows = await this.opts.syncz();
-      for (const r of rows) if (proxies.includes(r.proxy)) sentAtWrite.set(r.proxy, r.cluster_sent);
-    } catch (err) {
-      this.opts.log?.(`time-to-direct: ${(err as Error).message}`);
+    // A baseline read after the write may already hold the write's push: read again, and measure nothing rather than a wrong time.
+    await this.baselining;
+    if (this.baselineAt > at || this.baselineAt === 0) {
+      this.opts.log?.(`time-to-direct: no istiod reading before the write of ${key}; not measured`);
+      return;
     }
-    this.pending.push({ m: { sidecar: key, hosts: added, proxies, firstCallAt, writtenAt: at, state: 'pending' }, sentAtWrite });
+    const sent = new Map<string, number>();
+    for (const p of proxies) sent.set(p, this.baseline.get(p) ?? -1);
+    this.pending.push({ m: { sidecar: key, hosts: added, proxies, firstCallAt, writtenAt: at, state: 'pending' }, before: sent });
     this.schedule();
   }
 
@@ -154,7 +198,8 @@ export class TimeToDirect {
         const connected = p.m.proxies.filter((id) => byProxy.has(id));
         const acked = connected.every((id) => {
           const r = byProxy.get(id)!;
-          return r.cluster_sent !== undefined && r.cluster_sent !== p.sentAtWrite.get(id) && r.cluster_acked === r.cluster_sent;
+          const sent = pushNumber(r.cluster_sent);
+          return sent !== undefined && sent > (p.before.get(id) ?? -1) && r.cluster_acked === r.cluster_sent;
         });
         if (acked && connected.length > 0) this.finish(i, t, 'done');
         else if (t - p.m.writtenAt > (this.opts.timeoutMs ?? 60_000)) this.finish(i, t, 'timed-out');

@@ -77,8 +77,10 @@ export class Meshscope {
 
   /** SIGKILL: no shutdown path runs. */
   async kill(): Promise<void> {
-    this.proc?.child.kill('SIGKILL');
-    await this.proc?.exited;
+    if (!this.proc) return;
+    this.proc.child.ref(); // unref'd by ManagedProcess: keep the loop alive until it is gone
+    this.proc.child.kill('SIGKILL');
+    await this.proc.exited;
   }
 
   async stop(): Promise<void> {
