@@ -8,8 +8,8 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { WatchedInventory, type Inventory, type InventorySource } from '../contracts/index.ts';
-import { KubernetesInventorySource, type LabelSelector } from '../contracts/inventory/kubernetes/index.ts';
+import { openInventorySource, type Inventory } from '../contracts/index.ts';
+import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { gatewayFqdn, istioSidecarRoutes, loadKubeConfig, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { attachCatchAllFilters, kubeEnvoyFilterApi } from '../istio-sidecars/catch-all-filter.ts';
@@ -24,12 +24,10 @@ import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
-  /** mesh.yaml; without it the inventory comes from Kubernetes (`kubeconfig`, or the pod's service account). */
+  /** The mesh.yaml inventory; or, instead, */
   mesh?: string;
-  /** The cluster: its inventory (unless `mesh`) and, in Istio mode, where Sidecars go. Unset: in-cluster credentials. */
-  kubeconfig?: string;
-  /** Kubernetes namespaces to follow, like Istio's discoverySelectors (all but system ones when empty). */
-  namespaceSelectors?: LabelSelector[];
+  /** the inventory of a Kubernetes cluster. */
+  kubernetes?: KubernetesSourceOptions;
   data: string;
   /** Address every listener binds; default 127.0.0.1. */
   host?: string;
@@ -94,15 +92,11 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const inventory: InventorySource = opts.mesh
-      ? new WatchedInventory(opts.mesh, log).start()
-      : await KubernetesInventorySource.start({
-          kubeconfig: opts.kubeconfig,
-          namespaceSelectors: opts.namespaceSelectors,
-          // meshscope's own pods (the gateway) are no callers: what they carry is reported for the real caller.
-          excludeNamespaces: opts.istio?.gateway ? [opts.istio.gateway.namespace] : [],
-          log,
-        });
+    if (!opts.mesh && !opts.kubernetes) throw new Error('no inventory: pass --mesh FILE or --kubeconfig FILE');
+    // meshscope's own pods (the gateway) are no callers: what they carry is reported for the real caller.
+    const ownNamespace = opts.istio?.gateway ? [opts.istio.gateway.namespace] : [];
+    const kubernetes = opts.kubernetes && { ...opts.kubernetes, excludeNamespaces: [...(opts.kubernetes.excludeNamespaces ?? []), ...ownNamespace] };
+    const inventory = await openInventorySource(kubernetes ? { kubernetes } : { mesh: opts.mesh! }, log);
     cleanup.push(() => inventory.close());
     try {
       makeDirs(opts.data);
@@ -141,11 +135,11 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     let timeToDirect: TimeToDirect | undefined;
     if (opts.istio) {
       // istiod pushes; meshscope's part is the Sidecar resources, written from the restored scopes on.
-      sidecars = await startIstioSidecars({ ...opts.istio, kubeconfig: opts.kubeconfig, inventory, log });
+      sidecars = await startIstioSidecars({ kubeconfig: opts.kubernetes?.kubeconfig, ...opts.istio, inventory, log });
       cleanup.push(() => sidecars!.close());
       if (opts.istio.gateway) {
         // Each Sidecar's catch-all EnvoyFilter (docs/istio-fallback.md), attached before the first write.
-        const filters = kubeEnvoyFilterApi(loadKubeConfig(opts.kubeconfig));
+        const filters = kubeEnvoyFilterApi(loadKubeConfig(opts.istio.kubeconfig ?? opts.kubernetes?.kubeconfig));
         cleanup.push(attachCatchAllFilters(sidecars.writer, filters, opts.istio.gateway, inventory.current.clusterDomain, log));
       }
       if (opts.istio.istiod) {

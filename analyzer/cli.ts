@@ -3,32 +3,22 @@
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
 import { parseArgs } from 'node:util';
-import { UsageError, portOption } from '../cli/options.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
 import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
-import { parseLabelSelector, type LabelSelector } from '../contracts/inventory/kubernetes/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
 
-const usage = `Usage: meshscope analyzer (--mesh FILE | --kubeconfig FILE | --istio) --data DIR [options]
+const usage = `Usage: meshscope analyzer --mesh FILE | --kubeconfig FILE --data DIR [options]
 
 Learns who calls whom from access logs, keeps the dependency graph in SQLite
 and directs the built-in xDS server so each proxy gets only what it uses.
 Sidecars it serves stream their egress access log to its ALS port, so calls
 that go direct once in scope keep their dependency alive.
 
-Inventory (one of):
-  --mesh FILE             the mesh inventory (mesh.yaml); edits are picked up live
-  --kubeconfig FILE       follow a Kubernetes cluster: Namespaces, Services,
-                          EndpointSlices, Pods, Istio ServiceEntries and
-                          AuthorizationPolicies; with neither flag and --istio,
-                          the pod's service account (in-cluster)
-  --namespace-selector S  with Kubernetes, follow only namespaces whose labels
-                          match S (e.g. istio-injection=enabled); repeatable, like
-                          Istio's discoverySelectors; system namespaces are left out
-
 Required:
+${INVENTORY_USAGE}
   --data DIR              where the graph is kept (SQLite); restored on start
 
 Listeners:
@@ -55,11 +45,12 @@ Access-log sources (HTTP POST /api/v1/access-logs and ALS are always on):
 
 Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
   --istio                 write a networking.istio.io/v1 Sidecar per workload group
-                          (server-side apply, field manager "meshscope", label
-                          app.kubernetes.io/managed-by=meshscope); Sidecars someone
+                          in the cluster of --kubeconfig (in a pod: its own; with
+                          --mesh, --kubeconfig names only that cluster), by
+                          server-side apply as field manager "meshscope", labelled
+                          app.kubernetes.io/managed-by=meshscope; Sidecars someone
                           else owns are left alone and reported at
                           GET /api/v1/istio/sidecars and in /metrics
-                          in the cluster of --kubeconfig (default: in-cluster)
   --gateway-service NAME.NS:PORT
                           the lazy gateway's Service: calls to hosts out of a
                           workload's scope are sent there (egressProxy)
@@ -86,7 +77,7 @@ port is bound.
 Examples:
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --gateway-port 15080
   meshscope analyzer --mesh mesh.yaml --data /var/lib/meshscope --kafka kafka:9092 --gateway lazy-gateway:15080
-  meshscope analyzer --kubeconfig ~/.kube/config --istio --data /var/lib/meshscope \
+  meshscope analyzer --kubeconfig ~/.kube/config --istio --data /var/lib/meshscope \\
       --gateway-service meshscope-gateway.meshscope:15080 --dry-run
   curl -s localhost:15090/api/v1/graph
 `;
@@ -118,8 +109,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
       strict: true,
       allowPositionals: false,
       options: {
-        mesh: { type: 'string' },
-        'namespace-selector': { type: 'string', multiple: true },
+        ...INVENTORY_FLAGS,
         data: { type: 'string' },
         listen: { type: 'string' },
         'http-port': { type: 'string' },
@@ -146,11 +136,9 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   } catch (err) {
     throw new UsageError(`${(err as Error).message}; see meshscope analyzer --help`);
   }
-  if (!values.mesh && !values.kubeconfig && !values.istio) {
-    throw new UsageError('--mesh FILE is required: the mesh inventory (mesh.yaml); or --kubeconfig FILE to take it from a Kubernetes cluster');
-  }
-  if (values.mesh && values.kubeconfig && !values.istio) throw new UsageError('--mesh and --kubeconfig: the inventory comes from one of them (with --istio, --kubeconfig is where Sidecars go)');
-  if (values.mesh && values['namespace-selector']) throw new UsageError('--namespace-selector selects Kubernetes namespaces; it needs the inventory from Kubernetes, not --mesh');
+  // With --istio, --mesh and --kubeconfig go together: the inventory from the file, Sidecars to that cluster.
+  const sidecarCluster = values.istio && values.mesh !== undefined ? values.kubeconfig : undefined;
+  const origin = inventoryOption(sidecarCluster ? { ...values, kubeconfig: undefined } : values, env);
   if (!values.data) throw new UsageError('--data DIR is required: the directory where the graph is kept');
   if ((values.topic || values.group) && !values.kafka) throw new UsageError('--topic and --group need --kafka HOST:PORT');
   if (values['gateway-admin-port'] !== undefined && values['gateway-port'] === undefined) {
@@ -160,12 +148,10 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   if (values['admin-token'] !== undefined && values['admin-token'].trim() === '') {
     throw new UsageError('--admin-token is empty (an unset variable?); give the token, or leave the flag out to keep writes open');
   }
-  const istio = istioOptions(values);
+  const istio = istioOptions(values, sidecarCluster);
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
-    ...(values.mesh ? { mesh: values.mesh } : {}),
-    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
-    ...(values['namespace-selector'] ? { namespaceSelectors: values['namespace-selector'].map((s) => selector(s)) } : {}),
+    ...('mesh' in origin ? { mesh: origin.mesh } : { kubernetes: origin.kubernetes }),
     data: values.data,
     host: values.listen ?? '0.0.0.0',
     httpPort: portOption(values['http-port'], '--http-port', 15090),
@@ -184,14 +170,6 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   };
 }
 
-function selector(text: string): LabelSelector {
-  try {
-    return parseLabelSelector(text, '--namespace-selector');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 function istioOptions(values: {
   istio?: boolean;
   'gateway-service'?: string;
@@ -200,7 +178,7 @@ function istioOptions(values: {
   'dry-run'?: boolean;
   'xds-port'?: string;
   'no-lazy'?: boolean;
-}): IstioSidecarOptions | undefined {
+}, kubeconfig: string | undefined): IstioSidecarOptions | undefined {
   if (!values.istio) {
     for (const flag of ['gateway-service', 'always-visible', 'dry-run', 'istiod'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to Istio mode; add --istio`);
@@ -213,6 +191,7 @@ function istioOptions(values: {
   try {
     const gateway = values['gateway-service'] === undefined ? undefined : parseGatewayService(values['gateway-service']);
     return {
+      ...(kubeconfig ? { kubeconfig } : {}),
       dryRun: values['dry-run'] ?? false,
       gateway,
       ...(values.istiod ? { istiod: parseIstiod(values.istiod) } : {}),
@@ -251,10 +230,13 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`meshscope analyzer: ${(err as Error).message}\n`);
     return 2;
   }
-  const pusher = 'sidecars' in analyzer ? `istio-sidecars=${analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write'}` : `xds=${analyzer.xdsPort}`;
-  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${pusher}`);
+  const mode = 'sidecars' in analyzer ? (analyzer.sidecars.writer.dryRun ? 'dry-run' : 'write') : undefined;
+  const pusher = 'sidecars' in analyzer
+    ? { log: `istio sidecars (${mode})`, out: `istio-sidecars=${mode}` }
+    : { log: `xds ${analyzer.xdsPort}`, out: `xds=${analyzer.xdsPort}` };
+  log(`analyzer ready: http ${analyzer.httpPort}, access log service ${analyzer.alsPort}, ${pusher.log}`);
   const gw = analyzer.gateway ? ` gateway=${analyzer.gateway.port} gateway-admin=${analyzer.gateway.adminPort}` : '';
-  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher}${gw}\n`);
+  process.stdout.write(`analyzer listening: http=${analyzer.httpPort} als=${analyzer.alsPort} ${pusher.out}${gw}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

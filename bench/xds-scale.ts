@@ -17,6 +17,7 @@ import { ProxyBytesMeter, envoyBootstrapYaml } from '../xds-server/index.ts';
 import { TypeUrl } from '../xds-server/types.ts';
 import { startEnvoy, type EnvoyProcess } from '../test/harness/envoy.ts';
 import { waitUntil } from '../test/harness/wait.ts';
+import { seededRandom } from './random.ts';
 import { percentile } from './stats.ts';
 import { BenchAdsClient, now } from './xds-ads-client.ts';
 import { BENCH_PORT, SyntheticMesh, serviceName } from './xds-synthetic-mesh.ts';
@@ -41,14 +42,8 @@ const progress = (msg: string) => process.stderr.write(`[xds-scale] ${msg}\n`);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
-// mulberry32: a seeded generator, so runs pick the same scopes and changes.
-let seed = 42;
-function random(n: number): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-}
+// Seeded: runs pick the same scopes and changes.
+const random = seededRandom(42);
 
 function pickScope(n: number, self: number): string[] {
   const deps = new Set<string>();

@@ -9,13 +9,15 @@ import type { InventorySource } from '../contracts/index.ts';
 import { SidecarWriter, type SidecarWriterOptions } from './writer.ts';
 
 export interface IstioSidecarOptions {
+  /** Where Sidecars are written: a kubeconfig file; unset, the inventory's cluster or the pod's service account. */
+  kubeconfig?: string;
   dryRun?: boolean;
   gateway?: GatewayService;
   /** `ns/host` entries every Sidecar keeps; default istio-system/* and the gateway's namespace. */
   alwaysVisible?: readonly string[];
   /** Namespaces meshscope writes no Sidecars in; default istio-system and the gateway's namespace. */
   ignoreNamespaces?: readonly string[];
-  tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst'>;
+  tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst' | 'concurrency'>;
   /** istiod's debug endpoint (`/debug/syncz`), for time-to-direct; unset: not measured. */
   istiod?: string;
 }
@@ -32,8 +34,6 @@ export function defaultAlwaysVisible(gateway?: GatewayService): string[] {
 export async function startIstioSidecars(
   opts: IstioSidecarOptions & {
     inventory: InventorySource;
-    /** kubeconfig file; unset: the pod's service account (in-cluster). */
-    kubeconfig?: string;
     kc?: KubeConfig;
     api?: SidecarApi;
     log?: (msg: string) => void;

@@ -1,7 +1,8 @@
 // How writes are spaced. Changes are gathered until they go quiet for
 // `quietMs` (or `maxDelayMs` after the first, so steady churn still gets
 // written); then every touched Sidecar is written once, at most `qps` writes a
-// second with bursts of `burst`, like client-go's client-side rate limit.
+// second with bursts of `burst`, like client-go's client-side rate limit, and
+// `concurrency` at a time, so a burst is not paced by one request's latency.
 
 export class TokenBucket {
   private tokens: number;
@@ -63,4 +64,13 @@ export class Debounce {
     this.timer = undefined;
     this.first = undefined;
   }
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+export async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

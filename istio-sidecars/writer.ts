@@ -12,7 +12,7 @@ import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.t
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
 import { buildSidecar, MANAGED_BY_LABEL, MANAGER, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarView } from './sidecar-store.ts';
-import { Debounce, TokenBucket } from './throttle.ts';
+import { Debounce, eachLimited, TokenBucket } from './throttle.ts';
 
 export interface SidecarWriterOptions {
   inventory: InventorySource;
@@ -34,6 +34,8 @@ export interface SidecarWriterOptions {
   /** Writes per second (default 20) and burst (default 40). */
   qps?: number;
   burst?: number;
+  /** Writes in flight at once (default 4). */
+  concurrency?: number;
   log?: (msg: string) => void;
 }
 
@@ -189,10 +191,10 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     while (!this.closed && (this.dirty.size > 0 || this.pruneDue)) {
       const keys = [...this.dirty];
       this.dirty.clear();
-      for (const k of keys) {
-        if (this.closed) return;
-        await this.reconcile(k);
-      }
+      await eachLimited(keys, this.opts.concurrency ?? 4, async (k) => {
+        if (!this.closed) await this.reconcile(k);
+      });
+      if (this.closed) return;
       if (this.pruneDue && !this.closed) {
         this.pruneDue = false;
         await this.prune();

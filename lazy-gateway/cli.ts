@@ -1,21 +1,21 @@
 // `meshscope gateway`: runs the lazy gateway until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
-import { UsageError, portOption, wholeNumberOption } from '../cli/options.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption, wholeNumberOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, type AccessLogSink } from '../contracts/access-log.ts';
-import { WatchedInventory } from '../contracts/inventory/index.ts';
+import { openInventorySource, type InventoryOrigin, type InventorySource } from '../contracts/inventory/index.ts';
 import { startGateway } from './gateway.ts';
 import { HttpSink } from './sinks/http.ts';
 import { KafkaSink } from './sinks/kafka.ts';
 import { StdoutSink } from './sinks/stdout.ts';
 
-const usage = `Usage: meshscope gateway --mesh FILE [options]
+const usage = `Usage: meshscope gateway --mesh FILE | --kubeconfig FILE [options]
 
 The lazy gateway: the fallback every proxy's catch-all route points at. It
 forwards each call to the inventory service it names (HTTP/1.1 and cleartext
 HTTP/2 / gRPC on one port) and reports it as an access-log record.
 
 Options:
-  --mesh FILE            mesh.yaml inventory (required; edits apply live)
+${INVENTORY_USAGE}
   --port N               proxy port (default 15080; 0 picks a free port)
   --admin-port N         admin port: /metrics, /healthz, /readyz (default 15081)
   --host ADDR            listen address (default 0.0.0.0)
@@ -37,12 +37,12 @@ function fail(message: string): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        mesh: { type: 'string' },
+        ...INVENTORY_FLAGS,
         port: { type: 'string' },
         'admin-port': { type: 'string' },
         host: { type: 'string' },
@@ -64,7 +64,12 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  if (!values.mesh) return fail('--mesh FILE is required: the mesh.yaml inventory of the services the gateway may reach');
+  let origin: InventoryOrigin;
+  try {
+    origin = inventoryOption(values as Parameters<typeof inventoryOption>[0]);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
   if (values.kafka && values.analyzer) return fail('give --kafka or --analyzer, not both');
   let port: number, adminPort: number, timeoutMs: number, maxBody: number, drainMs: number;
   try {
@@ -78,9 +83,9 @@ async function run(argv: string[]): Promise<number> {
     return fail(err.message);
   }
 
-  let inventory: WatchedInventory;
+  let inventory: InventorySource;
   try {
-    inventory = new WatchedInventory(String(values.mesh));
+    inventory = await openInventorySource(origin, (line) => process.stderr.write(`${line}\n`));
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -90,9 +95,9 @@ async function run(argv: string[]): Promise<number> {
     else if (values.analyzer) sink = new HttpSink(String(values.analyzer));
     else sink = new StdoutSink();
   } catch (err) {
+    await inventory.close();
     return fail((err as Error).message);
   }
-  inventory.start();
   let gateway;
   try {
     gateway = await startGateway({
@@ -106,14 +111,14 @@ async function run(argv: string[]): Promise<number> {
       drainMs: drainMs as number,
     });
   } catch (err) {
-    inventory.close();
+    await inventory.close();
     process.stderr.write(`meshscope gateway: ${(err as Error).message}\n`);
     return 1;
   }
   const where = values.kafka ? `Kafka ${values.kafka} topic ${values.topic ?? DEFAULT_ACCESS_LOG_TOPIC}` : values.analyzer ? `analyzer ${values.analyzer}` : 'stdout';
   process.stderr.write(
     `meshscope gateway: listening on ${values.host ?? '0.0.0.0'}:${gateway.port} (admin ${gateway.adminPort}); ` +
-      `${inventory.current.services.length} services from ${inventory.file}; reporting to ${where}\n`,
+      `${inventory.current.services.length} services from ${inventory.origin}; reporting to ${where}\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -121,7 +126,7 @@ async function run(argv: string[]): Promise<number> {
   });
   process.stderr.write('meshscope gateway: draining in-flight requests\n');
   await gateway.close();
-  inventory.close();
+  await inventory.close();
   await sink.close?.();
   const stats = gateway.reporter.stats();
   process.stderr.write(`meshscope gateway: stopped (${stats.sent} records reported, ${stats.dropped} dropped)\n`);

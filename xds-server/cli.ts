@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
-import { UsageError, portOption } from '../cli/options.ts';
-import { WatchedInventory, loadInventory, type Inventory } from '../contracts/index.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
+import { loadInventory, openInventorySource, type Inventory, type InventoryOrigin, type InventorySource } from '../contracts/index.ts';
 import { closest } from '../contracts/inventory/errors.ts';
 import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.ts';
 import { createXdsServer } from './index.ts';
@@ -32,16 +32,16 @@ function hostPort(value: string | undefined, flag: string): HostPort | undefined
   }
 }
 
-const XDS_SERVER_USAGE = `Usage: meshscope xds-server --mesh FILE [options]
+const XDS_SERVER_USAGE = `Usage: meshscope xds-server --mesh FILE | --kubeconfig FILE [options]
 
 Runs the xDS control plane: Envoy sidecars (ADS, state-of-the-world and
 delta) get the services in their scope plus a catch-all route to the lazy
 gateway; proxyless gRPC clients (xds:///name) get what they ask for.
-Edits to the mesh file apply without a restart; a bad edit is reported and
-the last good version kept.
+Edits to the mesh file (or the cluster) apply without a restart; a bad edit
+is reported and the last good version kept.
 
 Options:
-  --mesh FILE          the mesh inventory (mesh.yaml), required
+${INVENTORY_USAGE}
   --xds-port PORT      ADS port (default 18000; 0 picks a free one)
   --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 to
                        serve proxies on other hosts)
@@ -61,13 +61,13 @@ export const xdsServerCommand: Command = {
   summary: 'serve scoped xDS configuration to Envoy sidecars and proxyless gRPC clients',
   usage: XDS_SERVER_USAGE,
   async run(argv) {
-    let opts: { mesh: string; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean };
-    let inventory: WatchedInventory;
+    let opts: { origin: InventoryOrigin; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean };
+    let inventory: InventorySource;
     try {
       const { values } = parseArgs({
         args: argv,
         options: {
-          mesh: { type: 'string' },
+          ...INVENTORY_FLAGS,
           'xds-port': { type: 'string' },
           host: { type: 'string' },
           gateway: { type: 'string' },
@@ -77,9 +77,8 @@ export const xdsServerCommand: Command = {
         strict: true,
         allowPositionals: false,
       });
-      if (!values.mesh) throw new UsageError('--mesh FILE is required: the mesh.yaml inventory to serve');
       opts = {
-        mesh: values.mesh,
+        origin: inventoryOption(values),
         port: portOption(values['xds-port'], '--xds-port', DEFAULT_XDS.port),
         host: values.host ?? '127.0.0.1',
         gateway: hostPort(values.gateway, '--gateway'),
@@ -87,7 +86,7 @@ export const xdsServerCommand: Command = {
         lazy: !values['no-lazy'],
       };
       if (isIP(opts.host) === 0 && opts.host !== 'localhost') throw new UsageError(`--host ${JSON.stringify(opts.host)}: expected an IP address to listen on`);
-      inventory = new WatchedInventory(opts.mesh);
+      inventory = await openInventorySource(opts.origin, (line) => process.stderr.write(`${line}\n`));
     } catch (err) {
       return usageError('xds-server', err);
     }
@@ -116,18 +115,17 @@ export const xdsServerCommand: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    inventory.start();
     const inv = inventory.current;
     process.stdout.write(`xds-server listening on ${opts.host}:${server.port}\n`);
     process.stderr.write(
-      `meshscope xds-server: ${inv.services.length} services from ${inventory.file}, ${opts.lazy ? 'lazy scoping' : 'whole mesh to every proxy (--no-lazy)'}, ` +
+      `meshscope xds-server: ${inv.services.length} services from ${inventory.origin}, ${opts.lazy ? 'lazy scoping' : 'whole mesh to every proxy (--no-lazy)'}, ` +
         `${opts.gateway ? `gateway ${opts.gateway.host}:${opts.gateway.port}` : 'no gateway (out-of-scope calls get 503)'}, ` +
         `${opts.als ? `sidecars log to ${opts.als.host}:${opts.als.port}` : 'no access log service (--als)'}\n`,
     );
 
     const signal = await stopped;
     process.stderr.write(`meshscope xds-server: ${signal}, closing ${server.proxies().length} proxy connections\n`);
-    inventory.close();
+    await inventory.close();
     await server.close();
     return 0;
   },

@@ -325,13 +325,13 @@ function buildIndexes(spec: MeshSpec): Indexes {
     list.push(p);
   }
   return {
-    byId: VersionedMap.of(byId),
-    byHost: VersionedMap.of(byHost),
-    workloadsById: VersionedMap.of(workloadsById),
-    workloadsByIp: VersionedMap.of(workloadsByIp),
-    hashes: VersionedMap.of(hashes),
-    policies: VersionedMap.of(policies),
-    policiesByNs: VersionedMap.of(byNs),
+    byId: VersionedMap.adopt(byId),
+    byHost: VersionedMap.adopt(byHost),
+    workloadsById: VersionedMap.adopt(workloadsById),
+    workloadsByIp: VersionedMap.adopt(workloadsByIp),
+    hashes: VersionedMap.adopt(hashes),
+    policies: VersionedMap.adopt(policies),
+    policiesByNs: VersionedMap.adopt<string, readonly AuthorizationPolicy[]>(byNs),
     sum: sum & MASK,
   };
 }

@@ -15,8 +15,12 @@ export class VersionedMap<K, V> implements Iterable<[K, V]> {
   ) {}
 
   static of<K, V>(entries: Iterable<[K, V]> = []): VersionedMap<K, V> {
-    const base = new Map(entries);
-    return new VersionedMap(base, new Map(), base.size);
+    return VersionedMap.adopt(new Map(entries));
+  }
+
+  /** Takes `map` as the base without copying it: the caller must not write it afterwards. */
+  static adopt<K, V>(map: Map<K, V>): VersionedMap<K, V> {
+    return new VersionedMap(map, new Map(), map.size);
   }
 
   get(key: K): V | undefined {

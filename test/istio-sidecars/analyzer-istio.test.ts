@@ -19,9 +19,10 @@ const PAGE = 'productpage-v1-fp2z2hr8dt-5zsht.default';
 describe('meshscope analyzer --istio (flags)', () => {
   it('reads the Istio flags, with defaults from the gateway Service', () => {
     const o = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--istio', '--kubeconfig', 'k', '--gateway-service', 'gw.mesh:15080', '--dry-run'], {});
-    assert.equal(o.kubeconfig, 'k');
-    assert.deepEqual(o.istio, { dryRun: true, gateway: { name: 'gw', namespace: 'mesh', port: 15080 }, alwaysVisible: ['istio-system/*', 'mesh/*'] });
-    const v = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--istio', '--always-visible', 'istio-system/*,ops/*'], {});
+    assert.equal(o.mesh, 'm', 'with --istio, the inventory from --mesh and Sidecars to --kubeconfig');
+    assert.deepEqual(o.istio, { kubeconfig: 'k', dryRun: true, gateway: { name: 'gw', namespace: 'mesh', port: 15080 }, alwaysVisible: ['istio-system/*', 'mesh/*'] });
+    const v = parseAnalyzerArgs(['--kubeconfig', 'k', '--data', 'd', '--istio', '--always-visible', 'istio-system/*,ops/*'], {});
+    assert.equal(v.kubernetes?.kubeconfig, 'k');
     assert.deepEqual(v.istio, { dryRun: false, gateway: undefined, alwaysVisible: ['istio-system/*', 'ops/*'] });
     assert.equal(parseAnalyzerArgs(['--mesh', 'm', '--data', 'd'], {}).istio, undefined);
   });
@@ -29,9 +30,7 @@ describe('meshscope analyzer --istio (flags)', () => {
   it('names the flag and the fix for each misuse', () => {
     const bad = (args: string[], re: RegExp) => assert.throws(() => parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', ...args], {}), re);
     bad(['--dry-run'], /--dry-run belongs to Istio mode; add --istio/);
-    bad(['--kubeconfig', 'k'], /--mesh and --kubeconfig: the inventory comes from one of them/);
-    assert.throws(() => parseAnalyzerArgs(['--data', 'd'], {}), /--mesh FILE is required: the mesh inventory \(mesh.yaml\); or --kubeconfig FILE/);
-    assert.throws(() => parseAnalyzerArgs(['--data', 'd', '--kubeconfig', 'k', '--namespace-selector', '=x'], {}), /--namespace-selector "=x": cannot read/);
+    bad(['--kubeconfig', 'k'], /give --mesh FILE or --kubeconfig FILE, not both/);
     bad(['--istio', '--xds-port', '1'], /Istio mode does not run \(istiod pushes\)/);
     bad(['--istio', '--gateway-service', 'gw:1'], /--gateway-service "gw:1": expected .*NAME\.NAMESPACE:PORT/);
     bad(['--istio', '--always-visible', 'nope'], /"nope" is not a Sidecar egress host/);
