@@ -16,7 +16,7 @@ import { run } from '../install.ts';
 const STATE = '/run/meshscope-pods';
 const SLOTS = 200;
 
-export async function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): Promise<string> {
+async function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<string> {
   const r = await run(cmd, args, { allowFail: opts.allowFail, timeoutMs: 60_000 });
   return r.stdout;
 }
@@ -30,32 +30,34 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Kills every process inside the namespaces of slot `n`, then removes namespaces, bridge and hosts files. */
+/** Kills every process inside a namespace (a deleted namespace would keep them alive), then removes it and its hosts file. */
+async function removeNetns(name: string): Promise<void> {
+  const pids = (await sh('ip', ['netns', 'pids', name], { allowFail: true })).split('\n').filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await sh('ip', ['netns', 'del', name], { allowFail: true });
+  fs.rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
+}
+
+/** Removes the namespaces of slot `n` with their processes, its bridge and its claim. */
 async function teardownSlot(n: number): Promise<void> {
   const prefix = `ms${n}-`;
   const names = (await sh('ip', ['netns', 'list'], { allowFail: true }))
     .split('\n')
     .map((l) => l.split(' ')[0])
     .filter((name) => name.startsWith(prefix));
-  for (const name of names) {
-    const pids = (await sh('ip', ['netns', 'pids', name], { allowFail: true })).split('\n').filter(Boolean).map(Number);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await sh('ip', ['netns', 'del', name], { allowFail: true });
-    fs.rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
-  }
+  for (const name of names) await removeNetns(name);
   await sh('ip', ['link', 'del', `ms${n}`], { allowFail: true });
   fs.rmSync(path.join(STATE, String(n)), { recursive: true, force: true });
 }
 
 export class PodNetwork {
   private nextHost = 2;
-  private readonly namespaces = new Set<string>();
 
   private constructor(
     readonly slot: number,
@@ -114,7 +116,6 @@ export class PodNetwork {
     const veth = `ms${this.slot}v${host}`;
     await sh('ip', ['netns', 'del', netns], { allowFail: true });
     await sh('ip', ['netns', 'add', netns]);
-    this.namespaces.add(netns);
     await sh('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
     await sh('ip', ['link', 'set', veth, 'master', this.bridge, 'up']);
     await sh('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
@@ -143,17 +144,7 @@ export class PodNetwork {
   }
 
   async removeNamespace(netns: string): Promise<void> {
-    const pids = (await sh('ip', ['netns', 'pids', netns], { allowFail: true })).split('\n').filter(Boolean).map(Number);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await sh('ip', ['netns', 'del', netns], { allowFail: true });
-    fs.rmSync(`/etc/netns/${netns}`, { recursive: true, force: true });
-    this.namespaces.delete(netns);
+    await removeNetns(netns);
   }
 
   async stop(): Promise<void> {
