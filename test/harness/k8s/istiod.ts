@@ -127,12 +127,6 @@ export class Istiod {
     return (await res.json()) as SyncStatus[];
   }
 
-  /** Rewrites the mesh config; istiod watches the file and pushes everyone. */
-  updateMeshConfig(patch: Record<string, unknown>): void {
-    const current = YAML.parse(fs.readFileSync(this.meshConfigPath, 'utf8')) ?? {};
-    fs.writeFileSync(this.meshConfigPath, YAML.stringify({ ...current, ...patch }));
-  }
-
   logTail(n = 40): string {
     return this.proc.logTail(n);
   }

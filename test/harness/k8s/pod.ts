@@ -29,7 +29,7 @@ export interface PodSpec {
 /** What a pod needs from the cluster harness around it. */
 export interface PodContext {
   kube: KubeAccess;
-  /** Added to PATH-less commands: the pilot-agent and Envoy copies uid 1337 may execute. */
+  /** Copies of pilot-agent and Envoy that uid 1337 may execute. */
   pilotAgent: string;
   envoy: string;
   bootstrapTemplate: string;
