@@ -5,8 +5,8 @@
 // inside it.
 //
 // Env: PORT, H2_PORT and GRPC_PORT (optional), DEPS (comma-separated URLs
-// called on every request to any path but /call and /healthz), POD_NAME,
-// POD_NAMESPACE.
+// called on every request to any path but /call and /healthz, and on every
+// gRPC call; `grpc://host:port/x` ones over gRPC), POD_NAME, POD_NAMESPACE.
 import http from 'node:http';
 import http2 from 'node:http2';
 import grpc from '@grpc/grpc-js';
@@ -96,6 +96,12 @@ function parse(text) {
   }
 }
 
+async function callDeps() {
+  const calls = [];
+  for (const d of deps) calls.push({ url: d, ...(await call(d, d.startsWith('grpc://') ? 'grpc' : 'http')) });
+  return calls;
+}
+
 async function handle(req, res, protocol) {
   const url = new URL(req.url, 'http://x');
   let out;
@@ -104,9 +110,7 @@ async function handle(req, res, protocol) {
   } else if (url.pathname === '/call') {
     out = await call(url.searchParams.get('url'), url.searchParams.get('protocol') ?? 'http');
   } else {
-    const calls = [];
-    for (const d of deps) calls.push({ url: d, ...(await call(d, 'http')) });
-    out = { ...describe(req, protocol), calls };
+    out = { ...describe(req, protocol), calls: await callDeps() };
   }
   const body = JSON.stringify(out);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -121,7 +125,10 @@ if (process.env.H2_PORT) {
 if (process.env.GRPC_PORT) {
   const g = new grpc.Server();
   g.addService({ call: ECHO }, {
-    call: (c, cb) => cb(null, Buffer.from(JSON.stringify({ pod, protocol: 'grpc', path: c.request.toString(), authority: c.metadata.get(':authority')[0] ?? null, xfcc: c.metadata.get('x-forwarded-client-cert')[0] ?? null }))),
+    call: (c, cb) =>
+      void callDeps().then((calls) =>
+        cb(null, Buffer.from(JSON.stringify({ pod, protocol: 'grpc', path: c.request.toString(), xfcc: c.metadata.get('x-forwarded-client-cert')[0] ?? null, calls }))),
+      ),
   });
   g.bindAsync(`0.0.0.0:${process.env.GRPC_PORT}`, grpc.ServerCredentials.createInsecure(), (err) => {
     if (err) throw err;
