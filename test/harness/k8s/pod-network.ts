@@ -11,7 +11,7 @@
 // owner died (a crashed run) is torn down before it is reused.
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../install.ts';
+import { pidAlive, run } from '../install.ts';
 
 const STATE = '/run/meshscope-pods';
 const SLOTS = 200;
@@ -19,15 +19,6 @@ const SLOTS = 200;
 async function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<string> {
   const r = await run(cmd, args, { allowFail: opts.allowFail, timeoutMs: 60_000 });
   return r.stdout;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Kills every process inside a namespace (a deleted namespace would keep them alive), then removes it and its hosts file. */
