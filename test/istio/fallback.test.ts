@@ -12,6 +12,22 @@ import { appPod, callFrom, serviceClusters, startIstioEnv, waitFor, type IstioEn
 const NS = 'default';
 let env: IstioEnv;
 let client: Pod;
+/** A pod with a Sidecar its user wrote: egressProxy alone, no catch-all EnvoyFilter (meshscope leaves it alone). */
+let bare: Pod;
+const GATEWAY_CLUSTER = 'outbound|80||meshscope-gateway.meshscope.svc.cluster.local';
+
+/** Where each of a pod's HTTP route configurations sends the catch-all (`allow_any`) route, by route name. */
+async function catchAll(pod: Pod): Promise<Record<string, string>> {
+  const dump = JSON.parse(await pod.envoyAdmin('/config_dump'));
+  const out: Record<string, string> = {};
+  for (const c of dump.configs) {
+    for (const r of c.dynamic_route_configs ?? []) {
+      const vh = r.route_config.virtual_hosts?.find((v: any) => v.name === 'allow_any');
+      if (vh) out[r.route_config.name] = vh.routes[0].route?.cluster;
+    }
+  }
+  return out;
+}
 
 /** One service per case, with the one port it is called on (known has all three: it is in scope). */
 const SERVICES: Array<{ name: string; ports: Array<{ name: string; port: number }> }> = [
@@ -44,17 +60,27 @@ async function firstCall(svc: string, port: number, protocol: string): Promise<v
 describe('unknown destinations reach the lazy gateway on the first call (real istiod)', { timeout: 10 * 60_000 }, () => {
   before(async () => {
     env = await startIstioEnv();
-    const specs = [appPod('client', 'v1', 'client-v1-fallback0-00000')];
+    const specs = [appPod('client', 'v1', 'client-v1-fallback0-00000'), appPod('bare', 'v1', 'bare-v1-fallback0-00000')];
     for (const s of SERVICES) {
       const ports = Object.fromEntries(s.ports.map((p) => [ENV_OF[p.name], String(p.port)]));
       // The app always serves HTTP/1.1 somewhere; give it an unused port when the service has none.
       specs.push(appPod(s.name, 'v1', `${s.name}-v1-fallback0-00000`, { PORT: '8999', ...ports }));
     }
-    [client] = await env.cluster.addPods(specs);
+    [client, bare] = await env.cluster.addPods(specs);
     await env.cluster.applyServiceFor({ name: 'client', namespace: NS, ports: [{ name: 'http', port: 9080, targetPort: 9080 }], selector: { app: 'client' } });
     for (const s of SERVICES) {
       await env.cluster.applyServiceFor({ name: s.name, namespace: NS, ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port })), selector: { app: s.name } });
     }
+    await env.api.kubectl(['apply', '--field-manager', 'someone', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'bare-by-hand', namespace: NS },
+        spec: {
+          workloadSelector: { labels: { app: 'bare' } },
+          egress: [{ hosts: [`./known.${NS}.svc.cluster.local`, 'istio-system/*', 'meshscope/*'] }],
+          outboundTrafficPolicy: { mode: 'ALLOW_ANY', egressProxy: { host: 'meshscope-gateway.meshscope.svc.cluster.local', port: { number: 80 } } },
+        },
+      }),
+    });
     await env.meshscope.start();
     await waitFor(async () => (await serviceClusters(client)).length === 0, 'the client scoped to nothing', 120_000).catch((err) => {
       throw new Error(`${(err as Error).message}\n${env.meshscope.logTail()}`);
@@ -77,6 +103,16 @@ describe('unknown destinations reach the lazy gateway on the first call (real is
   it('HTTP/1.1 on a port no in-scope service uses (7072)', () => firstCall('own-h1', 7072, 'http'));
   it('h2c on a port no in-scope service uses (7071)', () => firstCall('own-h2', 7071, 'h2c'));
   it('gRPC on a port no in-scope service uses (7070)', () => firstCall('own-grpc', 7070, 'grpc'));
+
+  it("needs the catch-all EnvoyFilter: with egressProxy alone istiod serves a cached route whose catch-all is passthrough", async () => {
+    // Same visible services as the client had, but the route cache key ignores egressProxy: port 9081's route was
+    // first built for unscoped proxies when only known used that port, and is served to this pod as is.
+    await waitFor(async () => JSON.stringify((await serviceClusters(bare)).sort()) === JSON.stringify(['outbound|9080||known.default.svc.cluster.local', 'outbound|9081||known.default.svc.cluster.local', 'outbound|9082||known.default.svc.cluster.local']), 'the hand-scoped pod scoped to known');
+    const bareRoutes = await catchAll(bare);
+    assert.equal(bareRoutes['9081'], 'PassthroughCluster', JSON.stringify(bareRoutes));
+    const clientRoutes = await catchAll(client);
+    for (const [route, cluster] of Object.entries(clientRoutes)) assert.equal(cluster, GATEWAY_CLUSTER, `client route ${route}`);
+  });
 
   it('the gateway attributed every first call to the client pod (by its IP, from the Kubernetes inventory)', async () => {
     const view = await env.meshscope.get(`/api/v1/services/${NS}/client`);
