@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openInventorySource, type Inventory } from '../contracts/index.ts';
+import { TrustedPeers, openInventorySource, type Inventory } from '../contracts/index.ts';
 import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { gatewayFqdn, istioSidecarRoutes, loadKubeConfig, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
@@ -18,6 +18,7 @@ import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '.
 import { buildApp } from './http/app.ts';
 import { PushLatency } from './http/metrics/push-latency.ts';
 import { makeDirs } from './core/store/make-dirs.ts';
+import { checkExposure } from './exposure.ts';
 import { Analyzer } from './index.ts';
 import { startAlsServer, type AlsServer } from './sources/als-server.ts';
 import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
@@ -49,6 +50,14 @@ export interface AnalyzerOptions {
   dependencyTtlMs?: number;
   lazy?: boolean;
   adminToken?: string;
+  /** Bearer token every POST /api/v1/access-logs must carry; unset = open. */
+  ingestToken?: string;
+  /** Largest access-log post body (default 64 MiB). */
+  ingestMaxBytes?: number;
+  /** Accepts listening beyond loopback with writes open (no admin or ingest token); see exposure.ts. */
+  allowOpenWrites?: boolean;
+  /** CIDRs whose ALS/xDS node ids and gateway identity headers are believed whatever the peer address (default loopback); see contracts/trusted-peers.ts. */
+  trustedProxies?: readonly string[];
   /** Istio mode: scopes become Sidecar resources that istiod pushes; no own xDS server. */
   istio?: IstioSidecarOptions;
   log?: (msg: string) => void;
@@ -85,6 +94,8 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
 export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnalyzer | RunningIstioAnalyzer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
+  checkExposure(host, opts);
+  const trusted = new TrustedPeers(opts.trustedProxies);
   const advertise = advertisedAddress(opts.advertise, host);
   const external = opts.gateway ? parseHostPort(opts.gateway, '--gateway') : undefined;
   const cleanup: Array<() => unknown> = [];
@@ -104,7 +115,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       throw new Error(`--data ${opts.data}: cannot create the data directory (${(err as NodeJS.ErrnoException).code}); pass a writable directory`);
     }
     // Graph, pins and rules are restored and every scope computed here, before any proxy can connect.
-    const analyzer = Analyzer.open({ inventory: inventory.current, db: join(opts.data, DB_FILE), dependencyTtlMs: opts.dependencyTtlMs });
+    const analyzer = Analyzer.open({ inventory: inventory.current, db: join(opts.data, DB_FILE), dependencyTtlMs: opts.dependencyTtlMs, log });
     cleanup.push(() => analyzer.close());
     const onInventory = (next: Inventory) => analyzer.setInventory(next);
     inventory.on('change', onInventory);
@@ -112,13 +123,13 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
 
     // Istio's sidecars name the gateway's Service cluster; their entries through it are the gateway's to report.
     const gatewayHosts = opts.istio?.gateway ? [gatewayFqdn(opts.istio.gateway, inventory.current.clusterDomain)] : undefined;
-    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, gatewayHosts, log });
+    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, gatewayHosts, trusted, log });
     cleanup.push(() => als.close());
 
     let gateway: Gateway | undefined;
     if (opts.gatewayPort !== undefined) {
       // The embedded default: the gateway's records go straight into the core, no transport in between.
-      gateway = await startGateway({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, log }).catch(
+      gateway = await startGateway({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, trustedProxies: trusted.cidrs, log }).catch(
         (err: Error) => {
           // The gateway names the flags of its own command; here they are the analyzer's.
           throw new Error(`lazy gateway: ${err.message.replace('--port', '--gateway-port').replace('--admin-port', '--gateway-admin-port')}`);
@@ -163,6 +174,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
         port: opts.xdsPort ?? 0,
         host,
         log,
+        trustedPeers: trusted,
         // Before the port is bound: every proxy's first response already holds its restored scope.
         setup: (server) => {
           push = new PushLatency(server);
@@ -193,12 +205,16 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       gateway: gatewayAddress,
       accessLogService,
       adminToken: opts.adminToken,
+      ingestToken: opts.ingestToken,
+      ingestMaxBytes: opts.ingestMaxBytes,
       push,
       metricFamilies: sidecars ? () => [...sidecarMetrics(sidecars!.writer), ...(timeToDirect?.metrics() ?? [])] : undefined,
       sources: () => ({
         als_streams: als.streams().length,
         als_entries_total: als.received(),
         als_entries_skipped_total: als.skipped(),
+        als_identity_refused_total: als.refused(),
+        ...(xds ? { xds_identity_refused_total: xds.refusedIdentities() } : {}),
         ...(kafka ? { kafka_messages_total: kafka.stats().messages, kafka_batches_total: kafka.stats().batches } : {}),
       }),
     });

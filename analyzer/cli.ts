@@ -4,7 +4,7 @@
 // close.
 import { parseArgs } from 'node:util';
 import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
-import { DEFAULT_ACCESS_LOG_TOPIC } from '../contracts/index.ts';
+import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/index.ts';
 import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { parseDuration } from './index.ts';
@@ -22,7 +22,9 @@ ${INVENTORY_USAGE}
   --data DIR              where the graph is kept (SQLite); restored on start
 
 Listeners:
-  --listen ADDRESS        address every listener binds (default 0.0.0.0)
+  --listen ADDRESS        address every listener binds (default 127.0.0.1); beyond
+                          loopback it needs --admin-token and --ingest-token, or
+                          --allow-open-writes
   --http-port N           HTTP API, graph page, /metrics (default 15090)
   --als-port N            Envoy gRPC Access Log Service (default 15091; 0 = any free port)
   --xds-port N            xDS (ADS) server for Envoy and proxyless gRPC (default 18000)
@@ -69,6 +71,13 @@ Scoping:
 Admin:
   --admin-token T         bearer token required for PUT/DELETE of pins and rules
                           (default: env MESHSCOPE_ADMIN_TOKEN; unset = no token needed)
+  --ingest-token T        bearer token every POST /api/v1/access-logs must carry
+                          (default: env MESHSCOPE_INGEST_TOKEN; unset = open)
+  --allow-open-writes     listen beyond loopback without those tokens anyway
+  --trusted-proxies CIDRS peers whose ALS/xDS node ids are believed even when the
+                          inventory gives their address to another workload
+                          (default ${DEFAULT_TRUSTED_PROXIES.join(',')}; 'none' = nobody);
+                          the in-process gateway believes identity headers from them
 
 Prints "analyzer listening: http=N als=N xds=N [gateway=N gateway-admin=N]"
 (with --istio: "... als=N istio-sidecars=write|dry-run") on stdout once every
@@ -125,6 +134,9 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'dependency-ttl': { type: 'string' },
         'no-lazy': { type: 'boolean' },
         'admin-token': { type: 'string' },
+        'ingest-token': { type: 'string' },
+        'allow-open-writes': { type: 'boolean' },
+        'trusted-proxies': { type: 'string' },
         istio: { type: 'boolean' },
         kubeconfig: { type: 'string' },
         'gateway-service': { type: 'string' },
@@ -145,15 +157,26 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError('--gateway-admin-port needs --gateway-port N (the in-process gateway it belongs to)');
   }
   // `--admin-token "$TOKEN"` with TOKEN unset would otherwise leave pins and rules open to anyone.
-  if (values['admin-token'] !== undefined && values['admin-token'].trim() === '') {
-    throw new UsageError('--admin-token is empty (an unset variable?); give the token, or leave the flag out to keep writes open');
+  for (const flag of ['admin-token', 'ingest-token'] as const) {
+    if (values[flag] !== undefined && values[flag].trim() === '') {
+      throw new UsageError(`--${flag} is empty (an unset variable?); give the token, or leave the flag out to keep writes open`);
+    }
+  }
+  const ingestToken = values['ingest-token'] ?? (env.MESHSCOPE_INGEST_TOKEN || undefined);
+  const trusted = values['trusted-proxies'] === undefined ? undefined : parseTrustedProxies(values['trusted-proxies']);
+  if (trusted) {
+    try {
+      new TrustedPeers(trusted);
+    } catch (err) {
+      throw new UsageError(`--trusted-proxies: ${(err as Error).message}, or 'none'`);
+    }
   }
   const istio = istioOptions(values, sidecarCluster);
   const gatewayPort = values['gateway-port'] === undefined ? undefined : portOption(values['gateway-port'], '--gateway-port', 0);
   return {
     ...('mesh' in origin ? { mesh: origin.mesh } : { kubernetes: origin.kubernetes }),
     data: values.data,
-    host: values.listen ?? '0.0.0.0',
+    host: values.listen ?? '127.0.0.1',
     httpPort: portOption(values['http-port'], '--http-port', 15090),
     alsPort: portOption(values['als-port'], '--als-port', 15091),
     xdsPort: portOption(values['xds-port'], '--xds-port', 18000),
@@ -166,6 +189,9 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     dependencyTtlMs: duration(values['dependency-ttl'] ?? '7d', '--dependency-ttl'),
     lazy: !values['no-lazy'],
     adminToken: values['admin-token'] ?? (env.MESHSCOPE_ADMIN_TOKEN || undefined),
+    ...(ingestToken ? { ingestToken } : {}),
+    ...(values['allow-open-writes'] ? { allowOpenWrites: true } : {}),
+    ...(trusted !== undefined ? { trustedProxies: trusted } : {}),
     ...(istio ? { istio } : {}),
   };
 }

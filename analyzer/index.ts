@@ -2,7 +2,7 @@
 // `meshscope analyzer` command and replay build on. Nothing else in core/ is
 // meant to be imported from outside analyzer/.
 export { Analyzer, type AnalyzerOptions, type AnalyzerEvents } from './core/analyzer.ts';
-export type { IngestResult, RawInput, NormalizedRecord, Rejection, RejectReason, UnresolvedKind } from './core/types.ts';
+export type { IngestResult, RawInput, RejectionLog, NormalizedRecord, Rejection, RejectReason, UnresolvedKind } from './core/types.ts';
 export type { EdgeView, RejectedView, UnresolvedView, AnalyzerStats } from './core/views.ts';
 export type { Pin, ScopeRule } from './core/policy.ts';
 export { validateRule } from './core/policy.ts';

@@ -53,6 +53,8 @@ export class BenchAdsClient {
   edsClusters = new Set<string>();
   routeNames = new Set<string>();
   responses = 0;
+  /** Why the stream ended, if it did. */
+  failed?: string;
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<unknown, any>;
   private waiters: Waiter[] = [];
@@ -66,7 +68,7 @@ export class BenchAdsClient {
     this.client = new AdsClient(target, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
     this.call = (this.client as any).StreamAggregatedResources();
     this.call.on('data', (res: any) => this.receive(res));
-    this.call.on('error', () => {});
+    this.call.on('error', (err: Error) => (this.failed = err.message));
     for (const t of [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]) this.types.set(t, { names: [], resources: new Map() });
     this.request(TypeUrl.Cluster);
     this.request(TypeUrl.Listener);

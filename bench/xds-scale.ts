@@ -2,10 +2,15 @@
 //
 //   node --import tsx bench/xds-scale.ts [--n 1000,10000] [--proxies 1000]
 //        [--scope 5] [--scope-changes 200] [--endpoint-changes 30] [--no-envoy]
+//        [--client-procs K]
+//
+// 10k streams (targets: server RSS ≤ 1 GB, scope change → ACK p99 ≤ 50 ms):
+//   node --import tsx bench/xds-scale.ts --n 1000 --proxies 10000 --no-envoy
 //
 // Per N: a synthetic mesh of N services × 10 endpoints served by the xDS
 // server in a child process; P raw gRPC ADS clients (SotW, ACKing like Envoy)
-// each scoped to 5 services. Prints per-proxy bytes scoped vs --no-lazy, time
+// each scoped to 5 services, spread over K client processes (default one per
+// 2000 streams, so the client side does not time itself). Prints per-proxy bytes scoped vs --no-lazy, time
 // until all P ACKed their first config, server RSS, setScope → ACK and
 // endpoint change → ACK-by-all-dependents latencies, and a real Envoy's memory
 // with the scoped and with the full configuration.
@@ -14,12 +19,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ProxyBytesMeter, envoyBootstrapYaml } from '../xds-server/index.ts';
-import { TypeUrl } from '../xds-server/types.ts';
 import { startEnvoy, type EnvoyProcess } from '../test/harness/envoy.ts';
 import { waitUntil } from '../test/harness/wait.ts';
 import { seededRandom } from './random.ts';
 import { percentile } from './stats.ts';
-import { BenchAdsClient, now } from './xds-ads-client.ts';
+import { now } from './xds-ads-client.ts';
 import { BENCH_PORT, SyntheticMesh, serviceName } from './xds-synthetic-mesh.ts';
 
 const { values } = parseArgs({
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     'scope-changes': { type: 'string', default: '200' },
     'endpoint-changes': { type: 'string', default: '30' },
     'no-envoy': { type: 'boolean', default: false },
+    'client-procs': { type: 'string' },
   },
 });
 const SIZES = values.n!.split(',').map(Number);
@@ -37,6 +42,7 @@ const P = Number(values.proxies);
 const SCOPE = Number(values.scope);
 const SCOPE_CHANGES = Number(values['scope-changes']);
 const ENDPOINT_CHANGES = Number(values['endpoint-changes']);
+const CLIENT_PROCS = Number(values['client-procs'] ?? Math.max(1, Math.ceil(P / 2000)));
 
 const progress = (msg: string) => process.stderr.write(`[xds-scale] ${msg}\n`);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
@@ -56,22 +62,35 @@ function pickScope(n: number, self: number): string[] {
 
 const clusterOf = (svc: string) => `outbound|${BENCH_PORT}||${svc}.svc.cluster.local`;
 
-class ServerChild {
+/** A forked helper process; its messages are kept until asked for, so none is missed between awaits. */
+class Child {
   readonly proc: ChildProcess;
-  private seq = 0;
+  private mail: any[] = [];
+  private waiters: Array<{ match: (m: any) => boolean; resolve: (m: any) => void }> = [];
 
-  constructor(n: number) {
-    this.proc = fork(fileURLToPath(new URL('./xds-scale-server.ts', import.meta.url)), [String(n)], {
-      execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  constructor(script: string, args: string[], execArgv: string[]) {
+    this.proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc.on('message', (m: any) => {
+      if (m.type === 'progress') return progress(`client shard: ${m.settled}/${m.of} streams settled${m.failed ? `, ${m.failed} failed (${m.why})` : ''}`);
+      const w = this.waiters.findIndex((x) => x.match(m));
+      if (w === -1) this.mail.push(m);
+      else this.waiters.splice(w, 1)[0].resolve(m);
     });
   }
 
-  async next<T = any>(type: string, id?: number): Promise<T> {
-    for (;;) {
-      const [msg] = (await once(this.proc, 'message')) as [any];
-      if (msg.type === type && (id === undefined || msg.id === id)) return msg;
-    }
+  next<T = any>(type: string, id?: number): Promise<T> {
+    const match = (m: any) => m.type === type && (id === undefined || m.id === id);
+    const i = this.mail.findIndex(match);
+    if (i !== -1) return Promise.resolve(this.mail.splice(i, 1)[0]);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+}
+
+class ServerChild extends Child {
+  private seq = 0;
+
+  constructor(n: number) {
+    super('./xds-scale-server.ts', [String(n)], ['--expose-gc', '--max-old-space-size=4096']);
   }
 
   /** Sends a command that the child answers with `applied`; returns its t0. */
@@ -138,12 +157,36 @@ async function run(n: number): Promise<void> {
       `(${mb(bytes.bytesFull)}); scoped = ${((100 * bytes.bytesScoped) / bytes.bytesFull).toFixed(4)}% of full`,
   );
 
-  progress(`N=${n}: connecting ${P} ADS clients`);
+  progress(`N=${n}: connecting ${P} ADS clients from ${CLIENT_PROCS} processes`);
+  // Proxy j lives in shard j mod K, at index ⌊j / K⌋ there.
+  const shards = Array.from({ length: CLIENT_PROCS }, () => new Child('./xds-scale-clients.ts', [], ['--max-old-space-size=4096']));
+  await Promise.all(shards.map((s) => s.next('ready')));
+  let seq = 0;
+  /** Arms every shard (or the given ones) with `command`, runs `apply`, and returns when the last client got there. */
+  const measure = async (command: (shard: number) => Record<string, unknown> | undefined, apply: () => Promise<{ t0: number; applyMs: number }>) => {
+    const id = ++seq;
+    const armed = shards.map((s, k) => {
+      const cmd = command(k);
+      if (!cmd) return undefined;
+      s.proc.send({ ...cmd, id });
+      return s;
+    }).filter((s): s is Child => s !== undefined);
+    await Promise.all(armed.map((s) => s.next('armed', id)));
+    const applied = await apply();
+    const done = await Promise.all(armed.map((s) => s.next<{ at: number }>('done', id)));
+    return { ms: Math.max(...done.map((d) => d.at)) - applied.t0, applyMs: applied.applyMs };
+  };
   child.proc.send({ cmd: 'cpu' });
   const cpuBefore = await child.next<{ user: number; system: number }>('cpu');
   const t0 = now();
-  const clients = proxies.map((p) => new BenchAdsClient(`sidecar~10.255.0.1~${p.workload}~default.svc.cluster.local`, target));
-  const firstAck = await Promise.all(clients.map((c) => c.until((x) => x.settled)));
+  shards.forEach((s, k) =>
+    s.proc.send({
+      cmd: 'connect',
+      target,
+      proxies: proxies.filter((_, j) => j % CLIENT_PROCS === k).map((p) => ({ nodeId: `sidecar~10.255.0.1~${p.workload}~default.svc.cluster.local`, service: p.service })),
+    }),
+  );
+  const firstAck = (await Promise.all(shards.map((s) => s.next<{ acked: number[] }>('connected')))).flatMap((c) => c.acked);
   child.proc.send({ cmd: 'cpu' });
   const cpuAfter = await child.next<{ user: number; system: number }>('cpu');
   const serverCpu = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
@@ -162,17 +205,12 @@ async function run(n: number): Promise<void> {
     const service = `${serviceName(proxies[i].service)}.default`;
     const deps = pickScope(n, proxies[i].service);
     scopes[service] = deps;
-    const expected = new Set([...deps.map(clusterOf), 'meshscope-gateway', `inbound|${BENCH_PORT}||`]);
-    const sharing = clients.filter((_, j) => proxies[j].service === proxies[i].service);
-    const waits = sharing.map((c) => {
-      const routeBefore = c.types.get(TypeUrl.Route)!.resources.get('outbound');
-      return c.until((x) => {
-        const cds = x.types.get(TypeUrl.Cluster)!.resources;
-        return x.settled && cds.size === expected.size && [...expected].every((e) => cds.has(e)) && x.types.get(TypeUrl.Route)!.resources.get('outbound') !== routeBefore;
-      });
-    });
-    const { t0: at } = await child.apply({ cmd: 'setScope', service, deps });
-    scopeLatency.push(Math.max(...(await Promise.all(waits))) - at);
+    const clusters = [...deps.map(clusterOf), 'meshscope-gateway', `inbound|${BENCH_PORT}||`];
+    const { ms: took } = await measure(
+      () => ({ cmd: 'arm-scope', service: proxies[i].service, clusters }),
+      () => child.apply({ cmd: 'setScope', service, deps }),
+    );
+    scopeLatency.push(took);
   }
   console.log(`  setScope → ACK: p50 ${ms(percentile(scopeLatency, 50))}, p99 ${ms(percentile(scopeLatency, 99))}, max ${ms(Math.max(...scopeLatency))}`);
 
@@ -190,19 +228,22 @@ async function run(n: number): Promise<void> {
     const name = clusterOf(svc);
     const deps = dependents.get(svc)!;
     dependentCount += deps.length;
-    const waits = deps.map((j) => {
-      const before = clients[j].types.get(TypeUrl.Endpoint)!.resources.get(name);
-      return clients[j].until((x) => x.settled && x.types.get(TypeUrl.Endpoint)!.resources.get(name) !== before);
-    });
-    const { t0: at, applyMs: a } = await child.apply({ cmd: 'endpoint', service: Number(svc.slice(4, 9)), generation: k + 1 });
+    const { ms: took, applyMs: a } = await measure(
+      (shard) => {
+        const local = deps.filter((j) => j % CLIENT_PROCS === shard).map((j) => Math.floor(j / CLIENT_PROCS));
+        return local.length ? { cmd: 'arm-endpoint', cluster: name, local } : undefined;
+      },
+      () => child.apply({ cmd: 'endpoint', service: Number(svc.slice(4, 9)), generation: k + 1 }),
+    );
     applyMs.push(a);
-    endpointLatency.push(Math.max(...(await Promise.all(waits))) - at);
+    endpointLatency.push(took);
   }
   console.log(
     `  endpoint change → ACK by all dependents (avg ${(dependentCount / ENDPOINT_CHANGES).toFixed(1)}): ` +
       `p50 ${ms(percentile(endpointLatency, 50))}, p99 ${ms(percentile(endpointLatency, 99))}; of which recompute p50 ${ms(percentile(applyMs, 50))}`,
   );
-  for (const c of clients) c.close();
+  for (const s of shards) s.proc.send({ cmd: 'exit' });
+  await Promise.all(shards.map((s) => once(s.proc, 'exit')));
 
   if (!values['no-envoy']) {
     progress(`N=${n}: real Envoy, scoped then full`);

@@ -51,6 +51,8 @@ export interface Groups {
 export interface GroupOptions {
   /** Namespaces whose pods meshscope never writes a Sidecar for (istio-system, its own). */
   ignoreNamespaces?: ReadonlySet<string>;
+  /** Only these namespaces (groups never span two, so a change regroups only its own). */
+  namespaces?: ReadonlySet<string>;
 }
 
 interface Unit {
@@ -82,7 +84,9 @@ export function findGroups(inv: Inventory, opts: GroupOptions = {}): Groups {
   const ignore = opts.ignoreNamespaces ?? new Set<string>();
   const units = new Map<string, Unit>();
   const pods = new Map<WorkloadId, Workload>();
-  for (const w of inv.workloads()) {
+  const only = opts.namespaces;
+  const workloads = only ? inv.services.filter((svc) => only.has(svc.namespace)).flatMap((svc) => svc.workloads) : inv.workloads();
+  for (const w of workloads) {
     if (ignore.has(w.namespace)) continue;
     const own = selectorLabels(w.labels);
     const owner = w.owner ? `${w.owner.kind}/${w.owner.name}` : `pod/${w.id}`;

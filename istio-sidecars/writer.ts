@@ -6,7 +6,7 @@
 // meshscope made and no longer needs are deleted; anything someone else owns
 // is left alone and its group reported as skipped.
 import { EventEmitter } from 'node:events';
-import type { Inventory, InventorySource, ScopeTarget, Service, ServiceId, WorkloadId } from '../contracts/index.ts';
+import { splitId, type Inventory, type InventorySource, type ScopeTarget, type Service, type ServiceId, type WorkloadId } from '../contracts/index.ts';
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
@@ -125,7 +125,11 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     if (k) this.mark(k);
   }
 
-  private readonly onInventory = (next: Inventory) => this.regroup(next);
+  private readonly onInventory = (next: Inventory, previous: Inventory) => {
+    // A delta names the services it changed: only their namespaces are grouped again.
+    const changed = next.changedSince(previous);
+    this.regroup(next, changed && new Set([...changed].map((id) => splitId(id).namespace)));
+  };
 
   private readonly onSidecars = (namespace: string) => {
     // Someone created, changed or deleted a Sidecar here: every group of the namespace is checked again.
@@ -134,10 +138,13 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.poke();
   };
 
-  private regroup(inv: Inventory): void {
-    const { groups, skipped } = findGroups(inv, { ignoreNamespaces: new Set(this.opts.ignoreNamespaces ?? []) });
-    this.groups = new Map(groups.map((g) => [keyOf(g.namespace, g.name), g]));
-    this.skippedGroups = skipped;
+  /** Groups the inventory again: the given namespaces, or all. */
+  private regroup(inv: Inventory, namespaces?: ReadonlySet<string>): void {
+    const { groups, skipped } = findGroups(inv, { ignoreNamespaces: new Set(this.opts.ignoreNamespaces ?? []), namespaces });
+    const kept = namespaces ? [...this.groups].filter(([, g]) => !namespaces.has(g.namespace)) : [];
+    const fresh = groups.map((g): [string, WorkloadGroup] => [keyOf(g.namespace, g.name), g]);
+    this.groups = new Map([...kept, ...fresh]);
+    this.skippedGroups = [...(namespaces ? this.skippedGroups.filter((x) => !namespaces.has(x.namespace)) : []), ...skipped];
     this.byService.clear();
     this.byWorkload.clear();
     for (const [k, g] of this.groups) {
@@ -149,7 +156,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       for (const w of g.workloads) this.byWorkload.set(w, k);
     }
     for (const k of [...this.state.keys()]) if (!this.groups.has(k)) this.state.delete(k);
-    for (const k of this.groups.keys()) this.mark(k);
+    for (const [k] of fresh) this.mark(k);
     this.pruneDue = true;
     this.poke();
   }
@@ -219,6 +226,8 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       if (existing && isOwn(existing)) await this.remove(existing);
       return;
     }
+    // Wanted again: what was said about deleting it no longer holds.
+    this.pruned.delete(k);
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);

@@ -31,6 +31,24 @@ export const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  */
 const BAD_HEAD_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
+/**
+ * Where a bad head byte (see BAD_HEAD_BYTES) lies in data[from..], or -1; a CR
+ * at the very end may still get its LF. For heads that arrive in pieces: a
+ * head ended by bare LFs never shows the CRLF CRLF the parser waits for, so it
+ * is refused as soon as the bad byte arrives rather than at the idle timeout.
+ */
+function badByteIn(data: Buffer, start: number, from: number): number {
+  for (let i = Math.max(start, from); i < data.length; i++) {
+    const b = data[i];
+    if (b >= 32 && b !== 127) continue;
+    if (b === 9) continue;
+    if (b === 10 && i > start && data[i - 1] === 13) continue;
+    if (b === 13 && (i + 1 === data.length || data[i + 1] === 10)) continue;
+    return i;
+  }
+  return -1;
+}
+
 const TOKEN_CHARS = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
 /** A chunk size and extensions exactly as RFC 9112 §7.1.1 spells them (BWS ";" name [ BWS "=" BWS token / quoted-string ]). */
@@ -107,6 +125,7 @@ export abstract class MessageParser {
         case State.Head: {
           const end = data.indexOf(CRLF2, Math.max(at, from));
           if (end === -1) {
+            if (badByteIn(data, at, from) !== -1) throw this.fail('control character or bare CR/LF in the head');
             // Up to 3 of the bytes held may be the start of the blank line that ends the head.
             if (data.length - at - 3 > this.maxHeaderBytes) throw this.fail(`head exceeds ${this.maxHeaderBytes} bytes`, true);
             this.pending = data.subarray(at);
@@ -133,6 +152,8 @@ export abstract class MessageParser {
         case State.ChunkSize: {
           const end = data.indexOf(CRLF, Math.max(at, from));
           if (end === -1) {
+            // No CRLF yet: a LF here is a bare one, and the line can never be valid.
+            if (data.indexOf(10, at) !== -1) throw this.fail('bare LF in a chunk size line');
             if (data.length - at - 1 > CHUNK_LINE_LIMIT) throw this.fail('chunk size line too long');
             this.pending = data.subarray(at);
             return flowing;
@@ -163,6 +184,7 @@ export abstract class MessageParser {
           if (data.length - at >= 2 && data[at] === 13 && data[at + 1] === 10) return this.finish(data, at + 2, null) && flowing;
           const end = data.indexOf(CRLF2, Math.max(at, from));
           if (end === -1) {
+            if (badByteIn(data, at, from) !== -1) throw this.fail('control character or bare CR/LF in the trailers');
             if (data.length - at - 3 > this.maxHeaderBytes) throw this.fail('trailers too large', true);
             this.pending = data.subarray(at);
             return flowing;

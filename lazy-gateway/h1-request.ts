@@ -49,8 +49,11 @@ function targetFits(method: string, target: string): boolean {
   const c = target.charCodeAt(0);
   if (c === 47 /* / */) return true;
   if (target === '*') return method === 'OPTIONS';
-  if (method === 'CONNECT') return /^[^/?#@]+:\d{1,5}$/.test(target);
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]/.test(target);
+  if (method === 'CONNECT') return /^[A-Za-z0-9\-._~%!$&'()*+,;=[\]]+:\d{1,5}$/.test(target);
+  // Schemes of letters only, as llhttp reads them: RFC 3986 would allow digits, '+', '-' and '.',
+  // but no scheme the gateway forwards has them, and a neighbour that refuses the target must not see it forwarded.
+  // The authority holds RFC 3986's characters only (llhttp refuses '"', '<', '{', ... there too).
+  return /^[A-Za-z]+:\/\/[A-Za-z0-9\-._~%!$&'()*+,;=:@[\]]+(?:[/?#]|$)/.test(target);
 }
 
 export class RequestParser extends MessageParser {

@@ -9,6 +9,8 @@ export interface ResponseEvents extends BodyEvents {
   head(status: number, headers: string[], trailers: boolean): void;
 }
 
+const STATUS_LINE = /^HTTP\/1\.[01] [1-9]\d\d(?:$| [\t\x20-\x7e\x80-\xff]*$)/;
+
 export class ResponseError extends Error {
   readonly code = 'ERR_UPSTREAM_PROTOCOL';
 }
@@ -64,12 +66,10 @@ export class ResponseParser extends MessageParser {
   protected onHead(head: string): void {
     const lines = head.split('\r\n');
     const statusLine = lines[0];
-    if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 32 || (statusLine.length !== 12 && statusLine.charCodeAt(12) !== 32)) {
-      throw new ResponseError(`bad upstream status line ${JSON.stringify(statusLine.slice(0, 40))}`);
-    }
+    // RFC 9112 §4: HTTP/1.x, three digits, then an optional reason of visible characters, spaces and tabs.
+    if (!STATUS_LINE.test(statusLine)) throw new ResponseError(`bad upstream status line ${JSON.stringify(statusLine.slice(0, 40))}`);
     const http10 = statusLine.charCodeAt(7) === 48;
     const status = Number(statusLine.slice(9, 12));
-    if (!Number.isInteger(status) || status < 100 || status > 999) throw new ResponseError(`bad upstream status ${JSON.stringify(statusLine.slice(9, 12))}`);
     const framing: Framing = { length: -1, chunked: false, close: http10, keepAliveMs: 0, trailer: false };
     const headers = parseFields(lines, 1, framing);
     if (status < 200) {

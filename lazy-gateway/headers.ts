@@ -13,6 +13,7 @@ const enum Kind {
   Source,
   ServiceCluster,
   PeerId,
+  ClientCert,
   Timeout,
   RequestId,
   ForwardedFor,
@@ -39,6 +40,8 @@ const KINDS = new Map<string, Kind>([
   [SOURCE_HEADER, Kind.Source],
   ['x-envoy-downstream-service-cluster', Kind.ServiceCluster],
   ['x-envoy-peer-metadata-id', Kind.PeerId],
+  // What the gateway's own sidecar verified about this hop: consumed here, never passed on.
+  ['x-forwarded-client-cert', Kind.ClientCert],
   [TIMEOUT_HEADER, Kind.Timeout],
   ['x-request-id', Kind.RequestId],
   ['x-forwarded-for', Kind.ForwardedFor],
@@ -62,6 +65,8 @@ export class RequestHead {
   source = '';
   serviceCluster = '';
   peerId = '';
+  /** x-forwarded-client-cert, repeats joined with commas. */
+  clientCert = '';
   timeoutMs = -1;
   requestId = '';
   forwardedFor = '';
@@ -91,6 +96,9 @@ function take(head: RequestHead, lower: string, value: string): void {
     case Kind.PeerId:
       head.peerId = value.trim();
       break;
+    case Kind.ClientCert:
+      head.clientCert = head.clientCert ? `${head.clientCert},${value}` : value;
+      return;
     case Kind.Timeout: {
       const n = Number(value);
       if (Number.isFinite(n) && n >= 0) head.timeoutMs = n;

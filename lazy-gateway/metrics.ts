@@ -25,6 +25,20 @@ class Histogram {
   }
 }
 
+/** Dead-upstream defences, read at scrape time. */
+export interface UpstreamHealthStats {
+  connectTimeouts: number;
+  /** Requests refused because an endpoint's connections and queue were full. */
+  overflows: number;
+  /** Requests waiting for a connection to an endpoint now. */
+  queued: number;
+  ejections: number;
+  readmissions: number;
+  ejectionsSkipped: number;
+  /** Endpoints out of rotation now. */
+  ejected: number;
+}
+
 /** One (source, destination, code) series; found through nested maps so counting builds no key string. */
 interface RequestSeries {
   readonly source: string;
@@ -40,11 +54,13 @@ export class Metrics {
   private readonly hits = new Map<string, number>();
   private readonly rejected = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
+  private readonly ignoredIdentity = new Map<string, number>();
   bytesReceived = 0;
   bytesSent = 0;
   inflight = 0;
   retries = 0;
   reportStats: () => ReportStats = () => ({ depth: 0, capacity: 0, dropped: 0, sent: 0, failures: 0 });
+  upstreamStats: () => UpstreamHealthStats = () => ({ connectTimeouts: 0, overflows: 0, queued: 0, ejections: 0, readmissions: 0, ejectionsSkipped: 0, ejected: 0 });
 
   request(source: string, destination: string, code: number, identifiedBy: string, bytesIn: number, bytesOut: number): void {
     let byDestination = this.series.get(source);
@@ -64,6 +80,15 @@ export class Metrics {
 
   reject(reason: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  }
+
+  /** An identity header from a peer that is neither a workload nor a trusted proxy: not believed. */
+  identityIgnored(header: string): void {
+    this.ignoredIdentity.set(header, (this.ignoredIdentity.get(header) ?? 0) + 1);
+  }
+
+  identityIgnoredCount(header: string): number {
+    return this.ignoredIdentity.get(header) ?? 0;
   }
 
   upstreamLatency(protocol: string, seconds: number): void {
@@ -99,6 +124,8 @@ export class Metrics {
     for (const [by, v] of this.hits) out.push(`meshscope_gateway_fallback_hits_total{identified_by="${esc(by)}"} ${v}`);
     counter('meshscope_gateway_rejected_total', 'Requests refused without forwarding, by reason.');
     for (const [reason, v] of this.rejected) out.push(`meshscope_gateway_rejected_total{reason="${esc(reason)}"} ${v}`);
+    counter('meshscope_gateway_identity_headers_ignored_total', 'Identity headers not believed: the peer was neither an inventory workload nor a trusted proxy.');
+    for (const [header, v] of this.ignoredIdentity) out.push(`meshscope_gateway_identity_headers_ignored_total{header="${esc(header)}"} ${v}`);
     counter('meshscope_gateway_retries_total', 'Requests retried on another endpoint after a connection failure.');
     out.push(`meshscope_gateway_retries_total ${this.retries}`);
     counter('meshscope_gateway_received_bytes_total', 'Request body bytes received from callers.');
@@ -118,6 +145,15 @@ export class Metrics {
     out.push(`meshscope_gateway_report_sent_total ${r.sent}`);
     counter('meshscope_gateway_report_failures_total', 'Sink sends that failed and will be retried.');
     out.push(`meshscope_gateway_report_failures_total ${r.failures}`);
+    const u = this.upstreamStats();
+    const one = (name: string, type: 'counter' | 'gauge', help: string, value: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    one('meshscope_gateway_upstream_connect_timeouts_total', 'counter', 'Upstream connections not established within the connect timeout (retried like refused ones).', u.connectTimeouts);
+    one('meshscope_gateway_upstream_overflow_total', 'counter', 'Requests refused (503) because an endpoint had its maximum connections busy and its queue full.', u.overflows);
+    one('meshscope_gateway_upstream_queued_requests', 'gauge', 'Requests waiting for a connection to a busy endpoint.', u.queued);
+    one('meshscope_gateway_outlier_ejections_total', 'counter', 'Endpoints taken out of rotation after consecutive failures.', u.ejections);
+    one('meshscope_gateway_outlier_readmissions_total', 'counter', 'Ejected endpoints put back in rotation when their ejection ran out.', u.readmissions);
+    one('meshscope_gateway_outlier_ejections_skipped_total', 'counter', 'Ejections not made because the route had its maximum share of endpoints out.', u.ejectionsSkipped);
+    one('meshscope_gateway_outlier_ejected_endpoints', 'gauge', 'Endpoints out of rotation now.', u.ejected);
     out.push('# HELP meshscope_gateway_upstream_latency_seconds Time from forwarding to the upstream response head.');
     out.push('# TYPE meshscope_gateway_upstream_latency_seconds histogram');
     for (const [protocol, h] of this.latency) {

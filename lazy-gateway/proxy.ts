@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Inventory } from '../contracts/inventory/index.ts';
 import type { AccessLogRecord } from '../contracts/access-log.ts';
 import { Authorizer, refusal } from './authz.ts';
-import { identifyCaller, type Caller } from './caller.ts';
+import { Callers, type Caller } from './caller.ts';
 import { isGrpc, type Downstream, type DownstreamObserver } from './downstream.ts';
 import { toH2Object } from './headers.ts';
 import { isoTime } from './iso-time.ts';
@@ -15,7 +15,8 @@ import type { Reporter } from './reporter.ts';
 import { Rejection, Route, Router, type Endpoint } from './route.ts';
 import type { H1Upstream } from './upstream-h1.ts';
 import type { H2Upstream } from './upstream-h2.ts';
-import { failedBeforeResponse, isConnectFailure, type UpstreamReceiver } from './upstream.ts';
+import type { OutlierDetector } from './outlier.ts';
+import { failedBeforeResponse, isConnectFailure, UnsendableRequest, UpstreamOverflow, type UpstreamReceiver } from './upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -29,17 +30,21 @@ export interface ProxyLimits {
 }
 
 export class Proxy {
-  readonly router = new Router();
+  readonly router: Router;
   readonly authz = new Authorizer();
 
   constructor(
     readonly inventory: () => Inventory,
+    readonly callers: Callers,
     readonly h1: H1Upstream,
     readonly h2: H2Upstream,
+    readonly outliers: OutlierDetector,
     readonly reporter: Reporter,
     readonly metrics: Metrics,
     readonly limits: ProxyLimits,
-  ) {}
+  ) {
+    this.router = new Router(outliers);
+  }
 
   handle(ds: Downstream): void {
     new Call(this, ds).start();
@@ -75,9 +80,10 @@ class Call implements UpstreamReceiver, DownstreamObserver {
     const { ds, proxy } = this;
     const head = ds.head;
     const inventory = proxy.inventory();
-    this.caller = identifyCaller(inventory, head, ds.remoteAddress);
+    const caller = (this.caller = proxy.callers.identify(inventory, head, ds.remoteAddress));
     this.requestId = head.requestId || randomUUID();
     ds.observe(this);
+    if (caller.refusal) return this.rejectWith(caller.refusal.status, caller.refusal.reason, caller.refusal.message);
     const result = proxy.router.resolve(inventory, head.method, head.authority, this.caller.namespace, head.absoluteForm);
     if (result instanceof Rejection) return this.rejectWith(result.status, result.reason, result.message);
     this.route = result;
@@ -136,6 +142,9 @@ class Call implements UpstreamReceiver, DownstreamObserver {
   headers(status: number, headers: string[], endStream: boolean, trailers: boolean): void {
     if (this.finished) return;
     this.status = status;
+    const outliers = this.proxy.outliers;
+    if (status >= 500) outliers.failed(this.endpoint!.health, this.route!.endpoints);
+    else outliers.succeeded(this.endpoint!.health);
     this.proxy.metrics.upstreamLatency(this.route!.protocol, (performance.now() - this.upstreamT0) / 1000);
     this.ds.respond(status, headers, endStream, trailers);
     if (endStream) this.finish();
@@ -162,14 +171,20 @@ class Call implements UpstreamReceiver, DownstreamObserver {
       this.ds.abort();
       return this.finish();
     }
+    if (err instanceof UnsendableRequest) return this.rejectWith(400, 'bad-request', `cannot forward to ${this.route!.service.id} over HTTP/1.1: ${err.message}`);
+    const where = `${this.route!.service.id} endpoint ${this.endpoint!.key}`;
+    if (err instanceof UpstreamOverflow) return this.rejectWith(503, 'upstream-overflow', `${where} is at its connection limit: ${err.message}`);
     const connectFailed = isConnectFailure(err);
-    if (this.attempt === 0 && !this.ds.hasBody && IDEMPOTENT.has(this.ds.head.method) && failedBeforeResponse(err)) {
+    const protocolError = (err as Error & { code?: string }).code === 'ERR_UPSTREAM_PROTOCOL';
+    this.proxy.outliers.failed(this.endpoint!.health, this.route!.endpoints);
+    // A connection that never opened carried nothing: any bodiless request goes to the next endpoint.
+    if (this.attempt === 0 && !this.ds.hasBody && (connectFailed || (IDEMPOTENT.has(this.ds.head.method) && failedBeforeResponse(err)))) {
       this.attempt++;
       this.proxy.metrics.retries++;
       return this.forward();
     }
-    const where = `${this.route!.service.id} endpoint ${this.endpoint!.key}`;
     if (connectFailed) this.rejectWith(503, 'upstream-connect-failed', `cannot connect to ${where}: ${err.message}`);
+    else if (protocolError) this.rejectWith(502, 'upstream-protocol-error', `${where} broke HTTP/1.1: ${err.message}`);
     else this.rejectWith(502, 'upstream-reset', `${where} failed before answering: ${err.message}`);
   }
 

@@ -2,6 +2,7 @@
 // from being an open proxy: only services of the inventory are reachable.
 import { isIP } from 'node:net';
 import { Inventory, splitHostPort, type Protocol, type Service, type ServicePort, type WorkloadId } from '../contracts/inventory/index.ts';
+import type { EndpointHealth, OutlierDetector } from './outlier.ts';
 
 export interface Endpoint {
   /** `address:port`, the key of its connection pool. */
@@ -9,6 +10,8 @@ export interface Endpoint {
   readonly address: string;
   readonly port: number;
   readonly workload: WorkloadId;
+  /** Its outlier state, shared by every route that reaches `key`. */
+  readonly health: EndpointHealth;
 }
 
 export class Route {
@@ -27,10 +30,20 @@ export class Route {
     return this.port.protocol;
   }
 
+  /** The next endpoint in rotation that is not ejected; when all are, the next one anyway (better a try than none). */
   pick(): Endpoint {
-    const e = this.endpoints[this.next % this.endpoints.length];
-    this.next = (this.next + 1) % this.endpoints.length;
-    return e;
+    const n = this.endpoints.length;
+    const first = this.endpoints[this.next % n];
+    this.next = (this.next + 1) % n;
+    if (first.health.ejectedUntil === 0) return first;
+    const now = Date.now();
+    if (!first.health.ejected(now)) return first;
+    for (let i = 1; i < n; i++) {
+      const e = this.endpoints[this.next];
+      this.next = (this.next + 1) % n;
+      if (!e.health.ejected(now)) return e;
+    }
+    return first;
   }
 }
 
@@ -50,6 +63,8 @@ export class Router {
   private readonly cache = new Map<string, Route | Rejection>();
   /** One Route per service port (and per pod for pod-IP authorities), so every spelling shares one rotation. */
   private readonly routes = new Map<string, Route>();
+
+  constructor(private readonly outliers: OutlierDetector) {}
 
   /** Resolves an authority for a caller in `namespace`; `inventory` is the current version. */
   resolve(inventory: Inventory, method: string, authority: string, namespace: string, absoluteForm: boolean): Route | Rejection {
@@ -93,7 +108,7 @@ export class Router {
     }
     const target = servicePort.targetPort;
     return this.route(`${service.id}:${servicePort.port}`, service, servicePort, () =>
-      service.workloads.map((w) => ({ key: `${w.address}:${target}`, address: w.address, port: target, workload: w.id })),
+      service.workloads.map((w) => this.endpoint(w.address, target, w.id)),
     );
   }
 
@@ -107,9 +122,12 @@ export class Router {
     const servicePort = service.ports.find((p) => p.targetPort === (port ?? 80));
     if (!servicePort) return unknownPort(service, authority);
     const target = servicePort.targetPort;
-    return this.route(`${workload.id}:${target}`, service, servicePort, () => [
-      { key: `${workload.address}:${target}`, address: workload.address, port: target, workload: workload.id },
-    ]);
+    return this.route(`${workload.id}:${target}`, service, servicePort, () => [this.endpoint(workload.address, target, workload.id)]);
+  }
+
+  private endpoint(address: string, port: number, workload: WorkloadId): Endpoint {
+    const key = `${address}:${port}`;
+    return { key, address, port, workload, health: this.outliers.of(key) };
   }
 
   private route(key: string, service: Service, port: ServicePort, endpoints: () => Endpoint[]): Route | Rejection {

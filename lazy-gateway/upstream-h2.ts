@@ -4,7 +4,7 @@ import http2, { constants, type ClientHttp2Session, type ClientHttp2Stream, type
 import type { Readable } from 'node:stream';
 import type { Endpoint } from './route.ts';
 import { responseFromObject, toH2Object } from './headers.ts';
-import type { UpstreamReceiver } from './upstream.ts';
+import { connectTimeout, type UpstreamReceiver, type UpstreamStats } from './upstream.ts';
 
 const kRx = Symbol('receiver');
 const kDone = Symbol('done');
@@ -49,10 +49,13 @@ function onClose(this: Stream): void {
 
 export interface H2Options {
   maxResponseHeaderBytes: number;
+  /** A session not established by then fails its streams as a connect failure (retryable). */
+  connectTimeoutMs: number;
 }
 
 export class H2Upstream {
   private readonly sessions = new Map<string, ClientHttp2Session>();
+  readonly stats: UpstreamStats = { connectTimeouts: 0, overflows: 0, queued: () => 0 };
 
   constructor(private readonly options: H2Options) {}
 
@@ -71,7 +74,17 @@ export class H2Upstream {
     session.on('error', forget);
     session.on('goaway', forget);
     session.on('close', forget);
-    session.once('connect', () => session.setLocalWindowSize(8 << 20));
+    const ms = this.options.connectTimeoutMs;
+    const timer = setTimeout(() => {
+      this.stats.connectTimeouts++;
+      forget();
+      session.destroy(connectTimeout(endpoint.key, ms));
+    }, ms);
+    session.once('close', () => clearTimeout(timer));
+    session.once('connect', () => {
+      clearTimeout(timer);
+      session.setLocalWindowSize(8 << 20);
+    });
     this.sessions.set(endpoint.key, session);
     return session;
   }

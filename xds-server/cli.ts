@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
 import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, portOption } from '../cli/options.ts';
-import { loadInventory, openInventorySource, type Inventory, type InventoryOrigin, type InventorySource } from '../contracts/index.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies, loadInventory, openInventorySource, type Inventory, type InventoryOrigin, type InventorySource } from '../contracts/index.ts';
 import { closest } from '../contracts/inventory/errors.ts';
 import { DEFAULT_XDS, envoyBootstrapYaml, grpcBootstrapJson } from './bootstrap.ts';
 import { createXdsServer } from './index.ts';
@@ -16,6 +16,14 @@ const EXIT_USAGE = 2;
 function usageError(command: string, err: unknown): number {
   process.stderr.write(`meshscope ${command}: ${(err as Error).message}\nRun \`meshscope ${command} --help\` for the options.\n`);
   return EXIT_USAGE;
+}
+
+function trustedPeers(text: string | undefined): TrustedPeers {
+  try {
+    return new TrustedPeers(text === undefined ? undefined : parseTrustedProxies(text));
+  } catch (err) {
+    throw new UsageError(`--trusted-proxies: ${(err as Error).message}, or 'none'`);
+  }
 }
 
 function ipOption(value: string | undefined, flag: string): string | undefined {
@@ -51,6 +59,9 @@ ${INVENTORY_USAGE}
                        stream every egress request to it, so dependencies
                        that are now called directly stay in scope
   --no-lazy            push every proxy the whole mesh (the baseline)
+  --trusted-proxies C  CIDRs whose node ids are believed from any address
+                       (default ${DEFAULT_TRUSTED_PROXIES.join(',')}; 'none'); any other
+                       peer must be the inventory workload its node id names
   -h, --help           this text
 
 Prints "xds-server listening on HOST:PORT" on stdout once serving; stops
@@ -61,7 +72,7 @@ export const xdsServerCommand: Command = {
   summary: 'serve scoped xDS configuration to Envoy sidecars and proxyless gRPC clients',
   usage: XDS_SERVER_USAGE,
   async run(argv) {
-    let opts: { origin: InventoryOrigin; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean };
+    let opts: { origin: InventoryOrigin; port: number; host: string; gateway?: HostPort; als?: HostPort; lazy: boolean; trusted: TrustedPeers };
     let inventory: InventorySource;
     try {
       const { values } = parseArgs({
@@ -73,6 +84,7 @@ export const xdsServerCommand: Command = {
           gateway: { type: 'string' },
           als: { type: 'string' },
           'no-lazy': { type: 'boolean' },
+          'trusted-proxies': { type: 'string' },
         },
         strict: true,
         allowPositionals: false,
@@ -84,6 +96,7 @@ export const xdsServerCommand: Command = {
         gateway: hostPort(values.gateway, '--gateway'),
         als: hostPort(values.als, '--als'),
         lazy: !values['no-lazy'],
+        trusted: trustedPeers(values['trusted-proxies']),
       };
       if (isIP(opts.host) === 0 && opts.host !== 'localhost') throw new UsageError(`--host ${JSON.stringify(opts.host)}: expected an IP address to listen on`);
       inventory = await openInventorySource(opts.origin, (line) => process.stderr.write(`${line}\n`));
@@ -100,6 +113,7 @@ export const xdsServerCommand: Command = {
         lazy: opts.lazy,
         port: opts.port,
         host: opts.host,
+        trustedPeers: opts.trusted,
         log: (line) => process.stderr.write(`${line}\n`),
       });
     } catch (err) {

@@ -19,6 +19,8 @@ export interface XdsGrpcServerOptions {
   log?: (line: string) => void;
   /** Where streams report answers and delivered changes. */
   events?: ProtocolEvents;
+  /** Judges each stream's node against its peer address (see StreamDeps.admit). */
+  admit?: StreamDeps['admit'];
 }
 
 export interface XdsGrpcServer {
@@ -34,7 +36,7 @@ const SHUTDOWN_GRACE_MS = 2000;
 export async function startXdsGrpcServer(options: XdsGrpcServerOptions): Promise<XdsGrpcServer> {
   const host = options.host ?? '127.0.0.1';
   const status = options.status ?? new NodeStatusRegistry();
-  const deps: StreamDeps = { cache: options.cache, status, log: options.log ?? (() => {}), events: options.events };
+  const deps: StreamDeps = { cache: options.cache, status, log: options.log ?? (() => {}), events: options.events, admit: options.admit };
   /** Open streams and how to end each with a status. */
   const open = new Map<AdsStream<unknown>, StreamSink['fail']>();
   const server = new grpc.Server({
@@ -52,6 +54,7 @@ export async function startXdsGrpcServer(options: XdsGrpcServerOptions): Promise
         call.emit('error', { code, details });
       };
       const stream = make({
+        peer: call.getPeer(),
         send: (bytes) => {
           if (!ended) call.write(bytes);
         },

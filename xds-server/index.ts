@@ -2,11 +2,12 @@
 // (grpc-server.ts) serving the scoped cache (cache/), with the scope API the
 // analyzer drives, proxyless subscriptions as dependency observations,
 // per-proxy status, and events for each ACK/NACK and each delivered change.
-import { inventorySource, type AccessLogRecord, type Inventory, type InventorySource, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
+import { TrustedPeers, inventorySource, refusedIdentity, type AccessLogRecord, type Inventory, type InventorySource, type ProxyStatus, type ScopeTarget } from '../contracts/index.ts';
 import { MeshCache } from './cache/mesh-cache.ts';
 import { startXdsGrpcServer } from './grpc-server.ts';
 import { NodeStatusRegistry, ProtocolEvents, type AnswerEvent, type PushEvent } from './protocol/index.ts';
 import { parseHostPort, type HostPort } from './resources/host-port.ts';
+import type { XdsNode } from './types.ts';
 
 export { MeshCache, type MeshCacheOptions, type ObservationListener } from './cache/mesh-cache.ts';
 export { measureProxyBytes, ProxyBytesMeter, type ProxyBytesOptions } from './cache/proxy-bytes.ts';
@@ -42,6 +43,12 @@ export interface XdsServerOptions {
   host?: string;
   /** Noteworthy events (NACKs, refused streams); default: none. */
   log?: (line: string) => void;
+  /**
+   * Peers whose node ids are believed whatever their address (default
+   * loopback: the embedded setup's sidecars). Any other peer must be the
+   * inventory workload its node id names, or its stream ends PERMISSION_DENIED.
+   */
+  trustedPeers?: TrustedPeers;
 }
 
 export interface XdsServer {
@@ -64,6 +71,10 @@ export interface XdsServer {
   onPush(listener: (event: PushEvent) => void): () => void;
   /** Connected proxies, sorted by node id. */
   proxies(): ProxyStatus[];
+  /** Connected proxies, counted without listing them. */
+  proxyCount(): number;
+  /** Streams refused because their node id contradicts their peer address. */
+  refusedIdentities(): number;
   /** One proxy by node id, or by workload id (`POD.NS`). */
   proxy(id: string): ProxyStatus | undefined;
   /** Applies an inventory version now (a watched inventory does this itself). */
@@ -84,6 +95,13 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   const host = options.host ?? '127.0.0.1';
   const onChange = (next: Inventory) => cache.setInventory(next);
   let grpc: Awaited<ReturnType<typeof startXdsGrpcServer>> | undefined;
+  const trusted = options.trustedPeers ?? new TrustedPeers();
+  let refused = 0;
+  const admit = (node: XdsNode, peer: string): string | undefined => {
+    const why = refusedIdentity(cache.inventory, trusted, peer, node.id, cache.inventory.workloadForNode(node)?.id);
+    if (why) refused++;
+    return why;
+  };
 
   const server: XdsServer = {
     get port() {
@@ -96,6 +114,8 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
     onAnswer: (listener) => events.onAnswer(listener),
     onPush: (listener) => events.onPush(listener),
     proxies: () => status.list(),
+    proxyCount: () => status.size,
+    refusedIdentities: () => refused,
     proxy: (id) => status.get(id) ?? status.list().find((p) => p.workload === id),
     setInventory: (inventory) => cache.setInventory(inventory),
     close: async () => {
@@ -107,7 +127,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   watched.on('change', onChange);
   try {
     await options.setup?.(server);
-    grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log, events });
+    grpc = await startXdsGrpcServer({ cache, port: options.port ?? 0, host, status, log: options.log, events, admit });
   } catch (err) {
     watched.off('change', onChange);
     throw err;

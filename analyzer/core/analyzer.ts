@@ -15,8 +15,9 @@ import { Policy, validateRule, type Pin, type ScopeRule } from './policy.ts';
 import { Resolver } from './resolve.ts';
 import { restore } from './restore.ts';
 import { Scopes } from './scopes.ts';
+import { FlushHealth } from './store/flush-health.ts';
 import { Store } from './store/store.ts';
-import type { IngestResult, RawInput } from './types.ts';
+import type { IngestResult, RawInput, RejectionLog } from './types.ts';
 import { edgeView, edgeViews, rejectedViews, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
 
 export interface AnalyzerOptions {
@@ -34,6 +35,8 @@ export interface AnalyzerOptions {
   maxLineBytes?: number;
   /** Told of every scope now and of every change from then on (or call attach() later). */
   target?: ScopeTarget;
+  /** Where store failures and recoveries are told. */
+  log?: (msg: string) => void;
 }
 
 export interface AnalyzerEvents {
@@ -55,7 +58,10 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   private readonly ctx: IngestContext;
   private inv: Inventory;
   private timers: NodeJS.Timeout[] = [];
+  private flushTimer?: NodeJS.Timeout;
   private lastFlushAt?: number;
+  /** Store failures: counted, retried by the flush timer, reported by /readyz. */
+  readonly storeHealth: FlushHealth;
   readonly clock: Clock;
 
   /** Opens the store, restores graph, pins and rules, and computes every scope before returning. */
@@ -73,6 +79,7 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     super();
     this.inv = opts.inventory;
     this.clock = opts.clock ?? systemClock;
+    this.storeHealth = new FlushHealth(opts.log ?? (() => {}));
     const ttl = opts.dependencyTtlMs ?? DEFAULT_TTL_MS;
     const grace = opts.graceMs ?? Expiry.defaultGrace(ttl);
     this.expiry = new Expiry(ttl, grace, this.clock.now() + grace);
@@ -109,9 +116,9 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   }
 
   /** Ingests raw lines or decoded objects of any shape; bad ones are counted and kept, never thrown. */
-  ingest(batch: readonly RawInput[]): IngestResult {
+  ingest(batch: readonly RawInput[], rejections?: RejectionLog): IngestResult {
     const changed = new Set<ServiceId>();
-    const r = this.pipeline.batch(batch, changed);
+    const r = this.pipeline.batch(batch, changed, rejections);
     if (changed.size > 0) this.scopesState.refresh(changed);
     return r;
   }
@@ -142,8 +149,10 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
       // Nothing is lost in memory: the next flush writes it again (transports have not acknowledged it).
       for (const e of edges) this.graphState.markDirty(e);
       this.outcomes.putBack(o);
+      this.storeHealth.failed(err as Error, Date.now());
       throw err;
     }
+    this.storeHealth.succeeded(Date.now());
     this.lastFlushAt = this.clock.now();
   }
 
@@ -243,15 +252,28 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     return this.scopesState.refresh(changed);
   }
 
-  /** Live mode: flushes every `flushMs` and checks expiry every `expiryCheckMs` (timers don't hold the process). */
+  /**
+   * Live mode: flushes every `flushMs` (backing off while the store fails, see
+   * flush-health.ts) and checks expiry every `expiryCheckMs` (timers don't hold the process).
+   */
   start(opts: { flushMs?: number; expiryCheckMs?: number } = {}): this {
-    this.timers.push(setInterval(() => this.flush(), opts.flushMs ?? 1000).unref());
+    const flushMs = opts.flushMs ?? 1000;
+    const tick = () => {
+      try {
+        this.flush();
+      } catch {
+        // Counted and logged by storeHealth; what failed stays pending for the next tick.
+      }
+      this.flushTimer = setTimeout(tick, this.storeHealth.nextDelay(flushMs)).unref();
+    };
+    this.flushTimer = setTimeout(tick, flushMs).unref();
     this.timers.push(setInterval(() => this.checkExpiry(), opts.expiryCheckMs ?? 30_000).unref());
     return this;
   }
 
   /** Flushes and closes the store. */
   close(): void {
+    clearTimeout(this.flushTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (!this.store.db.open) return;

@@ -14,17 +14,28 @@ export class Edge {
   lastSeen = -Infinity;
   readonly protocols: string[] = [];
   latency = new LatencyHistogram();
-  /** In scope: seen within the TTL (see expiry.ts for the exact rule). */
-  active = false;
   /** Changed since the last flush. */
   dirty = false;
+  private inScope = false;
 
   constructor(
     readonly kind: EdgeKind,
     readonly source: string,
     readonly dest: ServiceId,
     readonly key: string,
+    /** Kept current as edges enter and leave scope, so counting them is O(1) (/metrics). */
+    private readonly tally: EdgeTally = { activeServiceEdges: 0 },
   ) {}
+
+  /** In scope: seen within the TTL (see expiry.ts for the exact rule). */
+  get active(): boolean {
+    return this.inScope;
+  }
+
+  set active(v: boolean) {
+    if (v !== this.inScope && this.kind === 'service') this.tally.activeServiceEdges += v ? 1 : -1;
+    this.inScope = v;
+  }
 
   /** `latencyBucket` from bucketOf(durationMs): -1 when the record has no duration. */
   add(time: number, code: number, latencyBucket: number, protocol: string): void {
@@ -35,6 +46,10 @@ export class Edge {
     if (!this.protocols.includes(protocol)) this.protocols.push(protocol);
     this.latency.addBucket(latencyBucket);
   }
+}
+
+export interface EdgeTally {
+  activeServiceEdges: number;
 }
 
 export function edgeKey(kind: EdgeKind, source: string, dest: ServiceId): string {

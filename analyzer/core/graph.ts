@@ -3,7 +3,7 @@
 // place, so readers of the graph always see current counts).
 import { DirectedGraph } from 'graphology';
 import type { Inventory, ServiceId } from '../../contracts/index.ts';
-import { Edge, edgeKey, type EdgeKind } from './edge.ts';
+import { Edge, edgeKey, type EdgeKind, type EdgeTally } from './edge.ts';
 
 export interface NodeAttributes {
   kind: 'service' | 'workload';
@@ -33,6 +33,8 @@ export class DependencyGraph {
   private readonly workloadIndex = new Map<string, Map<ServiceId, Edge>>();
   private readonly outgoing = new Map<ServiceId, Edge[]>();
   private dirty: Edge[] = [];
+  /** Service-level edges in scope now, kept by the edges themselves. */
+  readonly tally: EdgeTally = { activeServiceEdges: 0 };
 
   /** The edge, created (inactive, empty) on first use. */
   edge(kind: EdgeKind, source: string, dest: ServiceId, workloadService?: ServiceId): Edge {
@@ -113,7 +115,7 @@ export class DependencyGraph {
   }
 
   private create(kind: EdgeKind, source: string, dest: ServiceId, key: string, workloadService?: ServiceId): Edge {
-    const e = new Edge(kind, source, dest, key);
+    const e = new Edge(kind, source, dest, key, this.tally);
     this.edges.set(key, e);
     const index = kind === 'service' ? this.serviceIndex : this.workloadIndex;
     let bySource = index.get(source);

@@ -11,7 +11,7 @@ import { bucketOf } from './histogram.ts';
 import { isRejection, normalize } from './normalize.ts';
 import type { Outcomes } from './outcomes.ts';
 import type { Resolver } from './resolve.ts';
-import type { IngestResult, NormalizedRecord, RawInput } from './types.ts';
+import type { IngestResult, NormalizedRecord, RawInput, RejectionLog } from './types.ts';
 
 export type Outcome = 'accepted' | 'rejected' | 'unresolved' | 'duplicate';
 
@@ -29,11 +29,18 @@ export interface IngestContext {
 }
 
 export class IngestPipeline {
+  /** Why the latest rejected record was rejected. */
+  private lastRejection = { reason: '', detail: '' };
+
   constructor(private readonly c: IngestContext) {}
 
-  batch(inputs: readonly RawInput[], changed: Set<ServiceId>): IngestResult {
+  batch(inputs: readonly RawInput[], changed: Set<ServiceId>, log?: RejectionLog): IngestResult {
     const r: IngestResult = { accepted: 0, rejected: 0, unresolved: 0, duplicates: 0 };
-    for (const input of inputs) count(r, this.one(input, changed));
+    for (const input of inputs) {
+      const o = this.one(input, changed);
+      count(r, o);
+      if (o === 'rejected' && log && log.entries.length < log.max) log.entries.push({ ref: input.ref, ...this.lastRejection });
+    }
     return r;
   }
 
@@ -50,7 +57,8 @@ export class IngestPipeline {
   one({ value, ref, rejectReason, rejectDetail }: RawInput, changed: Set<ServiceId>): Outcome {
     this.c.outcomes.records++;
     if (rejectReason !== undefined) {
-      this.c.outcomes.reject(rejectReason, rejectDetail ?? 'rejected by the transport', value, ref, this.c.clock.now());
+      this.lastRejection = { reason: rejectReason, detail: rejectDetail ?? 'rejected by the transport' };
+      this.c.outcomes.reject(rejectReason, this.lastRejection.detail, value, ref, this.c.clock.now());
       return 'rejected';
     }
     return this.value(value, ref, changed);
@@ -59,6 +67,7 @@ export class IngestPipeline {
   private value(value: unknown, ref: string, changed: Set<ServiceId>): Outcome {
     const rec = normalize(value, this.c.maxLine);
     if (isRejection(rec)) {
+      this.lastRejection = { reason: rec.reason, detail: rec.detail };
       this.c.outcomes.reject(rec.reason, rec.detail, value, ref, this.c.clock.now());
       return 'rejected';
     }

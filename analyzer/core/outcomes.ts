@@ -45,6 +45,8 @@ export class Outcomes {
   duplicates = 0;
   rejectedTotal = 0;
   unresolvedTotal = 0;
+  /** unresolvedTotal by kind, kept as they come (for /metrics, without a scan). */
+  readonly unresolvedByKind: Record<UnresolvedKind, number> = { source: 0, destination: 0 };
   readonly rejected = new Map<string, RejectedEntry>();
   readonly unresolved = new Map<string, UnresolvedEntry>();
   private dirtyRejected = new Set<RejectedEntry>();
@@ -66,6 +68,7 @@ export class Outcomes {
 
   unresolve(kind: UnresolvedKind, key: string, source: ServiceId | '', ref: string, time: number): void {
     this.unresolvedTotal++;
+    this.unresolvedByKind[kind]++;
     let id = `${kind} ${source} ${key}`;
     let e = this.unresolved.get(id);
     if (!e && this.unresolved.size >= MAX_UNRESOLVED_KEYS) {
@@ -102,6 +105,7 @@ export class Outcomes {
   restoreUnresolved(e: UnresolvedEntry): void {
     this.unresolved.set(`${e.kind} ${e.source} ${e.key}`, e);
     this.unresolvedTotal += e.count;
+    this.unresolvedByKind[e.kind] += e.count;
   }
 
   restoreRejected(e: RejectedEntry): void {

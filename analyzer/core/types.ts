@@ -49,6 +49,12 @@ export interface NormalizedRecord {
   requestId?: string;
 }
 
+/** The first `max` rejections of an ingest call, for a transport that answers its sender (HTTP). */
+export interface RejectionLog {
+  max: number;
+  entries: Array<{ ref: string; reason: string; detail: string }>;
+}
+
 export interface Rejection {
   reason: RejectReason | string;
   detail: string;

@@ -47,6 +47,7 @@ export interface UnresolvedView {
 export interface AnalyzerStats extends IngestResult {
   records: number;
   rejectedByReason: Record<string, number>;
+  unresolvedByKind: Record<UnresolvedKind, number>;
   /** Service-level edges in scope now. */
   edges: number;
   /** Every remembered edge, service- and workload-level, expired ones included. */
@@ -106,8 +107,7 @@ export function unresolvedViews(o: Outcomes): UnresolvedView[] {
 }
 
 export function statsView(o: Outcomes, graph: DependencyGraph, dedupeEntries: number, lastFlushAt: number | undefined): AnalyzerStats {
-  let edges = 0;
-  for (const e of graph.all()) if (e.kind === 'service' && e.active) edges++;
+  const edges = graph.tally.activeServiceEdges;
   return {
     records: o.records,
     accepted: o.accepted,
@@ -115,6 +115,7 @@ export function statsView(o: Outcomes, graph: DependencyGraph, dedupeEntries: nu
     unresolved: o.unresolvedTotal,
     duplicates: o.duplicates,
     rejectedByReason: Object.fromEntries([...o.rejected.values()].map((e) => [e.reason, e.count])),
+    unresolvedByKind: { ...o.unresolvedByKind },
     edges,
     edgesKnown: graph.size,
     dedupeEntries,

@@ -32,6 +32,9 @@ export interface AppDeps {
   accessLogService?: HostPort;
   /** Bearer token for pin and rule writes; unset = open. */
   adminToken?: string;
+  /** Bearer token for access-log posts; unset = open. */
+  ingestToken?: string;
+  ingestMaxBytes?: number;
   /** Why /readyz should answer 503, or undefined when ready. */
   notReady?: () => string | undefined;
   push?: PushLatency;
@@ -57,7 +60,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: '1',
         description: 'The dependency graph learned from access logs, the scopes it gives each proxy, and what the xDS server pushed.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the analyzer --admin-token' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'the analyzer --admin-token' },
+          ingest: { type: 'http', scheme: 'bearer', description: 'the analyzer --ingest-token' },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -66,14 +74,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });
   const proxies = () => deps.xds?.proxies() ?? [];
   await app.register(pageRoutes);
-  await app.register(healthRoutes, { notReady: deps.notReady ?? (() => undefined) });
+  await app.register(healthRoutes, { notReady: () => deps.notReady?.() ?? analyzer.storeHealth.problem() });
   await app.register(graphRoutes, { analyzer });
   await app.register(servicesRoutes, { analyzer, bytes, proxies });
   await app.register(pinRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(ruleRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });
   await app.register(diagnosticsRoutes, { analyzer });
-  await app.register(metricsRoutes, { analyzer, push: deps.push, proxies: deps.xds ? proxies : undefined, sources: deps.sources, families: deps.metricFamilies });
-  await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer });
+  const xds = deps.xds;
+  await app.register(metricsRoutes, { analyzer, push: deps.push, proxyCount: xds ? () => xds.proxyCount() : undefined, sources: deps.sources, families: deps.metricFamilies });
+  await app.register(ingestRoutes, { ingest: deps.ingest ?? analyzer, ingestToken: deps.ingestToken, maxBodyBytes: deps.ingestMaxBytes });
   return app;
 }

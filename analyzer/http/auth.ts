@@ -1,9 +1,11 @@
-// Admin writes (pins, rules) need `Authorization: Bearer TOKEN` when the
-// analyzer runs with --admin-token / MESHSCOPE_ADMIN_TOKEN; reads stay open.
+// Writes need `Authorization: Bearer TOKEN` when the analyzer runs with a
+// token: --admin-token / MESHSCOPE_ADMIN_TOKEN for pins and rules,
+// --ingest-token / MESHSCOPE_INGEST_TOKEN for access-log posts. Reads stay open.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 
-export function adminGuard(token: string | undefined) {
+/** A preHandler that lets through requests bearing `token` (the value of `flag`); none = open. */
+export function bearerGuard(token: string | undefined, flag: string) {
   // A token read from a file or a Secret often ends in a newline; the presented one is trimmed too.
   const configured = token?.trim();
   const expected = configured ? digest(configured) : undefined;
@@ -17,14 +19,14 @@ export function adminGuard(token: string | undefined) {
     await reply.code(401).send({
       statusCode: 401,
       error: 'Unauthorized',
-      message: m ? 'the bearer token does not match --admin-token' : 'send Authorization: Bearer <the analyzer --admin-token>',
+      message: m ? `the bearer token does not match ${flag}` : `send Authorization: Bearer <the analyzer ${flag}>`,
     });
   };
 }
 
 /** Route options of an admin write: guarded, and documented as needing the bearer token. */
 export function adminWrites(token: string | undefined) {
-  const preHandler = adminGuard(token);
+  const preHandler = bearerGuard(token, '--admin-token');
   return (summary: string, schema: Record<string, unknown>): RouteShorthandOptions => ({
     preHandler,
     schema: { tags: ['policy'], summary, security: [{ bearer: [] }], ...schema },

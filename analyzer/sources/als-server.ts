@@ -1,7 +1,7 @@
 // Envoy's gRPC Access Log Service (envoy.service.accesslog.v3): lets any Envoy
 // (an egress gateway, a sidecar) stream its access log to the analyzer.
 import * as grpc from '@grpc/grpc-js';
-import type { Inventory } from '../../contracts/index.ts';
+import { TrustedPeers, refusedIdentity, type Inventory } from '../../contracts/index.ts';
 import { envoyRoot } from '../../contracts/envoy-proto.ts';
 import { gatewayClusters, httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
 import { BatchingIngest } from './batching-ingest.ts';
@@ -18,6 +18,8 @@ export interface AlsServer {
   received(): number;
   /** Entries not ingested because another reporter counts them (calls through the lazy gateway). */
   skipped(): number;
+  /** Streams refused because their node id contradicts their peer address (see contracts/trusted-peers.ts). */
+  refused(): number;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export interface AlsOptions {
   inventory?: () => Inventory;
   /** FQDNs of the lazy gateway's Service when Istio's sidecars stream here (their entries through it are skipped). */
   gatewayHosts?: readonly string[];
+  /** Peers whose node ids are believed whatever their address; default loopback. Others must be the workload they name. */
+  trusted?: TrustedPeers;
   log?: (msg: string) => void;
 }
 
@@ -39,18 +43,37 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
   let received = 0;
   let skipped = 0;
   const isGateway = gatewayClusters(opts.gatewayHosts);
+  let refused = 0;
+  const trusted = opts.trusted ?? new TrustedPeers();
   const server = new grpc.Server();
   server.addService(serviceDefinition(envoyRoot(), SERVICE), {
     StreamAccessLogs: (call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<object>) => {
       // The identifier comes only in a stream's first message; later ones carry entries alone.
       let node = '';
       let identity: Record<string, any> | undefined;
+      let judged = false;
+      let denied = false;
       open.set(call, node);
       call.on('data', (msg: Record<string, any>) => {
+        if (denied) return;
         if (msg.identifier) {
           identity = msg.identifier.node;
           node = identity?.id ?? '';
           open.set(call, node);
+        }
+        // Judged on the first message, which must carry the identifier: entries are believed only from the proxy they name.
+        const inventory = opts.inventory?.();
+        if (!judged && inventory) {
+          judged = true;
+          const why = refusedIdentity(inventory, trusted, call.getPeer(), node, reportingNode(inventory, identity).workload);
+          if (why) {
+            denied = true;
+            refused++;
+            open.delete(call);
+            log(`access log service: refused a stream: ${why}`);
+            callback({ code: grpc.status.PERMISSION_DENIED, details: why });
+            return;
+          }
         }
         const ref = `als:${node || 'unknown-node'}`;
         received += (msg.http_logs?.log_entry?.length ?? 0) + (msg.tcp_logs?.log_entry?.length ?? 0);
@@ -69,7 +92,7 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
       });
       call.on('end', () => {
         open.delete(call);
-        callback(null, {});
+        if (!denied) callback(null, {});
       });
       call.on('error', () => open.delete(call));
       call.on('cancelled', () => open.delete(call));
@@ -85,6 +108,7 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
     streams: () => [...open.values()],
     received: () => received,
     skipped: () => skipped,
+    refused: () => refused,
     close: async () => {
       // Envoy never ends its log stream, so waiting for calls to finish would only delay shutdown;
       // everything received so far is already queued for ingest.

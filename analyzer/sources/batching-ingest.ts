@@ -3,8 +3,6 @@
 // costs one core call per turn instead of one per record.
 import type { IngestTarget, RawInput } from './ingest-target.ts';
 
-const RETRY_MS = 1_000;
-
 export class BatchingIngest {
   private queue: RawInput[] = [];
   private scheduled = false;
@@ -46,9 +44,9 @@ export class BatchingIngest {
     try {
       this.target.flush();
     } catch (err) {
-      // What failed to be written stays pending in the target: try again, even if nothing new arrives.
+      // What failed to be written stays pending in the target, whose flush timer retries it
+      // with back-off (analyzer/core/store/flush-health.ts): one policy, not one per transport.
       this.opts.onError?.(err as Error);
-      if (!this.closed) this.flushTimer = setTimeout(() => this.flushNow(), RETRY_MS);
     }
   }
 

@@ -2,12 +2,13 @@
 // and the analyzer core. Transports never parse or judge a record: they hand
 // over the raw value and where it came from, and the core counts every outcome.
 // The Analyzer of ../index.ts satisfies it; benches and tests may wrap it.
-import type { IngestResult, RawInput } from '../index.ts';
+import type { IngestResult, RawInput, RejectionLog } from '../index.ts';
 
-export type { IngestResult, RawInput };
+export type { IngestResult, RawInput, RejectionLog };
 
 export interface IngestTarget {
-  ingest(batch: readonly RawInput[]): IngestResult;
+  /** With `rejections`, the first few rejected inputs are told there too (for a reply to the sender). */
+  ingest(batch: readonly RawInput[], rejections?: RejectionLog): IngestResult;
   /** Makes the effects of every ingested record durable; transports acknowledge only after it. */
   flush(): void;
 }

@@ -7,6 +7,7 @@
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry } from 'kafkajs';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../../contracts/index.ts';
 import type { IngestTarget, RawInput } from './ingest-target.ts';
+import { ingestSlices } from './slices.ts';
 
 export const DEFAULT_GROUP = 'meshscope-analyzer';
 /** Optional message header naming the record's origin (replay sets `traffic.jsonl:LINE`). */
@@ -39,11 +40,13 @@ export interface KafkaSource {
   stop(): Promise<void>;
 }
 
-// Large fetches amortise kafkajs' per-request cost; JSON.parse per message stays the floor.
-const FETCH = { maxBytes: 64 << 20, maxBytesPerPartition: 32 << 20, minBytes: 1, maxWaitTimeInMs: 100 };
+// kafkajs decodes a whole fetch response in one synchronous turn (~2 s for 64 MiB of
+// small records, a stalled /healthz and gateway): fetches stay at 2 MiB, tens of
+// milliseconds of decoding; the batch itself is then ingested in slices (slices.ts).
+const FETCH = { maxBytes: 2 << 20, maxBytesPerPartition: 1 << 20, minBytes: 1, maxWaitTimeInMs: 100 };
 // A crashed analyzer's member blocks the group until its session expires: a
-// short session lets a restarted one resume in seconds. One fetch (≤ 64 MiB,
-// about a second of work) always fits well inside it.
+// short session lets a restarted one resume in seconds. One fetch (≤ 2 MiB,
+// tens of milliseconds of work) always fits well inside it.
 const SESSION = { sessionTimeout: 10_000, heartbeatInterval: 1_000 };
 
 export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaSource> {
@@ -118,7 +121,8 @@ async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: Ka
     const ref = origin === undefined ? prefix + m.offset : String(origin);
     inputs[i] = m.value ? { value: m.value.toString('utf8'), ref } : { value: '', ref, rejectReason: 'no-value' };
   }
-  target.ingest(inputs);
+  // A batch can be 64 MiB: in slices, so the rest of the process keeps being served meanwhile.
+  await ingestSlices(target, inputs);
   // Durable first, commit second: a crash between the two only redelivers this batch.
   target.flush();
   p.resolveOffset(batch.lastOffset());

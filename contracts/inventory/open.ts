@@ -1,7 +1,7 @@
 // Opens the inventory source a command was pointed at: a mesh.yaml file, or a
 // Kubernetes API server (a kubeconfig, or the pod's own credentials).
 import { readFileSync } from 'node:fs';
-import { KubernetesInventorySource, type KubernetesSourceOptions } from './kubernetes/index.ts';
+import type { KubernetesSourceOptions } from './kubernetes/index.ts';
 import type { InventorySource } from './source.ts';
 import { WatchedInventory } from './watch.ts';
 
@@ -12,6 +12,8 @@ export async function openInventorySource(origin: InventoryOrigin, log: (line: s
   if ('mesh' in origin) return new WatchedInventory(origin.mesh, log).start();
   const own = ownNamespace();
   const opts = origin.kubernetes;
+  // Loaded on demand: a mesh.yaml user never pays for the Kubernetes client's imports.
+  const { KubernetesInventorySource } = await import('./kubernetes/index.ts');
   return KubernetesInventorySource.start({ log, ...opts, excludeNamespaces: [...(opts.excludeNamespaces ?? []), ...(own ? [own] : [])] });
 }
 

@@ -31,7 +31,9 @@ describe('HTTP API (inject)', () => {
     ].map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
     const res = await app.inject({ method: 'POST', url: '/api/v1/access-logs', payload: `${lines.join('\n')}\n`, headers: { 'content-type': 'application/x-ndjson' } });
     assert.equal(res.statusCode, 200, res.body);
-    assert.deepEqual(res.json(), { lines: 10, accepted: 5, rejected: 4, unresolved: 1, duplicates: 0 });
+    const { rejections, ...counts } = res.json();
+    assert.deepEqual(counts, { lines: 10, accepted: 5, rejected: 4, unresolved: 1, duplicates: 0, more: '/api/v1/rejected' });
+    assert.deepEqual(rejections.map((r: { line: number }) => r.line), [7, 8, 9, 10]);
   });
   after(async () => {
     await app.close();

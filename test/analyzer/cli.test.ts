@@ -24,7 +24,7 @@ describe('meshscope analyzer (command line)', () => {
     assert.deepEqual(o, {
       mesh: 'm.yaml',
       data: 'd',
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       httpPort: 15090,
       alsPort: 15091,
       xdsPort: 18000,
@@ -52,6 +52,21 @@ describe('meshscope analyzer (command line)', () => {
     assert.equal(o.httpPort, 0);
     assert.equal(o.adminToken, 'from-env');
     assert.equal(parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--admin-token', 'flag'], { MESHSCOPE_ADMIN_TOKEN: 'env' }).adminToken, 'flag');
+    const w = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--listen', '0.0.0.0', '--allow-open-writes', '--trusted-proxies', '10.0.0.0/8'], { MESHSCOPE_INGEST_TOKEN: 'in' });
+    assert.deepEqual([w.host, w.allowOpenWrites, w.trustedProxies, w.ingestToken], ['0.0.0.0', true, ['10.0.0.0/8'], 'in']);
+  });
+
+  it('refuses to listen beyond loopback with open writes, naming the flags', async () => {
+    const argv = ['--mesh', '/nonexistent/mesh.yaml', '--data', '/tmp/meshscope-cli-unused', '--http-port', '0', '--als-port', '0', '--xds-port', '0', '--listen', '0.0.0.0'];
+    const r = await runCapturing(argv);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--listen 0\.0\.0\.0 makes the API reachable beyond loopback.*pin and rule writes \(no --admin-token.*access-log posts \(no --ingest-token.*--allow-open-writes/);
+    const admin = await runCapturing([...argv, '--admin-token', 'a']);
+    assert.match(admin.stderr, /anyone could send access-log posts \(no --ingest-token/);
+    // With both tokens (or the explicit opt-in), it gets as far as reading the mesh.
+    for (const extra of [['--admin-token', 'a', '--ingest-token', 'i'], ['--allow-open-writes']]) {
+      assert.match((await runCapturing([...argv, ...extra])).stderr, /cannot read the mesh inventory/);
+    }
   });
 
   it('runs the gateway in-process only when asked, with its admin port defaulting to 15081', () => {
@@ -75,6 +90,8 @@ describe('meshscope analyzer (command line)', () => {
     [['--mesh', 'm', '--data', 'd', '--colour', 'blue'], /Unknown option '--colour'.*--help/],
     [['--mesh', 'm', '--data', 'd', '--admin-token', ''], /--admin-token is empty.*leave the flag out/],
     [['--mesh', 'm', '--data', 'd', '--admin-token', ' '], /--admin-token is empty/],
+    [['--mesh', 'm', '--data', 'd', '--ingest-token', ''], /--ingest-token is empty/],
+    [['--mesh', 'm', '--data', 'd', '--trusted-proxies', '10.0.0.0/33'], /--trusted-proxies: trusted proxy "10.0.0.0\/33": expected an IPv4 or IPv6 CIDR.*or 'none'/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 on ${argv.join(' ')}`, async () => {
       const r = await runCapturing(argv);
@@ -90,7 +107,7 @@ describe('meshscope analyzer (command line)', () => {
   });
 
   it('documents every option in --help', () => {
-    for (const flag of ['--mesh', '--data', '--http-port', '--als-port', '--kafka', '--topic', '--group', '--xds-port', '--gateway', '--gateway-port', '--gateway-admin-port', '--advertise', '--admin-token', '--dependency-ttl', '--no-lazy']) {
+    for (const flag of ['--mesh', '--data', '--http-port', '--als-port', '--kafka', '--topic', '--group', '--xds-port', '--gateway', '--gateway-port', '--gateway-admin-port', '--advertise', '--admin-token', '--dependency-ttl', '--no-lazy', '--listen', '--ingest-token', '--allow-open-writes', '--trusted-proxies']) {
       assert.ok(command.usage.includes(flag), `${flag} in --help`);
     }
     assert.equal(command.name, 'analyzer');

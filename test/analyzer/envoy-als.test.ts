@@ -98,6 +98,9 @@ describe('Envoy access logs over gRPC ALS', () => {
     const sum = Number(/^meshscope_push_latency_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
     assert.ok(sum > 0 && sum < 5, `a plausible push latency: ${sum} s`);
     assert.match(metrics, /^meshscope_als_streams [12]$/m);
+    // A sidecar on loopback (trusted by default) is believed on both ports; the counters are exported.
+    assert.match(metrics, /^meshscope_als_identity_refused_total 0$/m);
+    assert.match(metrics, /^meshscope_xds_identity_refused_total 0$/m);
   });
 
   it('takes the caller from the downstream address when no header was logged, and logs TCP too', async () => {

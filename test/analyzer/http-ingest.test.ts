@@ -40,7 +40,15 @@ describe('HTTP ingest (NDJSON over a real socket)', () => {
     const lines = [...bad.slice(0, 5), ...good.map((g) => JSON.stringify(g)), ...bad.slice(5), JSON.stringify(native(PAGE, 'unknown-host:80'))];
     const res = await request(url(), { method: 'POST', body: `${lines.join('\r\n')}\r\n`, headers: { 'content-type': 'application/x-ndjson' } });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(await res.body.json(), { lines: 14, accepted: 3, rejected: 10, unresolved: 1, duplicates: 0 });
+    const reply = (await res.body.json()) as any;
+    assert.deepEqual({ ...reply, rejections: undefined }, { lines: 14, accepted: 3, rejected: 10, unresolved: 1, duplicates: 0, rejections: undefined, more: '/api/v1/rejected' });
+    // The sender learns which lines were rejected and why, in line order.
+    assert.deepEqual(
+      reply.rejections.map((r: any) => [r.line, r.reason]),
+      [[1, 'not-json'], [2, 'not-object'], [3, 'not-object'], [4, 'no-source'], [5, 'no-destination'],
+       [9, 'wrong-type'], [10, 'bad-time'], [11, 'not-access-log'], [12, 'not-access-log'], [13, 'too-large']],
+    );
+    assert.match(reply.rejections[3].detail, /\S/);
     assert.deepEqual(run.analyzer.stats().rejectedByReason, {
       'not-json': 1,
       'not-object': 2,
@@ -69,16 +77,16 @@ describe('HTTP ingest (NDJSON over a real socket)', () => {
     }
     const res = await request(url(), { method: 'POST', body: Readable.from(body()), headers: { 'content-type': 'application/x-ndjson' } });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(await res.body.json(), { lines: total, accepted: total, rejected: 0, unresolved: 0, duplicates: 0 });
+    assert.deepEqual(await res.body.json(), { lines: total, accepted: total, rejected: 0, unresolved: 0, duplicates: 0, rejections: [] });
     assert.equal(run.analyzer.stats().records - before, total);
     const again = await request(url(), { method: 'POST', body: Readable.from(body()), headers: { 'content-type': 'application/x-ndjson' } });
-    assert.deepEqual(await again.body.json(), { lines: total, accepted: 0, rejected: 0, unresolved: 0, duplicates: total }, 'resent records count once');
+    assert.deepEqual(await again.body.json(), { lines: total, accepted: 0, rejected: 0, unresolved: 0, duplicates: total, rejections: [] }, 'resent records count once');
   });
 
   it('takes gzip bodies as shippers send them, and says what is wrong with the rest', async () => {
     const lines = [native(PAGE, 'ratings:9080'), native(PAGE, 'details:9080')].map((l) => JSON.stringify(l)).join('\n');
     const gz = await request(url(), { method: 'POST', body: gzipSync(lines), headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' } });
-    assert.deepEqual(await gz.body.json(), { lines: 2, accepted: 2, rejected: 0, unresolved: 0, duplicates: 0 });
+    assert.deepEqual(await gz.body.json(), { lines: 2, accepted: 2, rejected: 0, unresolved: 0, duplicates: 0, rejections: [] });
     const broken = await request(url(), { method: 'POST', body: 'not gzip', headers: { 'content-encoding': 'gzip' } });
     assert.equal(broken.statusCode, 400);
     assert.match(((await broken.body.json()) as any).message, /content-encoding gzip: the body does not decode/);
@@ -88,5 +96,71 @@ describe('HTTP ingest (NDJSON over a real socket)', () => {
     const empty = await request(url(), { method: 'POST' });
     assert.equal(empty.statusCode, 400);
     assert.match(((await empty.body.json()) as any).message, /NDJSON/);
+  });
+
+  it('takes one JSON array as well, naming rejected elements by index', async () => {
+    const body = JSON.stringify([native(PAGE, 'ratings:9080'), 42, { level: 'info' }, native(PAGE, 'details:9080')], null, 2);
+    const res = await request(url(), { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    assert.equal(res.statusCode, 200);
+    const reply = (await res.body.json()) as any;
+    assert.deepEqual([reply.lines, reply.accepted, reply.rejected, reply.more], [4, 2, 2, '/api/v1/rejected']);
+    assert.deepEqual(reply.rejections.map((r: any) => [r.element, r.reason]), [[1, 'not-object'], [2, 'not-access-log']]);
+    const broken = await request(url(), { method: 'POST', body: '[{"source": 1},' });
+    assert.equal(broken.statusCode, 400);
+    assert.match(((await broken.body.json()) as any).message, /starts with "\[" but is not one JSON array/);
+  });
+
+  it('names at most the first 20 rejected lines and counts the rest', async () => {
+    const res = await request(url(), { method: 'POST', body: Array.from({ length: 50 }, (_, i) => `junk ${i}`).join('\n') });
+    const reply = (await res.body.json()) as any;
+    assert.equal(reply.rejected, 50);
+    assert.deepEqual(reply.rejections.map((r: any) => r.line), Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+});
+
+describe('HTTP ingest limits: token and body size', () => {
+  let mesh: TempMesh;
+  let run: RunningAnalyzer;
+  const url = () => `http://127.0.0.1:${run.httpPort}/api/v1/access-logs`;
+  const line = `${JSON.stringify(native(PAGE, 'reviews:9080'))}\n`;
+
+  before(async () => {
+    mesh = tempMesh('http-ingest-limits');
+    run = await startAnalyzer({ mesh: mesh.meshFile, data: mesh.dataDir, ingestToken: 'hunter2', ingestMaxBytes: 100 * line.length });
+  });
+  after(async () => {
+    await run?.close();
+    mesh?.remove();
+  });
+
+  it('with --ingest-token, a post without the token (or with another) is refused and ingests nothing', async () => {
+    const none = await request(url(), { method: 'POST', body: line });
+    assert.equal(none.statusCode, 401);
+    assert.match(((await none.body.json()) as any).message, /Authorization: Bearer <the analyzer --ingest-token>/);
+    const wrong = await request(url(), { method: 'POST', body: line, headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.statusCode, 401);
+    await wrong.body.dump();
+    assert.equal(run.analyzer.stats().records, 0);
+    const ok = await request(url(), { method: 'POST', body: line, headers: { authorization: 'Bearer hunter2' } });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(((await ok.body.json()) as any).accepted, 1);
+  });
+
+  it('answers 413 naming the limit and how to split, up front or once a streamed body passes it', async () => {
+    const auth = { authorization: 'Bearer hunter2' };
+    const declared = await request(url(), { method: 'POST', body: line.repeat(101), headers: auth });
+    assert.equal(declared.statusCode, 413);
+    assert.match(((await declared.body.json()) as any).message, /over the \d+ bytes limit; split the records over several posts/);
+    const before = run.analyzer.stats().records;
+    async function* chunks() {
+      for (let i = 0; i < 150; i++) yield line;
+    }
+    const streamed = await request(url(), { method: 'POST', body: Readable.from(chunks()), headers: auth });
+    assert.equal(streamed.statusCode, 413);
+    const message = ((await streamed.body.json()) as any).message as string;
+    const ingested = Number(/lines 1 to (\d+) were ingested/.exec(message)?.[1]);
+    assert.equal(ingested, 100, `the complete lines within the limit are ingested: ${message}`);
+    assert.match(message, new RegExp(`Post the rest \\(from line 101, byte ${100 * line.length}\\) separately`));
+    assert.equal(run.analyzer.stats().records - before, ingested, 'what the reply says was ingested, was');
   });
 });

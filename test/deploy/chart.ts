@@ -1,7 +1,7 @@
 // The Helm chart as the deploy tests use it: real Helm (built from the Go
 // module proxy by test/harness/k8s/build-binaries.sh), rendered to the
 // documents kubectl and the assertions read.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -17,9 +17,16 @@ export async function helmBinary(): Promise<string> {
   return binaryPath('helm');
 }
 
-/** Helm with its own cache/config folders (never the user's), and kubectl from the harness first on PATH. */
+let helmHome: string | undefined;
+
+/** Helm with its own cache/config folders (never the user's; one per test process, removed at exit), and kubectl from the harness first on PATH. */
 export function toolEnv(kubeconfig?: string): NodeJS.ProcessEnv {
-  const home = mkdtempSync(join(tmpdir(), 'meshscope-helm-'));
+  if (!helmHome) {
+    const dir = mkdtempSync(join(tmpdir(), 'meshscope-helm-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    helmHome = dir;
+  }
+  const home = helmHome;
   const kubectlDir = kubectlPath() === 'kubectl' ? [] : [dirname(kubectlPath())];
   return {
     ...process.env,

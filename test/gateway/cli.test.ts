@@ -25,13 +25,16 @@ function runChild(args: string[]) {
 
 test('--help prints the usage; bad input exits 2 naming the flag and the fix', async () => {
   assert.match(command.usage, /Usage: meshscope gateway --mesh FILE/);
-  for (const flag of ['--kafka', '--analyzer', '--timeout', '--admin-port']) assert.ok(command.usage.includes(flag), flag);
+  for (const flag of ['--kafka', '--analyzer', '--timeout', '--admin-port', '--trusted-proxies', '--host', '--connect-timeout', '--max-connections', '--outlier-failures']) assert.ok(command.usage.includes(flag), flag);
   const cases: Array<[string[], RegExp]> = [
     [[], /--mesh FILE is required/],
     [['--mesh', '/nonexistent/mesh.yaml'], /\/nonexistent\/mesh\.yaml: cannot read the mesh inventory/],
     [['--mesh', 'x.yaml', '--port', 'abc'], /--port "abc": expected a port number 0-65535/],
     [['--mesh', 'x.yaml', '--kafka', 'a:1', '--analyzer', 'http://b'], /--kafka or --analyzer, not both/],
     [['--mesh', 'x.yaml', '--bogus'], /Unknown option '--bogus'/],
+    [['--mesh', 'x.yaml', '--connect-timeout', '0'], /--connect-timeout 0: give the time in ms/],
+    [['--mesh', 'x.yaml', '--outlier-max-percent', '101'], /--outlier-max-percent "101": expected a whole number from 0 to 100/],
+    [['--mesh', 'x.yaml', '--trusted-proxies', '10.0.0.0/33'], /--trusted-proxies: trusted proxy "10\.0\.0\.0\/33": expected an IPv4 or IPv6 CIDR/],
   ];
   for (const [args, message] of cases) {
     const c = runChild(args);
@@ -65,6 +68,8 @@ test('runs from a mesh file, applies edits live, reports to an analyzer, stops c
       abort: () => (c.proc.exitCode !== null ? `exited: ${c.out.stderr}` : undefined),
     });
     const [, port, admin] = /listening on 127\.0\.0\.1:(\d+) \(admin (\d+)\)/.exec(c.out.stderr)!;
+    assert.match(c.out.stderr, /loopback only: .*pass --host 0\.0\.0\.0 in a cluster/);
+    assert.match(c.out.stderr, /identity headers believed from 127\.0\.0\.0\/8, ::1\/128/);
     assert.equal((await h1Request(Number(port), { host: 'alpha' })).status, 200);
     assert.equal((await h1Request(Number(port), { host: 'beta' })).status, 404);
     // Add a service: the running gateway picks it up without a restart.

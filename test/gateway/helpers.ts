@@ -1,6 +1,7 @@
 // Real backends, a mesh inventory that points at them, and a gateway in front.
 // Workloads live on distinct loopback addresses (127.0.0.x) so the gateway can
 // tell callers apart by client IP, as it does pods.
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
@@ -93,6 +94,48 @@ export async function deadPort(address: string, port: number): Promise<void> {
     });
     s.once('error', () => resolve());
   });
+}
+
+/**
+ * An endpoint that black-holes SYNs, as a vanished pod or a partition does: a
+ * listening socket (python3, which can listen without accepting) with a
+ * backlog of 0 that one idle connection fills; the kernel then drops every
+ * further SYN, so a connect hangs instead of being refused.
+ */
+export async function blackHole(address: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const script = [
+    'import socket, sys',
+    's = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(0)',
+    'f = socket.create_connection(s.getsockname())',
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script, address], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`python3 is needed for a SYN black hole: ${err.message}`)));
+    child.once('exit', (code) => reject(new Error(`the black-hole listener exited (${code})`)));
+    child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+  });
+  // Proof it black-holes: a connect neither succeeds nor is refused within a while.
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(port, address);
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve();
+    }, 300);
+    s.once('connect', () => reject(new Error(`${address}:${port} accepted a connection: not a black hole`)));
+    s.once('error', (err) => reject(new Error(`${address}:${port}: ${err.message}: not a black hole`)));
+    s.once('close', () => clearTimeout(timer));
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
 }
 
 /** A cleartext HTTP/2 backend that echoes; `handler` may take over a stream. */

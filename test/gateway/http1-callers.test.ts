@@ -140,6 +140,10 @@ describe("the gateway's HTTP/1.1 callers", () => {
       ['whitespace before the colon', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding : chunked\r\n\r\n', 400, 'bad-request'],
       ['a bare LF', 'GET / HTTP/1.1\r\nHost: echo.shop\nX-A: b\r\n\r\n', 400, 'bad-request'],
       ['a bare CR', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nX-A: b\rc\r\n\r\n', 400, 'bad-request'],
+      // No CRLF CRLF ever comes: refused when the bad byte arrives, as llhttp does, not left to the idle timeout.
+      ['a head ended by bare LFs', 'GET / HTTP/1.1\nHost: echo.shop\n\n', 400, 'bad-request'],
+      ['a head whose blank line is a bare LF', 'GET / HTTP/1.1\r\nHost: echo.shop\r\n\n', 400, 'bad-request'],
+      ['a control character in a head still arriving', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nX-A: \x01', 400, 'bad-request'],
       ['two Host headers', 'GET / HTTP/1.1\r\nHost: echo.shop\r\nHost: other.shop\r\n\r\n', 400, 'bad-request'],
       ['chunked in HTTP/1.0', 'POST / HTTP/1.0\r\nHost: echo.shop\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad-request'],
       ['an unknown transfer coding', 'POST / HTTP/1.1\r\nHost: echo.shop\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'unsupported-transfer-encoding'],

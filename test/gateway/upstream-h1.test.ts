@@ -20,8 +20,9 @@ interface RawRequest {
 type Script = (req: RawRequest) => { bytes: string; then?: 'keep' | 'close' } | 'close';
 
 /** A raw TCP upstream that reads request heads (and declared bodies) and answers per the script. */
-async function rawUpstream(address: string, script: Script): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+async function rawUpstream(address: string, script: Script): Promise<{ port: number; connections: () => number; requests: () => string[]; close: () => Promise<void> }> {
   let conns = 0;
+  const paths: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     const conn = conns++;
@@ -40,6 +41,7 @@ async function rawUpstream(address: string, script: Script): Promise<{ port: num
         if (buf.length < end + 4 + length) return;
         buf = buf.subarray(end + 4 + length);
         const [method, path] = head.split(' ');
+        paths.push(path);
         const action = script({ method, path, conn, seq: seq++ });
         if (action === 'close') {
           socket.destroy();
@@ -54,6 +56,7 @@ async function rawUpstream(address: string, script: Script): Promise<{ port: num
   return {
     port: (server.address() as AddressInfo).port,
     connections: () => conns,
+    requests: () => paths,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -63,6 +66,22 @@ async function rawUpstream(address: string, script: Script): Promise<{ port: num
 }
 
 const ok = (body: string, extra = '') => ({ bytes: `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}` });
+
+/** Status lines RFC 9112 §4 does not allow (the upstream answers them in turn, one per request on a connection). */
+const BAD_STATUS_LINES = [
+  'HTTP/1.9 200 OK', // no such version
+  'HTTP/1.1 1e2 Continue', // Number() reads 100: an interim response, and a wait for a final one that never comes
+  'HTTP/1.1 2000 OK',
+  'HTTP/1.1 099 Low',
+  'HTTP/1.1  200 OK',
+  'HTTP/1.1 200 O\x00K',
+  'HTTP/2 200 OK',
+  'http/1.1 200 OK',
+];
+
+const GOOD_STATUS_LINES = ['HTTP/1.1 200', 'HTTP/1.1 200 ', 'HTTP/1.0 200 OK', 'HTTP/1.1 299 Whatever\tit is \xe9'];
+let statusAnswers = 0;
+let goodAnswers = 0;
 
 const SCRIPT: Script = ({ method, path, seq }) => {
   switch (path) {
@@ -83,6 +102,13 @@ const SCRIPT: Script = ({ method, path, seq }) => {
       return { bytes: 'HTTP/1.1 200 OK\r\nx-a: b\rinjected: yes\r\ncontent-length: 0\r\n\r\n' };
     case '/smuggle':
       return { bytes: 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n' };
+    case '/status':
+      return { bytes: `${BAD_STATUS_LINES[statusAnswers++ % BAD_STATUS_LINES.length]}\r\ncontent-length: 2\r\n\r\nok` };
+    case '/status-good':
+      return { bytes: `${GOOD_STATUS_LINES[goodAnswers++ % GOOD_STATUS_LINES.length]}\r\ncontent-length: 2\r\n\r\nok` };
+    case '/status-bare-lf':
+      // A head that never shows CRLF CRLF: refused when the bare LF arrives, not awaited forever (no route timeout by default).
+      return { bytes: 'HTTP/1.1 200 OK\ncontent-length: 2\n\nok' };
     case '/flaky':
       // The second request on a kept-alive connection finds it closed under it.
       return seq === 0 ? ok('first') : 'close';
@@ -154,7 +180,7 @@ describe("the gateway's HTTP/1.1 upstream client", () => {
   test('a malformed upstream response is a 502, and a conflicting framing never reuses the connection', async () => {
     const bad = await get('/garbage');
     assert.equal(bad.status, 502);
-    assert.equal(bad.headers['x-meshscope-error'], 'upstream-reset');
+    assert.equal(bad.headers['x-meshscope-error'], 'upstream-protocol-error');
     assert.match(bad.body, /bad upstream status line/);
     const split = await get('/split');
     assert.equal(split.status, 502);
@@ -165,6 +191,41 @@ describe("the gateway's HTTP/1.1 upstream client", () => {
     const before = upstream.connections();
     assert.equal((await get('/next')).body, 'GET /next');
     assert.equal(upstream.connections(), before + 1);
+  });
+
+  test('bad status lines are a 502 with a reason, never a hang; fine ones pass', async () => {
+    for (const line of BAD_STATUS_LINES) {
+      const r = await get('/status');
+      assert.equal(r.status, 502, `${JSON.stringify(line)}: ${r.body}`);
+      assert.equal(r.headers['x-meshscope-error'], 'upstream-protocol-error', line);
+      assert.match(r.body, /bad upstream status line|bare CR\/LF/, line);
+    }
+    const bareLf = await get('/status-bare-lf');
+    assert.equal(bareLf.status, 502, bareLf.body);
+    assert.equal(bareLf.headers['x-meshscope-error'], 'upstream-protocol-error');
+    for (const line of GOOD_STATUS_LINES) {
+      const r = await get('/status-good');
+      assert.equal(r.body, 'ok', `${JSON.stringify(line)}: ${r.body}`);
+      assert.equal(r.status, Number(line.slice(9, 12)), line);
+    }
+  });
+
+  test('a request line that cannot be written as HTTP/1.1 is refused before it goes out', async () => {
+    const before = upstream.requests().length;
+    const session = http2.connect(`http://127.0.0.1:${gateway.port}`);
+    try {
+      // nghttp2 lets obs-text through in :path; an HTTP/1.1 request-target is visible ASCII only.
+      const status = await new Promise<{ status: number; error: string }>((resolve, reject) => {
+        const s = session.request({ ':path': '/caf\u00e9', ':authority': 'raw' });
+        s.on('response', (h) => resolve({ status: Number(h[':status']), error: String(h['x-meshscope-error']) }));
+        s.on('error', reject);
+        s.resume();
+      });
+      assert.deepEqual(status, { status: 400, error: 'bad-request' });
+    } finally {
+      session.close();
+    }
+    assert.equal(upstream.requests().length, before, 'nothing reached the upstream');
   });
 
   test('a kept-alive connection that dies before answering: GET is retried on a fresh one, POST is not', async () => {

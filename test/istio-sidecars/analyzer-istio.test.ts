@@ -102,10 +102,14 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
     assert.equal(res.status, 200);
     await waitUntil(async () => ((await pp()).spec.egress[0].hosts as string[]).includes('default/details.default.svc.cluster.local'), 'details in productpage\'s Sidecar', 20_000);
 
-    const status = (await get('/api/v1/istio/sidecars?namespace=default')) as any;
+    // The API server can show the object before the writer has its answer (the apply is still in flight: "pending").
+    let status: any;
+    await waitUntil(async () => {
+      status = await get('/api/v1/istio/sidecars?namespace=default');
+      return status.groups.find((x: any) => x.name === 'meshscope-productpage')?.state === 'written';
+    }, 'productpage reported written', 20_000);
     assert.equal(status.dryRun, false);
     const g = status.groups.find((x: any) => x.name === 'meshscope-productpage');
-    assert.equal(g.state, 'written');
     assert.deepEqual(g.workloads, [PAGE]);
     const metrics = (await get('/metrics')) as string;
     assert.match(metrics, /^meshscope_istio_sidecar_writes_total\{op="apply"\} [1-9]\d*$/m);

@@ -41,6 +41,13 @@ describe('workload groups', () => {
     assert.match(skipped[0].reason, /\{app=reviews\} also matches pod reviews-v2-.* of Deployment\/reviews-v2/);
   });
 
+  it('groups only the namespaces asked for (a delta regroups only its own)', () => {
+    const inv = inventory([...bookinfo('a'), ...bookinfo('b')]);
+    const only = findGroups(inv, { namespaces: new Set(['b']) });
+    assert.deepEqual([...new Set(only.groups.map((g) => g.namespace))], ['b']);
+    assert.deepEqual(only.groups, findGroups(inv).groups.filter((g) => g.namespace === 'b'));
+  });
+
   it('skips pods without labels, and ignores the namespaces it is told to', () => {
     const inv = inventory([
       { name: 'bare', namespace: 'a', service: 'bare', labels: {} },

@@ -129,12 +129,26 @@ describe('Sidecar writer on a real kube-apiserver', () => {
 
   it('deletes the Sidecars no group needs any more (only its own), and recreates one deleted under it', async () => {
     const { writer } = running[0];
-    shop.set(inventory(bookinfo('shop').filter((d) => d.name !== 'reviews-v2')));
+    // As the Kubernetes source sends it: a delta naming the one service that changed (its v2 pods are gone).
+    const reviews = shop.current.service('reviews.shop')!;
+    const next = shop.current.apply({ services: [{ ...reviews, workloads: reviews.workloads.filter((w) => !w.name.startsWith('reviews-v2')) }] });
+    assert.deepEqual([...next.changedSince(shop.current)!], ['reviews.shop']);
+    shop.set(next);
     await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v2')).status === 404, 'reviews-v2 Sidecar pruned');
     await writer.idle();
     const names = (await sidecarsIn(api, 'shop')).map((s) => s.metadata.name).sort();
     assert.deepEqual(names, ['meshscope-details-v1', 'meshscope-productpage-v1', 'meshscope-reviews-v1', 'ratings-by-hand']);
     assert.ok(writer.status().pruned.some((p) => p.name === 'meshscope-reviews-v2' && p.state === 'deleted'));
+
+    // reviews-v2 comes back: its Sidecar is written again and no longer reported as deleted.
+    const back = shop.current.apply({ services: [reviews] });
+    shop.set(back);
+    await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v2')).status === 200, 'reviews-v2 Sidecar back');
+    await writer.idle();
+    assert.equal(writer.status().pruned.some((p) => p.name === 'meshscope-reviews-v2'), false);
+    shop.set(shop.current.apply({ services: [{ ...reviews, workloads: reviews.workloads.filter((w) => !w.name.startsWith('reviews-v2')) }] }));
+    await waitUntil(async () => (await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v2')).status === 404, 'reviews-v2 Sidecar pruned again');
+    await writer.idle();
 
     const del = await api.request('DELETE', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-reviews-v1');
     assert.equal(del.status, 200);

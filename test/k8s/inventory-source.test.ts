@@ -221,3 +221,22 @@ test('meshscope analyzer --kubeconfig: the analyzer, its xDS server and its gate
     rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('a cluster without Istio: the inventory is read without ServiceEntries and policies', async () => {
+  const bare = await startApiServer({ istioCrds: false });
+  const lines: string[] = [];
+  try {
+    await createNamespace(bare, 'plain');
+    await createService(bare, { namespace: 'plain', name: 'web', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] });
+    const src = await KubernetesInventorySource.start({ kubeconfig: bare.kubeconfig, log: (l) => lines.push(l) });
+    try {
+      assert.ok(src.current.service('web.plain'));
+      assert.equal(src.current.authorizationPolicies.length, 0);
+      assert.ok(lines.some((l) => l.includes('/apis/networking.istio.io/v1/serviceentries is not served')), lines.join('\n'));
+    } finally {
+      src.close();
+    }
+  } finally {
+    await bare.stop();
+  }
+});

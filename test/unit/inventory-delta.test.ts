@@ -2,8 +2,11 @@
 // lookups follow the delta, earlier versions stay intact, the change set is
 // exact, and the versioned maps fold without losing anything.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { FixedInventorySource, Inventory, inventorySource, type MeshSpec, type Service, type Workload } from '../../contracts/index.ts';
+import { FixedInventorySource, Inventory, WatchedInventory, inventorySource, parseMesh, type MeshSpec, type Service, type Workload } from '../../contracts/index.ts';
 import { VersionedMap } from '../../contracts/inventory/versioned-map.ts';
 
 function workload(name: string, ns: string, address: string, service: string, labels: Record<string, string> = {}): Workload {
@@ -143,4 +146,20 @@ test('a plain Inventory becomes a fixed source; set() announces a new version wi
   assert.equal(src.set(v2), false);
   assert.deepEqual(seen, [`${v1.version}->${v2.version}`]);
   assert.equal(src.current, v2);
+});
+
+test('a mesh.yaml edit arrives as a delta of the services whose content changed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshscope-delta-'));
+  const file = join(dir, 'mesh.yaml');
+  const yaml = (ip: string) =>
+    `apiVersion: meshscope/v1\nkind: Mesh\nservices:\n  - {name: a, ports: [{port: 80}], workloads: [{name: a-0, address: ${ip}}]}\n  - {name: b, ports: [{port: 80}], workloads: [{name: b-0, address: 10.0.0.2}]}\n`;
+  writeFileSync(file, yaml('10.0.0.1'));
+  const watched = new WatchedInventory(file, () => {});
+  const before = watched.current;
+  writeFileSync(file, yaml('10.0.0.9'));
+  assert.equal(watched.reload(), true);
+  assert.deepEqual([...watched.current.changedSince(before)!], ['a.default']);
+  assert.equal(watched.current.version, new Inventory(parseMesh(yaml('10.0.0.9'))).version);
+  assert.equal(watched.reload(), false, 'no change, no new version');
+  watched.close();
 });

@@ -97,6 +97,10 @@ describe('meshscope xds-server', () => {
     const als = await runCapturing(xdsServerCommand, ['--mesh', meshFile, '--als', 'analyzer']);
     assert.equal(als.code, 2);
     assert.match(als.stderr, /--als "analyzer": expected HOST:PORT/);
+    const trusted = await runCapturing(xdsServerCommand, ['--mesh', meshFile, '--trusted-proxies', 'localhost']);
+    assert.equal(trusted.code, 2);
+    assert.match(trusted.stderr, /--trusted-proxies: trusted proxy "localhost": expected an IPv4 or IPv6 CIDR/);
+    assert.match(xdsServerCommand.usage, /--trusted-proxies/);
   });
 
   it('serves until SIGTERM, then exits 0', async () => {

@@ -18,6 +18,8 @@ import { TypeState } from './type-state.ts';
 
 /** Where a stream's output goes: the transport (grpc-server.ts) or a test. */
 export interface StreamSink {
+  /** The peer's address as grpc-js reports it (`IP:PORT`, `[IPv6]:PORT`); none in unit tests. */
+  peer?: string;
   send(bytes: Buffer): void;
   /** Ends the stream with a gRPC status. */
   fail(code: status, details: string): void;
@@ -29,6 +31,8 @@ export interface StreamDeps {
   log: (line: string) => void;
   /** Where answers and delivered changes are reported; none = not reported. */
   events?: ProtocolEvents;
+  /** Why a node is refused (its id contradicts the peer address), or undefined; none = every node is believed. */
+  admit?: (node: XdsNode, peer: string) => string | undefined;
 }
 
 const SERVED: ReadonlySet<string> = new Set(Object.values(TypeUrl));
@@ -93,7 +97,10 @@ export abstract class AdsStream<H> implements StreamView {
   /** Attaches to the cache on the first request; later requests need not repeat the node. */
   protected identify(raw: WireNode | undefined): void {
     if (this.node) return;
-    this.node = nodeIdentity(raw, this.method);
+    const node = nodeIdentity(raw, this.method);
+    const refused = this.sink.peer === undefined ? undefined : this.deps.admit?.(node, this.sink.peer);
+    if (refused) throw new ProtocolError(Status.PERMISSION_DENIED, refused);
+    this.node = node;
     this.handle = this.deps.cache.attach(this.node);
     this.cleanup.push(() => this.handle.detach());
     this.cleanup.push(this.handle.onChange((types, changes) => this.changed(types, changes)));

@@ -13,6 +13,8 @@ export const PUSH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 
 export interface ProxyView {
   proxies(): ProxyStatus[];
+  /** proxies().length without building the list (for /metrics). */
+  proxyCount(): number;
   proxy(nodeId: string): ProxyStatus | undefined;
 }
 

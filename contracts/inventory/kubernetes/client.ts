@@ -32,13 +32,20 @@ export function connect(file?: string): KubeConnection {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error(`${file ?? 'in-cluster config'}: no current cluster; set current-context in the kubeconfig`);
   const server = cluster.server.replace(/\/$/, '');
-  return { config, server, getJson: (path) => getJson(config, server, path), watch: new Watch(config) };
+  let agent: http.Agent | undefined;
+  const getJson = async (path: string) => {
+    const opts: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+    // Credentials (a rotating token) are applied per request; the TLS settings once, to a keep-alive
+    // agent: the client makes a new agent, hence a new handshake, per call, and a list is many pages.
+    await config.applyToHTTPSOptions(opts);
+    if (opts.agent instanceof https.Agent) opts.agent = agent ??= new https.Agent({ ...opts.agent.options, keepAlive: true });
+    return get(opts, server, path);
+  };
+  return { config, server, getJson, watch: new Watch(config) };
 }
 
 /** A GET; an HTTP error becomes an Error with `statusCode` (410 tells a list continue token expired). */
-async function getJson(config: KubeConfig, server: string, path: string): Promise<unknown> {
-  const opts: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
-  await config.applyToHTTPSOptions(opts);
+function get(opts: https.RequestOptions, server: string, path: string): Promise<unknown> {
   const url = new URL(server + path);
   const mod = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {

@@ -49,7 +49,26 @@ export class Informer<T extends Meta> {
 
   /** Lists once (the initial sync) and starts watching; rejects when the first list fails. */
   async start(): Promise<void> {
-    await this.list();
+    // The first list may come from the API server's watch cache (resourceVersion 0, as client-go's
+    // reflector does): fast, possibly a moment old, and the watch that follows catches up.
+    // A busy or starting server (429 "storage is (re)initializing", 5xx, refused connections) is
+    // waited for, up to a minute; anything else (401, 403, 404) fails the start at once.
+    const deadline = Date.now() + 60_000;
+    for (let delay = 200; ; delay = Math.min(delay * 2, MAX_BACKOFF_MS)) {
+      try {
+        await this.list('0');
+        break;
+      } catch (err) {
+        const code = (err as { statusCode?: number }).statusCode;
+        const transient = code === undefined || code === 429 || code >= 500;
+        if (!transient || Date.now() + delay > deadline) throw err;
+        if (!this.failing) this.opts.log(`kubernetes: first list of ${this.opts.path} failed (${(err as Error).message.slice(0, 200)}); retrying`);
+        this.failing = true;
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.stopped) throw new Error('stopped');
+      }
+    }
+    this.failing = false;
     this.watch();
   }
 
@@ -59,12 +78,13 @@ export class Informer<T extends Meta> {
     this.abort?.abort();
   }
 
-  private async list(): Promise<void> {
+  /** `from` '0': any cached version will do (unpaged); '' (relists): the latest, paged. */
+  private async list(from = ''): Promise<void> {
     const items = new Map<string, T>();
     let cont = '';
     let rv = '';
     do {
-      const q = new URLSearchParams({ limit: String(this.opts.pageSize ?? 500) });
+      const q = new URLSearchParams(from ? { resourceVersion: from } : { limit: String(this.opts.pageSize ?? 500) });
       if (cont) q.set('continue', cont);
       const page = (await this.conn.getJson(`${this.opts.path}?${q}`)) as { metadata?: { continue?: string; resourceVersion?: string }; items?: any[] };
       for (const raw of page.items ?? []) {

@@ -144,12 +144,28 @@ export class KubernetesInventorySource extends InventoryPublisher implements Inv
       upsert: (p) => this.mark(this.dirtyPolicies, key(p)),
       remove: (p) => this.mark(this.dirtyPolicies, key(p)),
     });
-    const started = Date.now();
-    await Promise.all(this.informers.map((i) => i.start()));
+    const started = performance.now();
+    await Promise.all(
+      this.informers.map((i) =>
+        i.start().catch((err: Error & { statusCode?: number }) => {
+          // Istio's CRDs may not be installed: a cluster without Istio still has an inventory.
+          if (err.statusCode === 404 && i.path.includes('istio.io/')) {
+            this.log(`kubernetes: ${i.path} is not served (Istio's CRDs are not installed?): read without it`);
+            i.stop();
+            return;
+          }
+          throw err;
+        }),
+      ),
+    );
+    const listed = performance.now();
     this.flush();
     this.live = true;
     const inv = this.inventory;
-    this.log(`kubernetes: inventory synced from ${this.conn.server} in ${Date.now() - started} ms: ${inv.services.length} services, ${this.workloads.size} pods, ${inv.authorizationPolicies.length} authorization policies`);
+    this.log(
+      `kubernetes: inventory synced from ${this.conn.server} in ${Math.round(performance.now() - started)} ms (lists ${Math.round(listed - started)} ms, ` +
+        `first inventory ${Math.round(this.lastFlushMs)} ms): ${inv.services.length} services, ${this.workloads.size} pods, ${inv.authorizationPolicies.length} authorization policies`,
+    );
   }
 
   close(): void {

@@ -40,7 +40,8 @@ build_k8s() { # name
     ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=${K8S_MINOR%%.*} -X $p.gitMinor=${K8S_MINOR#*.} -X $p.gitTreeState=clean"
   done
   mkdir -p "$(dirname "$out")"
-  ( cd "$src" && $NICE go build -mod=mod -trimpath -ldflags "$ld" -o "$out.tmp" "./cmd/$1" ) && mv "$out.tmp" "$out"
+  ( cd "$src" && $NICE go build -mod=mod -trimpath -ldflags "$ld" -o "$out.tmp" "./cmd/$1" )
+  mv "$out.tmp" "$out"
   say "built $out"
 }
 
@@ -53,7 +54,8 @@ build_istio() { # name
   mkdir -p "$(dirname "$out")"
   ( cd "$dir" && $NICE go build -trimpath \
       -ldflags "-s -w -X $P.buildVersion=$ISTIO_VERSION_LABEL -X $P.buildGitRevision=${ISTIO_VERSION_PSEUDO##*-} -X $P.buildStatus=Clean -X $P.buildTag=$ISTIO_VERSION_LABEL" \
-      -o "$out.tmp" "./pilot/cmd/$1" ) && mv "$out.tmp" "$out"
+      -o "$out.tmp" "./pilot/cmd/$1" )
+  mv "$out.tmp" "$out"
   say "built $out"
   istio_files
 }
@@ -73,8 +75,11 @@ build_helm() {
   say "building helm $HELM_VERSION"
   local tmp; tmp=$(mktemp -d)
   mkdir -p "$(dirname "$out")"
-  ( cd "$tmp" && go mod init meshscope-helm-build >/dev/null 2>&1 && go get "helm.sh/helm/v3@$HELM_VERSION" >/dev/null 2>&1 \
-    && $NICE go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out.tmp" helm.sh/helm/v3/cmd/helm ) && mv "$out.tmp" "$out"
+  ( cd "$tmp"
+    go mod init meshscope-helm-build >/dev/null
+    go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    $NICE go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out.tmp" helm.sh/helm/v3/cmd/helm )
+  mv "$out.tmp" "$out"
   rm -rf "$tmp"
   say "built $out"
 }

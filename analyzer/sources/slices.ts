@@ -1,0 +1,22 @@
+// Bulk input (a large POST, a 64 MiB Kafka batch) is ingested in bounded
+// slices with a turn of the event loop between them, so the in-process
+// gateway, xDS pushes and /healthz keep being served while it goes in.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { addResult, emptyResult, type IngestResult, type IngestTarget, type RawInput, type RejectionLog } from './ingest-target.ts';
+
+/** Records ingested per slice: a few milliseconds of work. */
+export const SLICE = 500;
+
+export async function ingestSlices(target: IngestTarget, inputs: readonly RawInput[], rejections?: RejectionLog): Promise<IngestResult> {
+  if (inputs.length <= SLICE) {
+    const r = target.ingest(inputs, rejections);
+    await nextTurn();
+    return r;
+  }
+  const total = emptyResult();
+  for (let i = 0; i < inputs.length; i += SLICE) {
+    addResult(total, target.ingest(inputs.slice(i, i + SLICE), rejections));
+    await nextTurn();
+  }
+  return total;
+}
