@@ -5,6 +5,7 @@
 // analyzer --kubeconfig --istio` as a child process on the node (so a test
 // can kill and restart it), its Services in namespace `meshscope` pointing at
 // the node side of the pod bridge.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,7 @@ export class Meshscope {
   proc: ManagedProcess | undefined;
   readonly dataDir = makeTempDir('istio-e2e-data');
   private runs = 0;
+  private readonly token = randomBytes(16).toString('hex');
 
   constructor(
     readonly env: IstioEnv,
@@ -66,6 +68,9 @@ export class Meshscope {
       '--istio',
       '--gateway-service', `${GATEWAY_SERVICE.name}.${GATEWAY_SERVICE.namespace}:${GATEWAY_SERVICE.port}`,
       '--istiod', cluster.istiod.httpUrl,
+      // The API listens on the pod bridge, beyond loopback: writes need tokens (the tests only read).
+      '--admin-token', this.token,
+      '--ingest-token', this.token,
     ], path.join(this.dataDir, `analyzer-${this.runs}.log`));
     const proc = this.proc;
     await waitUntil(async () => (await fetch(`${this.url}/readyz`)).status === 200, 'meshscope analyzer /readyz', 60_000, {
