@@ -11,7 +11,9 @@ import type { FastifyInstance } from 'fastify';
 import { TrustedPeers, openInventorySource, type Inventory } from '../contracts/index.ts';
 import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
 import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
-import { gatewayFqdn, istioSidecarRoutes, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
+import { gatewayFqdn, istioSidecarRoutes, loadKubeConfig, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
+import { attachCatchAllFilters, kubeEnvoyFilterApi } from '../istio-sidecars/catch-all-filter.ts';
+import { istiodSyncz, TimeToDirect, timeToDirectRoutes } from '../istio-sidecars/time-to-direct.ts';
 import { createXdsServer, parseHostPort, type HostPort, type XdsServer } from '../xds-server/index.ts';
 import { createLogger, logActivity, type Logger } from './activity-log.ts';
 import { buildApp } from './http/app.ts';
@@ -126,7 +128,9 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     inventory.on('change', onInventory);
     cleanup.push(() => inventory.off('change', onInventory));
 
-    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, trusted, log });
+    // Istio's sidecars name the gateway's Service cluster; their entries through it are the gateway's to report.
+    const gatewayHosts = opts.istio?.gateway ? [gatewayFqdn(opts.istio.gateway, inventory.current.clusterDomain)] : undefined;
+    const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, gatewayHosts, trusted, log });
     cleanup.push(() => als.close());
 
     let gateway: Gateway | undefined;
@@ -146,10 +150,25 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     let push: PushLatency | undefined;
     let xds: XdsServer | undefined;
     let sidecars: IstioSidecars | undefined;
+    let timeToDirect: TimeToDirect | undefined;
     if (opts.istio) {
       // istiod pushes; meshscope's part is the Sidecar resources, written from the restored scopes on.
       sidecars = await startIstioSidecars({ kubeconfig: opts.kubernetes?.kubeconfig, ...opts.istio, inventory, log });
       cleanup.push(() => sidecars!.close());
+      if (opts.istio.gateway) {
+        // Each Sidecar's catch-all EnvoyFilter (docs/istio-fallback.md), attached before the first write.
+        const filters = kubeEnvoyFilterApi(loadKubeConfig(opts.istio.kubeconfig ?? opts.kubernetes?.kubeconfig));
+        cleanup.push(attachCatchAllFilters(sidecars.writer, filters, opts.istio.gateway, inventory.current.clusterDomain, log));
+      }
+      if (opts.istio.istiod) {
+        const tracker = new TimeToDirect({ syncz: istiodSyncz(opts.istio.istiod), inventory: () => analyzer.inventory, firstCall: firstCallOf(analyzer), log });
+        const onApplied = (s: Parameters<TimeToDirect['applied']>[0], at: number) => void tracker.applied(s, at);
+        sidecars.writer.on('applied', onApplied);
+        cleanup.push(() => sidecars!.writer.off('applied', onApplied), () => tracker.close());
+        // Ahead of the writer: it reads istiod's sent versions when a scope changes, before the write.
+        cleanup.push(analyzer.attach(tracker));
+        timeToDirect = tracker;
+      }
       cleanup.push(analyzer.attach(sidecars.writer));
       sidecars.writer.start();
       analyzer.start();
@@ -197,7 +216,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
       ingestToken: opts.ingestToken,
       ingestMaxBytes: opts.ingestMaxBytes,
       push,
-      metricFamilies: sidecars ? () => sidecarMetrics(sidecars!.writer) : undefined,
+      metricFamilies: sidecars ? () => [...sidecarMetrics(sidecars!.writer), ...(timeToDirect?.metrics() ?? [])] : undefined,
       logger,
       sources: () => ({
         als_streams: als.streams().length,
@@ -210,6 +229,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     });
     cleanup.push(() => app.close());
     if (sidecars) await app.register(istioSidecarRoutes, { writer: sidecars.writer });
+    if (timeToDirect) await app.register(timeToDirectRoutes, { tracker: timeToDirect });
     await listen(app, host, opts.httpPort ?? 0);
     const httpPort = (app.server.address() as { port: number }).port;
     log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services from ${inventory.origin}`);
@@ -250,4 +270,17 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   } catch (err) {
     throw new Error(`HTTP API: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass a free --http-port`);
   }
+}
+
+/** When any of `workloads` first called `service`: the earliest firstSeen of their workload edges. */
+function firstCallOf(analyzer: Analyzer): (workloads: readonly string[], service: string) => number | undefined {
+  return (workloads, service) => {
+    let first: number | undefined;
+    for (const e of analyzer.edges({ kind: 'workload', includeExpired: true })) {
+      if (e.dest !== service || !workloads.includes(e.source)) continue;
+      const t = Date.parse(e.firstSeen);
+      if (!Number.isNaN(t) && (first === undefined || t < first)) first = t;
+    }
+    return first;
+  };
 }

@@ -61,6 +61,9 @@ Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
                           (default istio-system/* and the gateway's namespace NS/*)
   --dry-run               write nothing: log and serve the Sidecars that would be
                           written and deleted
+  --istiod URL            istiod's debug endpoint (e.g. http://istiod.istio-system:15014):
+                          time-to-direct is measured from its /debug/syncz and served at
+                          GET /api/v1/istio/time-to-direct and in /metrics
 
 Scoping:
   --dependency-ttl D      forget a dependency unseen for D (e.g. 7d, 12h, 30m; default 7d)
@@ -143,6 +146,7 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         istio: { type: 'boolean' },
         kubeconfig: { type: 'string' },
         'gateway-service': { type: 'string' },
+        istiod: { type: 'string' },
         'always-visible': { type: 'string' },
         'dry-run': { type: 'boolean' },
         'log-level': { type: 'string' },
@@ -204,13 +208,14 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
 function istioOptions(values: {
   istio?: boolean;
   'gateway-service'?: string;
+  istiod?: string;
   'always-visible'?: string;
   'dry-run'?: boolean;
   'xds-port'?: string;
   'no-lazy'?: boolean;
 }, kubeconfig: string | undefined): IstioSidecarOptions | undefined {
   if (!values.istio) {
-    for (const flag of ['gateway-service', 'always-visible', 'dry-run'] as const) {
+    for (const flag of ['gateway-service', 'always-visible', 'dry-run', 'istiod'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to Istio mode; add --istio`);
     }
     return undefined;
@@ -224,11 +229,23 @@ function istioOptions(values: {
       ...(kubeconfig ? { kubeconfig } : {}),
       dryRun: values['dry-run'] ?? false,
       gateway,
+      ...(values.istiod ? { istiod: parseIstiod(values.istiod) } : {}),
       alwaysVisible: values['always-visible'] === undefined ? defaultAlwaysVisible(gateway) : parseAlwaysVisible(values['always-visible']),
     };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+function parseIstiod(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--istiod ${text}: not a URL; pass istiod's debug endpoint, e.g. http://istiod.istio-system:15014`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--istiod ${text}: use an http(s) URL`);
+  return text;
 }
 
 async function run(argv: string[]): Promise<number> {

@@ -15,7 +15,7 @@ export function progress(msg: string): void {
   process.stderr.write(`[meshscope] ${msg}\n`);
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

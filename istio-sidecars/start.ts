@@ -18,6 +18,8 @@ export interface IstioSidecarOptions {
   /** Namespaces meshscope writes no Sidecars in; default istio-system and the gateway's namespace. */
   ignoreNamespaces?: readonly string[];
   tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst' | 'concurrency'>;
+  /** istiod's debug endpoint (`/debug/syncz`), for time-to-direct; unset: not measured. */
+  istiod?: string;
 }
 
 export interface IstioSidecars {

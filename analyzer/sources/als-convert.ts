@@ -18,7 +18,10 @@
 // milliseconds apart, so both would count. Only an entry whose response flags
 // say the gateway was never reached (connection failure, no healthy or
 // overflowing upstream) is kept: then Envoy's entry is the only record of the
-// call.
+// call. Next to Istio the gateway is a Service like any other: Istio's sidecars
+// name its cluster `outbound|PORT||FQDN` (HTTP catch-all route or TCP
+// passthrough to the Sidecar's egressProxy), so `gatewayClusters` takes its
+// FQDNs; a TCP entry through it would otherwise read as an edge to the gateway.
 import { SOURCE_HEADER, type AccessLogRecord, type Inventory } from '../../contracts/index.ts';
 import { GATEWAY_CLUSTER } from '../../xds-server/index.ts';
 
@@ -38,6 +41,24 @@ export interface ReportingNode {
 
 const NOBODY: ReportingNode = { isWorkloadAddress: () => false };
 
+/** Whether an upstream cluster is the lazy gateway. */
+export type GatewayClusters = (cluster: string) => boolean;
+
+/** meshscope's own xDS names the gateway GATEWAY_CLUSTER; Istio names it after the gateway's Service FQDNs given here. */
+export function gatewayClusters(istioHosts: readonly string[] = []): GatewayClusters {
+  const hosts = new Set(istioHosts.map((h) => h.toLowerCase()));
+  return (cluster) =>
+    cluster === GATEWAY_CLUSTER || (hosts.size > 0 && cluster.startsWith('outbound|') && hosts.has(cluster.slice(cluster.lastIndexOf('|') + 1).toLowerCase()));
+}
+
+const OWN_GATEWAY = gatewayClusters();
+
+/** A call the sidecar handed to the gateway, which reports it itself (unless the gateway was never reached). */
+function viaGateway(common: Obj, isGateway: GatewayClusters): boolean {
+  const cluster = common.upstream_cluster;
+  return typeof cluster === 'string' && isGateway(cluster) && !NOT_REACHED.some((f) => common.response_flags?.[f]);
+}
+
 /** The reporting node of a stream (its identifier's `node`, as decoded), in `inventory`'s terms. */
 export function reportingNode(inventory: Inventory | undefined, node: Obj | undefined): ReportingNode {
   if (!inventory) return NOBODY;
@@ -47,13 +68,13 @@ export function reportingNode(inventory: Inventory | undefined, node: Obj | unde
 }
 
 /** The record of an HTTP entry, or undefined when the entry is skipped (a call the gateway reports). */
-export function httpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY): AccessLogRecord | undefined {
+export function httpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY, isGateway: GatewayClusters = OWN_GATEWAY): AccessLogRecord | undefined {
   const common: Obj = entry.common_properties ?? {};
-  if (common.upstream_cluster === GATEWAY_CLUSTER && !NOT_REACHED.some((f) => common.response_flags?.[f])) return undefined;
+  if (viaGateway(common, isGateway)) return undefined;
   const req: Obj = entry.request ?? {};
   const res: Obj = entry.response ?? {};
   const headers: Obj = req.request_headers ?? {};
-  const rec = commonToRecord(common, node);
+  const rec = commonToRecord(common, node, isGateway);
   const source = headers[SOURCE_HEADER];
   if (typeof source === 'string' && source !== '') rec.source = source;
   if (req.authority) rec.authority = req.authority;
@@ -70,9 +91,11 @@ export function httpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY): Acc
   return rec;
 }
 
-export function tcpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY): AccessLogRecord {
+/** The record of a TCP entry, or undefined when the gateway reports the connection. */
+export function tcpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY, isGateway: GatewayClusters = OWN_GATEWAY): AccessLogRecord | undefined {
   const common: Obj = entry.common_properties ?? {};
-  const rec = commonToRecord(common, node);
+  if (viaGateway(common, isGateway)) return undefined;
+  const rec = commonToRecord(common, node, isGateway);
   rec.protocol = 'tcp';
   const duration = durationMs(common.duration);
   if (duration !== undefined) rec.durationMs = duration;
@@ -82,13 +105,15 @@ export function tcpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY): Acce
   return rec;
 }
 
-function commonToRecord(common: Obj, node: ReportingNode): AccessLogRecord {
+function commonToRecord(common: Obj, node: ReportingNode, isGateway: GatewayClusters): AccessLogRecord {
   const rec: AccessLogRecord = { time: timestamp(common.start_time) ?? new Date().toISOString(), reporter: 'envoy' };
   const ip = common.downstream_remote_address?.socket_address?.address;
   if (typeof ip === 'string' && ip !== '') rec.sourceAddress = ip;
   const cluster = common.upstream_cluster;
-  if (cluster) rec.upstreamCluster = cluster;
-  const egress = typeof cluster === 'string' && (cluster.startsWith('outbound|') || cluster === GATEWAY_CLUSTER);
+  const gateway = typeof cluster === 'string' && isGateway(cluster);
+  // The gateway's cluster names no destination (Istio's `outbound|80||<gateway>` would read as one): the authority does.
+  if (cluster && !gateway) rec.upstreamCluster = cluster;
+  const egress = gateway || (typeof cluster === 'string' && cluster.startsWith('outbound|'));
   // A header (set by the caller of httpEntryToRecord) still overrides this.
   if (egress && node.workload && !(rec.sourceAddress && node.isWorkloadAddress(rec.sourceAddress))) rec.source = node.workload;
   return rec;

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { TrustedPeers, refusedIdentity, type Inventory } from '../../contracts/index.ts';
 import { envoyRoot } from '../../contracts/envoy-proto.ts';
-import { httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
+import { gatewayClusters, httpEntryToRecord, reportingNode, tcpEntryToRecord } from './als-convert.ts';
 import { BatchingIngest } from './batching-ingest.ts';
 import { serviceDefinition } from './grpc-definition.ts';
 import type { IngestTarget } from './ingest-target.ts';
@@ -29,6 +29,8 @@ export interface AlsOptions {
   host?: string;
   /** The current inventory: entries are attributed to their reporting node's workload (see als-convert.ts). */
   inventory?: () => Inventory;
+  /** FQDNs of the lazy gateway's Service when Istio's sidecars stream here (their entries through it are skipped). */
+  gatewayHosts?: readonly string[];
   /** Peers whose node ids are believed whatever their address; default loopback. Others must be the workload they name. */
   trusted?: TrustedPeers;
   log?: (msg: string) => void;
@@ -40,6 +42,7 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
   const open = new Map<grpc.ServerReadableStream<any, any>, string>();
   let received = 0;
   let skipped = 0;
+  const isGateway = gatewayClusters(opts.gatewayHosts);
   let refused = 0;
   const trusted = opts.trusted ?? new TrustedPeers();
   const server = new grpc.Server();
@@ -77,11 +80,15 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
         // Resolved per message: mesh.yaml may have changed since the stream began.
         const reporter = reportingNode(opts.inventory?.(), identity);
         for (const e of msg.http_logs?.log_entry ?? []) {
-          const r = httpEntryToRecord(e, reporter);
+          const r = httpEntryToRecord(e, reporter, isGateway);
           if (r) ingest.push({ value: record(r), ref });
           else skipped++;
         }
-        for (const e of msg.tcp_logs?.log_entry ?? []) ingest.push({ value: record(tcpEntryToRecord(e, reporter)), ref });
+        for (const e of msg.tcp_logs?.log_entry ?? []) {
+          const r = tcpEntryToRecord(e, reporter, isGateway);
+          if (r) ingest.push({ value: record(r), ref });
+          else skipped++;
+        }
       });
       call.on('end', () => {
         open.delete(call);

@@ -83,7 +83,7 @@ describe('ALS entries → records', () => {
       common_properties: { downstream_remote_address: { socket_address: { address: '127.0.0.2', port_value: 1 } }, upstream_cluster: DETAILS },
       connection_properties: { received_bytes: 4, sent_bytes: 4 },
     });
-    const rec = tcpEntryToRecord(entry, page);
+    const rec = tcpEntryToRecord(entry, page)!;
     assert.deepEqual([rec.source, rec.protocol, rec.bytesReceived], [PAGE, 'tcp', 4]);
   });
 });
