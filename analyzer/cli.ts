@@ -2,8 +2,7 @@
 // server it directs and (with --gateway-port) the lazy gateway: one process
 // with SQLite, the embedded default. SIGTERM/SIGINT stop consuming, flush and
 // close.
-import { parseArgs } from 'node:util';
-import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, logLevelOption, portOption } from '../cli/options.ts';
+import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, logLevelOption, parseFlags, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/index.ts';
 import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
 import { createLogger } from './activity-log.ts';
@@ -117,44 +116,33 @@ function hostPorts(text: string, flag: string): string[] {
 }
 
 export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AnalyzerOptions & { logLevel: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...INVENTORY_FLAGS,
-        data: { type: 'string' },
-        listen: { type: 'string' },
-        'http-port': { type: 'string' },
-        'als-port': { type: 'string' },
-        'xds-port': { type: 'string' },
-        advertise: { type: 'string' },
-        'gateway-port': { type: 'string' },
-        'gateway-admin-port': { type: 'string' },
-        kafka: { type: 'string' },
-        topic: { type: 'string' },
-        group: { type: 'string' },
-        gateway: { type: 'string' },
-        'dependency-ttl': { type: 'string' },
-        'no-lazy': { type: 'boolean' },
-        'admin-token': { type: 'string' },
-        'ingest-token': { type: 'string' },
-        'allow-open-writes': { type: 'boolean' },
-        'trusted-proxies': { type: 'string' },
-        istio: { type: 'boolean' },
-        kubeconfig: { type: 'string' },
-        'gateway-service': { type: 'string' },
-        istiod: { type: 'string' },
-        'always-visible': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'log-level': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; see meshscope analyzer --help`);
-  }
+  const values = parseFlags('analyzer', argv, {
+    ...INVENTORY_FLAGS,
+    data: { type: 'string' },
+    listen: { type: 'string' },
+    'http-port': { type: 'string' },
+    'als-port': { type: 'string' },
+    'xds-port': { type: 'string' },
+    advertise: { type: 'string' },
+    'gateway-port': { type: 'string' },
+    'gateway-admin-port': { type: 'string' },
+    kafka: { type: 'string' },
+    topic: { type: 'string' },
+    group: { type: 'string' },
+    gateway: { type: 'string' },
+    'dependency-ttl': { type: 'string' },
+    'no-lazy': { type: 'boolean' },
+    'admin-token': { type: 'string' },
+    'ingest-token': { type: 'string' },
+    'allow-open-writes': { type: 'boolean' },
+    'trusted-proxies': { type: 'string' },
+    istio: { type: 'boolean' },
+    'gateway-service': { type: 'string' },
+    istiod: { type: 'string' },
+    'always-visible': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'log-level': { type: 'string' },
+  });
   // With --istio, --mesh and --kubeconfig go together: the inventory from the file, Sidecars to that cluster.
   const sidecarCluster = values.istio && values.mesh !== undefined ? values.kubeconfig : undefined;
   const origin = inventoryOption(sidecarCluster ? { ...values, kubeconfig: undefined } : values, env);

@@ -1,5 +1,6 @@
 // Option checks every command shares, so a bad flag reads the same everywhere:
 // the flag, the value given, and what would be accepted.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { InventoryOrigin } from '../contracts/inventory/open.ts';
 import { parseLabelSelector } from '../contracts/inventory/kubernetes/namespaces.ts';
 
@@ -73,4 +74,16 @@ export function logLevelOption(value: string | undefined, fallback: string): str
   const level = value ?? fallback;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
   return level;
+}
+
+/**
+ * Strict flag parsing for `meshscope COMMAND`: no positionals, unknown flags
+ * refused with a pointer to the command's --help.
+ */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; see meshscope ${command} --help`);
+  }
 }

@@ -1,8 +1,7 @@
 // `meshscope demo` (`npm start`): the live loop on this machine, nothing to
 // set up. SIGINT/SIGTERM stop everything it started; a second one exits at once.
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.ts';
-import { UsageError, logLevelOption, portOption, wholeNumberOption } from '../cli/options.ts';
+import { UsageError, logLevelOption, parseFlags, portOption, wholeNumberOption } from '../cli/options.ts';
 import { createLogger } from '../analyzer/activity-log.ts';
 import { startDemo, type DemoOptions } from './demo.ts';
 
@@ -37,28 +36,18 @@ Options:
 `;
 
 function parse(argv: string[]): Omit<DemoOptions, 'out' | 'logger'> & { logLevel: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'http-port': { type: 'string' },
-        'xds-port': { type: 'string' },
-        'als-port': { type: 'string' },
-        'gateway-port': { type: 'string' },
-        'gateway-admin-port': { type: 'string' },
-        subnet: { type: 'string' },
-        delta: { type: 'boolean' },
-        rate: { type: 'string' },
-        data: { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; see meshscope demo --help`);
-  }
+  const values = parseFlags('demo', argv, {
+    'http-port': { type: 'string' },
+    'xds-port': { type: 'string' },
+    'als-port': { type: 'string' },
+    'gateway-port': { type: 'string' },
+    'gateway-admin-port': { type: 'string' },
+    subnet: { type: 'string' },
+    delta: { type: 'boolean' },
+    rate: { type: 'string' },
+    data: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
   const subnet = values.subnet ?? '127.0.10';
   const m = /^127\.(\d{1,3})\.(\d{1,3})$/.exec(subnet);
   if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) throw new UsageError(`--subnet ${JSON.stringify(subnet)}: expected the first three octets of a loopback /24, e.g. 127.0.10`);
