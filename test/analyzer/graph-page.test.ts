@@ -254,27 +254,38 @@ describe('graph page (headless Chromium, 10 services)', () => {
   });
 
   it('the URL carries the view: filters, focus and camera come back on load', async () => {
-    await drawn(page, () => page.fill('#find', 'name ~ re'));
-    await drawn(page, () => click(page, 'reviews.default', { clickCount: 2 }));
-    await page.waitForFunction(() => meshscope.state.focus === 'reviews.default');
-    assert.deepEqual(await nodes(page), ['productpage.default', 'ratings.default', 'reviews.default']);
-    await drawn(page, () => page.selectOption('#window', '1h'));
-    await page.waitForTimeout(0);
-    await page.waitForFunction(() => location.search.includes('focus=reviews.default') && location.search.includes('camera='));
-    const url = page.url();
-    const camera = await page.evaluate(() => meshscope.sigma.getCamera().getState());
-    const restored = await newPage();
-    await open(restored, url.slice(url.indexOf('?')));
-    assert.deepEqual(await nodes(restored), ['productpage.default', 'ratings.default', 'reviews.default']);
-    assert.equal(await restored.inputValue('#find'), 'name ~ re');
-    assert.equal(await restored.inputValue('#window'), '1h');
-    assert.equal(await restored.isVisible('#focus-bar'), true);
-    const cam = await restored.evaluate(() => meshscope.sigma.getCamera().getState());
-    for (const k of ['x', 'y', 'ratio'] as const) assert.ok(Math.abs(cam[k] - camera[k]) < 1e-3, `camera ${k}: ${cam[k]} vs ${camera[k]}`);
-    await restored.close();
-    await drawn(page, () => page.click('#focus-clear'));
-    await drawn(page, () => page.fill('#find', ''));
-    await drawn(page, () => page.selectOption('#window', 'all'));
+    // The shared page goes back to the plain view whatever happens here, so a failure does not cascade.
+    let restored: Awaited<ReturnType<typeof newPage>> | undefined;
+    try {
+      await drawn(page, () => page.fill('#find', 'name ~ re'));
+      await drawn(page, () => click(page, 'reviews.default', { clickCount: 2 }));
+      await page.waitForFunction(() => meshscope.state.focus === 'reviews.default');
+      assert.deepEqual(await nodes(page), ['productpage.default', 'ratings.default', 'reviews.default']);
+      await drawn(page, () => page.selectOption('#window', '1h'));
+      await page.waitForTimeout(0);
+      // The camera settles (focus animates it) and is then saved to the URL: wait until the URL holds the camera shown.
+      await page.waitForFunction(() => {
+        const p = new URLSearchParams(location.search);
+        const cam = p.get('camera')?.split(',').map(Number);
+        const now = meshscope.sigma.getCamera().getState();
+        return p.get('focus') === 'reviews.default' && !!cam && Math.abs(cam[0] - now.x) < 1e-3 && Math.abs(cam[1] - now.y) < 1e-3 && Math.abs(cam[2] - now.ratio) < 1e-3;
+      });
+      const url = page.url();
+      const camera = await page.evaluate(() => meshscope.sigma.getCamera().getState());
+      restored = await newPage();
+      await open(restored, url.slice(url.indexOf('?')));
+      assert.deepEqual(await nodes(restored), ['productpage.default', 'ratings.default', 'reviews.default']);
+      assert.equal(await restored.inputValue('#find'), 'name ~ re');
+      assert.equal(await restored.inputValue('#window'), '1h');
+      assert.equal(await restored.isVisible('#focus-bar'), true);
+      const cam = await restored.evaluate(() => meshscope.sigma.getCamera().getState());
+      for (const k of ['x', 'y', 'ratio'] as const) assert.ok(Math.abs(cam[k] - camera[k]) < 1e-3, `camera ${k}: ${cam[k]} vs ${camera[k]}`);
+    } finally {
+      await restored?.close();
+      if (await page.isVisible('#focus-bar')) await drawn(page, () => page.click('#focus-clear'));
+      if ((await page.inputValue('#find')) !== '') await drawn(page, () => page.fill('#find', ''));
+      if ((await page.inputValue('#window')) !== 'all') await drawn(page, () => page.selectOption('#window', 'all'));
+    }
   });
 
   it('a late answer cannot undo a namespace filter or replace a newer graph (the filter race)', async () => {
