@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Pod } from '../test/harness/k8s/pod.ts';
 import { appPod, callFrom, serviceClusters, startIstioEnv, type IstioEnv } from '../test/istio/support/istio-env.ts';
 import { waitUntil } from '../test/harness/wait.ts';
+import { percentile } from './stats.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,5000' }, direct: { type: 'string', default: '20' } } });
 const SIZES = values.sizes!.split(',').map(Number);
@@ -56,11 +57,6 @@ async function createServices(env: IstioEnv, from: number, to: number): Promise<
   };
   await Promise.all(Array.from({ length: 16 }, worker));
 }
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-};
 
 async function main(): Promise<void> {
   say('starting kube-apiserver, istiod and the caller pod');
@@ -117,8 +113,8 @@ async function main(): Promise<void> {
     const totals = t.measurements.filter((m: any) => m.state === 'done').map((m: any) => m.totalMs as number);
     const writeToAck = t.measurements.filter((m: any) => m.state === 'done').map((m: any) => (m.ackedAt - m.writtenAt) as number);
     figures.push(
-      `time-to-direct (${totals.length} first calls, ${have} services): p50 ${quantile(totals, 0.5)} ms, p99 ${quantile(totals, 0.99)} ms; ` +
-        `of which Sidecar write → ACK p50 ${quantile(writeToAck, 0.5)} ms, p99 ${quantile(writeToAck, 0.99)} ms`,
+      `time-to-direct (${totals.length} first calls, ${have} services): p50 ${percentile(totals, 50)} ms, p99 ${percentile(totals, 99)} ms; ` +
+        `of which Sidecar write → ACK p50 ${percentile(writeToAck, 50)} ms, p99 ${percentile(writeToAck, 99)} ms`,
     );
     console.log(figures.join('\n'));
   } finally {

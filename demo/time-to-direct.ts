@@ -4,7 +4,7 @@
 // from then on its calls go direct. Measured from the analyzer's edge events
 // and the xDS server's delivered-push events; nothing is polled.
 import type { PushEvent } from '../xds-server/index.ts';
-import { percentile } from '../bench/stats.ts';
+import { percentile } from '../contracts/percentile.ts';
 
 interface Pending {
   dest: string;

@@ -12,6 +12,7 @@
 // debounce holds the write back): the versions sent then are the baseline.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Inventory, MetricFamily, ScopeTarget, ServiceId, WorkloadId } from '../contracts/index.ts';
+import { percentile } from '../contracts/percentile.ts';
 
 /** One proxy's row of istiod's /debug/syncz (the fields used here). */
 export interface ProxySync {
@@ -235,10 +236,9 @@ export class TimeToDirect implements ScopeTarget {
 
   /** p50 and p99 (ms) of the kept finished measurements. */
   quantiles(): { p50?: number; p99?: number } {
-    const xs = this.done.filter((m) => m.totalMs !== undefined).map((m) => m.totalMs!).sort((a, b) => a - b);
+    const xs = this.done.filter((m) => m.totalMs !== undefined).map((m) => m.totalMs!);
     if (xs.length === 0) return {};
-    const at = (q: number) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
-    return { p50: at(0.5), p99: at(0.99) };
+    return { p50: percentile(xs, 50), p99: percentile(xs, 99) };
   }
 
   /** A summary for /metrics: quantiles over the kept measurements, sum and count since start. */
