@@ -10,7 +10,7 @@ import { splitId, type Inventory, type ServiceId, type Workload } from '../contr
 import type { RequestHead } from './headers.ts';
 import type { Metrics } from './metrics.ts';
 import { Rejection } from './route.ts';
-import type { TrustedPeers } from './trusted-peers.ts';
+import type { TrustedPeers } from '../contracts/trusted-peers.ts';
 import { xfccIdentity, type SpiffeIdentity } from './xfcc.ts';
 
 export type IdentifiedBy = 'peer-ip' | 'source-header' | 'envoy-header' | 'client-cert' | 'none';
@@ -31,10 +31,6 @@ const UNKNOWN: Readonly<Caller> = Object.freeze({ id: '', service: '', namespace
 export const IDENTITY_MISMATCH = 'caller-identity-mismatch';
 
 /** The service account a workload runs as, once the inventory carries it (Kubernetes); undefined before. */
-function serviceAccountOf(w: Workload): string | undefined {
-  return (w as Workload & { serviceAccount?: string }).serviceAccount;
-}
-
 export class Callers {
   /** Callers named by a client certificate alone, per inventory version. */
   private byCert = new WeakMap<Inventory, Map<string, Readonly<Caller>>>();
@@ -109,7 +105,7 @@ export class Callers {
     }
     if (head.clientCert) {
       const cert = xfccIdentity(head.clientCert);
-      const account = serviceAccountOf(peer);
+      const account = peer.serviceAccount;
       if (cert && (cert.namespace !== peer.namespace || (account !== undefined && account !== cert.serviceAccount))) {
         return `x-forwarded-client-cert names ${spiffeId(cert)}`;
       }
@@ -126,7 +122,7 @@ export class Callers {
     if (caller) return caller;
     const services = new Set<ServiceId>();
     for (const w of inventory.workloads()) {
-      if (w.namespace === cert.namespace && serviceAccountOf(w) === cert.serviceAccount) services.add(w.service);
+      if (w.namespace === cert.namespace && w.serviceAccount === cert.serviceAccount) services.add(w.service);
     }
     const [only] = services;
     caller = Object.freeze(
@@ -145,7 +141,7 @@ function spiffeId(cert: SpiffeIdentity): string {
 function agreesWithCert(inventory: Inventory, caller: Caller, cert: SpiffeIdentity): boolean {
   if (caller.namespace !== cert.namespace) return false;
   const w = inventory.workload(caller.id);
-  const accounts = w ? [serviceAccountOf(w)] : (inventory.service(caller.id)?.workloads ?? []).map(serviceAccountOf);
+  const accounts = w ? [w.serviceAccount] : (inventory.service(caller.id)?.workloads ?? []).map((x) => x.serviceAccount);
   const known = accounts.filter((a) => a !== undefined);
   return known.length === 0 || known.includes(cert.serviceAccount);
 }

@@ -6,7 +6,7 @@ import { openInventorySource, type InventoryOrigin, type InventorySource } from 
 import { startGateway, type GatewayOptions } from './gateway.ts';
 import { DEFAULT_OUTLIER } from './outlier.ts';
 import { HttpSink } from './sinks/http.ts';
-import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from './trusted-peers.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/trusted-peers.ts';
 import { KafkaSink } from './sinks/kafka.ts';
 import { StdoutSink } from './sinks/stdout.ts';
 

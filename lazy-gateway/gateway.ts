@@ -11,7 +11,7 @@ import { Metrics } from './metrics.ts';
 import { DEFAULT_OUTLIER, OutlierDetector, type OutlierOptions } from './outlier.ts';
 import { Proxy } from './proxy.ts';
 import { Reporter, type ReporterOptions } from './reporter.ts';
-import { DEFAULT_TRUSTED_PROXIES, TrustedPeers } from './trusted-peers.ts';
+import { DEFAULT_TRUSTED_PROXIES, TrustedPeers } from '../contracts/trusted-peers.ts';
 import { H1Upstream } from './upstream-h1.ts';
 import { H2Upstream } from './upstream-h2.ts';
 
