@@ -1,5 +1,5 @@
 // `npm start` as a new user runs it: from a fresh clone of this commit in a
-// temporary folder (no ../shared beside it), with real Envoy sidecars. Within
+// temporary folder (with no shared/ folder beside it), with real Envoy sidecars. Within
 // 60 s every edge of the demo mesh is learnt, every sidecar's /config_dump
 // holds exactly its dependencies, no request fails while calls move from the
 // gateway to direct, the graph page loads in real Chromium, and SIGINT stops

@@ -1,5 +1,5 @@
 // A fresh clone of this commit in a temporary folder, as a new user gets it:
-// no ../shared beside it, nothing untracked. node_modules is linked to this
+// no shared/ folder beside it, nothing untracked. node_modules is linked to this
 // checkout's (what `npm ci` would install) to save the install's minutes.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
