@@ -290,12 +290,31 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     };
     this.flushTimer = setTimeout(tick, flushMs).unref();
     this.timers.push(setInterval(() => this.checkExpiry(), opts.expiryCheckMs ?? 30_000).unref());
+    // A changed scope reaches the sinks at once (xDS pushes, Sidecar writes): persist what changed it on the
+    // next tick rather than up to flushMs later, so an analyzer killed meanwhile cannot come back with a
+    // narrower scope than the proxies and Sidecars already hold (a flap on restart).
+    this.on('scope', this.flushSoon);
     return this;
   }
+
+  private flushPending?: NodeJS.Immediate;
+  private readonly flushSoon = (): void => {
+    this.flushPending ??= setImmediate(() => {
+      this.flushPending = undefined;
+      try {
+        this.flush();
+      } catch {
+        // Counted by storeHealth; the timer retries what stays pending.
+      }
+    });
+  };
 
   /** Flushes and closes the store. */
   close(): void {
     clearTimeout(this.flushTimer);
+    this.off('scope', this.flushSoon);
+    clearImmediate(this.flushPending);
+    this.flushPending = undefined;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (!this.store.db.open) return;

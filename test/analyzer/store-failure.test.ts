@@ -52,3 +52,21 @@ test('a flush error on the timer neither crashes nor loses records: 503 and coun
     analyzer.close();
   }
 });
+
+test('a new dependency is written on the next tick, not at the next timer flush: a kill right after it loses no scope', async () => {
+  const db = join(dir, 'scope-flush.db');
+  const { analyzer } = open({ db });
+  const other = new Database(db, { readonly: true });
+  try {
+    analyzer.start({ flushMs: 3_600_000 });
+    const edges = () => other.prepare("SELECT source, dest FROM edges WHERE kind = 'service'").all();
+    analyzer.ingest(inputs(call(PAGE, 'reviews')));
+    assert.deepEqual(analyzer.scope('productpage.default'), ['reviews.default']);
+    assert.deepEqual(edges(), [], 'not yet: the write waits for the next tick');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(edges(), [{ source: 'productpage.default', dest: 'reviews.default' }]);
+  } finally {
+    other.close();
+    analyzer.close();
+  }
+});
