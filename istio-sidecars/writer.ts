@@ -3,14 +3,17 @@
 // at that. Scope and inventory changes only mark groups dirty; a debounced
 // flush writes each dirty group once, rate-limited, and only when what is
 // there differs from what is wanted (so a restart rewrites nothing). Sidecars
-// meshscope made and no longer needs are deleted; anything someone else owns
-// is left alone and its group reported as skipped.
+// this install made and no longer needs are deleted once they have been
+// unneeded for a grace period (a Recreate rollout empties a group for a
+// moment; its Sidecar stays); anything someone else owns — another meshscope
+// install included — is left alone and its group reported as skipped.
 import { EventEmitter } from 'node:events';
 import { splitId, type Inventory, type InventorySource, type ScopeTarget, type Service, type ServiceId, type WorkloadId } from '../contracts/index.ts';
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
+import { DEFAULT_INSTANCE } from './instance.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
-import { buildSidecar, MANAGED_BY_LABEL, MANAGER, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
+import { buildSidecar, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarView } from './sidecar-store.ts';
 import { Debounce, eachLimited, TokenBucket } from './throttle.ts';
 
@@ -27,6 +30,10 @@ export interface SidecarWriterOptions {
   dryRun?: boolean;
   /** Namespaces whose pods get no Sidecar from meshscope. */
   ignoreNamespaces?: readonly string[];
+  /** This install's name (`--instance`): its objects' label and field manager; default `meshscope`. */
+  instance?: string;
+  /** A Sidecar no group needs is deleted only after it has stayed unneeded this long (default 60 s; 0: at once). */
+  pruneGraceMs?: number;
   /** Changes are gathered until quiet this long (default 100 ms)… */
   quietMs?: number;
   /** …or this long after the first (default 1 s). */
@@ -59,9 +66,12 @@ export interface GroupStatus {
 export interface PruneStatus {
   namespace: string;
   name: string;
-  state: 'deleted' | 'would-delete' | 'failed';
+  /** pending: unneeded, deleted at `due` unless its group comes back first. */
+  state: 'pending' | 'deleted' | 'would-delete' | 'failed';
   reason?: string;
+  /** When it happened (pending: when it was found unneeded). */
   at: string;
+  due?: string;
 }
 
 export interface SidecarWriterEvents {
@@ -71,6 +81,16 @@ export interface SidecarWriterEvents {
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
+export const DEFAULT_PRUNE_GRACE_MS = 60_000;
+
+/** An own Sidecar no group needs, waiting out the grace period before it is deleted. */
+interface PendingPrune {
+  since: number;
+  due: number;
+  /** The grace period is over: the next prune deletes it. */
+  expired: boolean;
+  timer?: NodeJS.Timeout;
+}
 
 export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements ScopeTarget {
   private readonly serviceScopes = new Map<ServiceId, readonly ServiceId[]>();
@@ -81,6 +101,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   private readonly byWorkload = new Map<WorkloadId, string>();
   private readonly state = new Map<string, Omit<GroupStatus, 'namespace' | 'name' | 'owners' | 'workloads'>>();
   private readonly pruned = new Map<string, PruneStatus>();
+  private readonly pendingPrunes = new Map<string, PendingPrune>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, { count: number; timer: NodeJS.Timeout }>();
   private pruneDue = false;
@@ -102,6 +123,10 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
 
   get dryRun(): boolean {
     return this.opts.dryRun ?? false;
+  }
+
+  get instance(): string {
+    return this.opts.instance ?? DEFAULT_INSTANCE;
   }
 
   /** Groups the inventory, then reconciles every group and prunes; call once the Sidecar view has synced. */
@@ -182,7 +207,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 
   private desired(g: WorkloadGroup, inv: Inventory): SidecarObject {
-    return buildSidecar(g, this.scopeOf(g, inv), { alwaysVisible: this.opts.alwaysVisible, gateway: this.opts.gateway, clusterDomain: inv.clusterDomain });
+    return buildSidecar(g, this.scopeOf(g, inv), { alwaysVisible: this.opts.alwaysVisible, gateway: this.opts.gateway, clusterDomain: inv.clusterDomain, instance: this.instance });
   }
 
   private flush(): Promise<void> {
@@ -217,23 +242,27 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     const prev = this.state.get(k);
     const base = { hosts: desired.spec.egress[0].hosts, sidecar: desired, writes: prev?.writes ?? 0, lastWriteAt: prev?.lastWriteAt };
     const labels = g.workloads.map((w) => inv.workload(w)?.labels ?? {});
-    const claim = foreignClaim(g, this.opts.sidecars.inNamespace(g.namespace), labels);
+    const claim = foreignClaim(g, this.opts.sidecars.inNamespace(g.namespace), labels, this.instance);
     const existing = this.opts.sidecars.get(g.namespace, g.name);
     if (claim) {
       if (prev?.reason !== claim) this.log(`istio sidecars: skipping ${g.owners.join(', ')} in ${g.namespace}: ${claim}`);
       this.state.set(k, { ...base, state: 'skipped', reason: claim });
       // meshscope's own Sidecar for the group steps back: two selecting one pod is undefined in Istio.
-      if (existing && isOwn(existing)) await this.remove(existing);
+      if (existing && isOwn(existing, this.instance)) await this.remove(existing);
       return;
     }
     // Wanted again: what was said about deleting it no longer holds.
     this.pruned.delete(k);
+    if (this.pendingPrunes.has(k)) {
+      this.cancelPrune(k);
+      this.log(`istio sidecars: ${k} is needed again within the grace period; kept`);
+    }
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);
       return;
     }
-    const editors = existing ? coManagers(existing) : [];
+    const editors = existing ? coManagers(existing, this.instance) : [];
     if (editors.length > 0) {
       const reason = `${editors.join(', ')} changed fields meshscope applies on Sidecar ${g.namespace}/${g.name}; meshscope does not force them back (delete the Sidecar, or remove those fields, to hand it back)`;
       if (prev?.reason !== reason) this.log(`istio sidecars: skipping ${g.namespace}/${g.name}: ${reason}`);
@@ -271,11 +300,45 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 
   private async prune(): Promise<void> {
+    const unneeded = new Set<string>();
     for (const s of this.opts.sidecars.all()) {
       if (this.closed) return;
-      if (!isOwn(s) || this.groups.has(keyOf(s.metadata.namespace, s.metadata.name))) continue;
-      await this.remove(s);
+      const k = keyOf(s.metadata.namespace, s.metadata.name);
+      if (!isOwn(s, this.instance) || this.groups.has(k)) continue;
+      unneeded.add(k);
+      if (this.graceOver(k)) await this.remove(s);
     }
+    // Needed again, or gone (someone else deleted it): nothing left to wait for.
+    for (const k of [...this.pendingPrunes.keys()]) if (!unneeded.has(k)) this.cancelPrune(k);
+  }
+
+  /**
+   * Whether an unneeded Sidecar may be deleted now. The first time it is
+   * found unneeded its grace period starts: a timer, not a wait, that asks for
+   * another prune when it ends. Until then nothing is deleted, so a group that
+   * comes back in time finds its Sidecar as it was (no delete, no rewrite).
+   */
+  private graceOver(k: string): boolean {
+    const grace = this.opts.pruneGraceMs ?? DEFAULT_PRUNE_GRACE_MS;
+    if (grace <= 0) return true;
+    const found = this.pendingPrunes.get(k);
+    if (found) return found.expired;
+    const since = Date.now();
+    const p: PendingPrune = { since, due: since + grace, expired: false };
+    p.timer = setTimeout(() => {
+      p.expired = true;
+      p.timer = undefined;
+      this.pruneDue = true;
+      this.poke();
+    }, grace);
+    this.pendingPrunes.set(k, p);
+    this.log(`istio sidecars: no workload group needs ${k}; deleting it at ${new Date(p.due).toISOString()} unless its workloads come back`);
+    return false;
+  }
+
+  private cancelPrune(k: string): void {
+    clearTimeout(this.pendingPrunes.get(k)?.timer);
+    this.pendingPrunes.delete(k);
   }
 
   private async remove(s: KubeSidecar): Promise<void> {
@@ -291,6 +354,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     try {
       await this.opts.api.delete(s);
       this.opts.sidecars.noteDeleted(s);
+      this.cancelPrune(k);
       this.counters.deletes++;
       this.pruned.set(k, { namespace, name, state: 'deleted', at: new Date().toISOString() });
       this.log(`istio sidecars: deleted ${k} (no workload group needs it)`);
@@ -318,7 +382,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.failures.delete(k);
   }
 
-  /** Every group with what meshscope wants and did, then groups it could not form. */
+  /** Every group with what meshscope wants and did, then groups it could not form; Sidecars deleted or due to be. */
   status(): { groups: GroupStatus[]; pruned: PruneStatus[] } {
     const groups: GroupStatus[] = [];
     const inv = this.opts.inventory.current;
@@ -329,10 +393,22 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       groups.push({ namespace: g.namespace, name: g.name, owners: [...g.owners], workloads: [...g.workloads], ...s, state: pending ? 'pending' : s.state });
     }
     for (const s of this.skippedGroups) groups.push({ namespace: s.namespace, owners: s.owners, workloads: s.workloads, state: 'skipped', reason: s.reason, writes: 0 });
-    return { groups, pruned: [...this.pruned.values()] };
+    const pruned = new Map<string, PruneStatus>();
+    for (const [k, p] of this.pendingPrunes) {
+      const [namespace, name] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+      pruned.set(k, { namespace, name, state: 'pending', reason: 'no workload group needs it; deleted at `due` unless its workloads come back', at: new Date(p.since).toISOString(), due: new Date(p.due).toISOString() });
+    }
+    // What was done (or, in dry run, would be) says more than that it was due.
+    for (const [k, p] of this.pruned) pruned.set(k, p);
+    return { groups, pruned: [...pruned.values()] };
   }
 
-  /** Resolves when nothing is waiting to be written (tests, bench). */
+  /** Sidecars waiting out their grace period before deletion. */
+  get prunesPending(): number {
+    return this.pendingPrunes.size;
+  }
+
+  /** Resolves when nothing is waiting to be written (tests, bench); a prune still in its grace period is not waited for. */
   idle(): Promise<void> {
     if (!this.debounce.pending && !this.flushing && this.dirty.size === 0 && !this.pruneDue) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -342,6 +418,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.closed = true;
     this.debounce.cancel();
     for (const f of this.failures.values()) clearTimeout(f.timer);
+    for (const k of [...this.pendingPrunes.keys()]) this.cancelPrune(k);
     this.opts.inventory.off('change', this.onInventory);
     this.opts.sidecars.off('change', this.onSidecars);
     for (const w of this.idleWaiters.splice(0)) w();
@@ -349,9 +426,13 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 }
 
-/** The fields meshscope applies, compared in a key-order-independent way; others' fields are theirs. */
+/**
+ * The fields meshscope applies, compared in a key-order-independent way;
+ * others' fields are theirs. Its labels count: a Sidecar an earlier version
+ * wrote has no instance label and is written once more to get it.
+ */
 export function sameSidecar(existing: KubeSidecar, desired: SidecarObject): boolean {
-  if (existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGER) return false;
+  if (Object.entries(desired.metadata.labels).some(([k, v]) => existing.metadata.labels?.[k] !== v)) return false;
   const have = existing.spec ?? {};
   const want = desired.spec;
   return (
