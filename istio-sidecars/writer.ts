@@ -12,6 +12,7 @@ import { splitId, type Inventory, type InventorySource, type ScopeTarget, type S
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
 import { DEFAULT_INSTANCE } from './instance.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
+import { DEFAULT_PRUNE_GRACE_MS, PruneGrace } from './prune-grace.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
 import { buildSidecar, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarView } from './sidecar-store.ts';
@@ -81,16 +82,6 @@ export interface SidecarWriterEvents {
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
-export const DEFAULT_PRUNE_GRACE_MS = 60_000;
-
-/** An own Sidecar no group needs, waiting out the grace period before it is deleted. */
-interface PendingPrune {
-  since: number;
-  due: number;
-  /** The grace period is over: the next prune deletes it. */
-  expired: boolean;
-  timer?: NodeJS.Timeout;
-}
 
 export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements ScopeTarget {
   private readonly serviceScopes = new Map<ServiceId, readonly ServiceId[]>();
@@ -101,7 +92,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   private readonly byWorkload = new Map<WorkloadId, string>();
   private readonly state = new Map<string, Omit<GroupStatus, 'namespace' | 'name' | 'owners' | 'workloads'>>();
   private readonly pruned = new Map<string, PruneStatus>();
-  private readonly pendingPrunes = new Map<string, PendingPrune>();
+  private readonly grace: PruneGrace;
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, { count: number; timer: NodeJS.Timeout }>();
   private pruneDue = false;
@@ -119,6 +110,10 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.log = opts.log ?? (() => {});
     this.debounce = new Debounce(opts.quietMs ?? 100, opts.maxDelayMs ?? 1000, () => void this.flush());
     this.bucket = new TokenBucket(opts.qps ?? 20, opts.burst ?? 40);
+    this.grace = new PruneGrace(opts.pruneGraceMs ?? DEFAULT_PRUNE_GRACE_MS, () => {
+      this.pruneDue = true;
+      this.poke();
+    }, this.log);
   }
 
   get dryRun(): boolean {
@@ -253,10 +248,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     }
     // Wanted again: what was said about deleting it no longer holds.
     this.pruned.delete(k);
-    if (this.pendingPrunes.has(k)) {
-      this.cancelPrune(k);
-      this.log(`istio sidecars: ${k} is needed again within the grace period; kept`);
-    }
+    if (this.grace.cancel(k)) this.log(`istio sidecars: ${k} is needed again within the grace period; kept`);
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);
@@ -306,39 +298,10 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       const k = keyOf(s.metadata.namespace, s.metadata.name);
       if (!isOwn(s, this.instance) || this.groups.has(k)) continue;
       unneeded.add(k);
-      if (this.graceOver(k)) await this.remove(s);
+      if (this.grace.over(k)) await this.remove(s);
     }
     // Needed again, or gone (someone else deleted it): nothing left to wait for.
-    for (const k of [...this.pendingPrunes.keys()]) if (!unneeded.has(k)) this.cancelPrune(k);
-  }
-
-  /**
-   * Whether an unneeded Sidecar may be deleted now. The first time it is
-   * found unneeded its grace period starts: a timer, not a wait, that asks for
-   * another prune when it ends. Until then nothing is deleted, so a group that
-   * comes back in time finds its Sidecar as it was (no delete, no rewrite).
-   */
-  private graceOver(k: string): boolean {
-    const grace = this.opts.pruneGraceMs ?? DEFAULT_PRUNE_GRACE_MS;
-    if (grace <= 0) return true;
-    const found = this.pendingPrunes.get(k);
-    if (found) return found.expired;
-    const since = Date.now();
-    const p: PendingPrune = { since, due: since + grace, expired: false };
-    p.timer = setTimeout(() => {
-      p.expired = true;
-      p.timer = undefined;
-      this.pruneDue = true;
-      this.poke();
-    }, grace);
-    this.pendingPrunes.set(k, p);
-    this.log(`istio sidecars: no workload group needs ${k}; deleting it at ${new Date(p.due).toISOString()} unless its workloads come back`);
-    return false;
-  }
-
-  private cancelPrune(k: string): void {
-    clearTimeout(this.pendingPrunes.get(k)?.timer);
-    this.pendingPrunes.delete(k);
+    this.grace.keepOnly(unneeded);
   }
 
   private async remove(s: KubeSidecar): Promise<void> {
@@ -354,7 +317,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     try {
       await this.opts.api.delete(s);
       this.opts.sidecars.noteDeleted(s);
-      this.cancelPrune(k);
+      this.grace.cancel(k);
       this.counters.deletes++;
       this.pruned.set(k, { namespace, name, state: 'deleted', at: new Date().toISOString() });
       this.log(`istio sidecars: deleted ${k} (no workload group needs it)`);
@@ -394,9 +357,9 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     }
     for (const s of this.skippedGroups) groups.push({ namespace: s.namespace, owners: s.owners, workloads: s.workloads, state: 'skipped', reason: s.reason, writes: 0 });
     const pruned = new Map<string, PruneStatus>();
-    for (const [k, p] of this.pendingPrunes) {
-      const [namespace, name] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
-      pruned.set(k, { namespace, name, state: 'pending', reason: 'no workload group needs it; deleted at `due` unless its workloads come back', at: new Date(p.since).toISOString(), due: new Date(p.due).toISOString() });
+    for (const { key, since, due } of this.grace.list()) {
+      const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+      pruned.set(key, { namespace, name, state: 'pending', reason: 'no workload group needs it; deleted at `due` unless its workloads come back', at: since, due });
     }
     // What was done (or, in dry run, would be) says more than that it was due.
     for (const [k, p] of this.pruned) pruned.set(k, p);
@@ -405,7 +368,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
 
   /** Sidecars waiting out their grace period before deletion. */
   get prunesPending(): number {
-    return this.pendingPrunes.size;
+    return this.grace.size;
   }
 
   /** Resolves when nothing is waiting to be written (tests, bench); a prune still in its grace period is not waited for. */
@@ -418,7 +381,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.closed = true;
     this.debounce.cancel();
     for (const f of this.failures.values()) clearTimeout(f.timer);
-    for (const k of [...this.pendingPrunes.keys()]) this.cancelPrune(k);
+    this.grace.close();
     this.opts.inventory.off('change', this.onInventory);
     this.opts.sidecars.off('change', this.onSidecars);
     for (const w of this.idleWaiters.splice(0)) w();
