@@ -1,0 +1,96 @@
+// The graph API at 1k and 10k services (3 edges per service): not a test,
+// prints figures. Targets (issue 11): /api/v1/graph and /api/v1/services
+// answered in ≤ 200 ms at 10k, also the first time after a change.
+//   node --import tsx bench/graph-api.ts [--runs N] [services ...]   (default: 1000 10000, 5 runs)
+// Per size: the first answer ever (cold), the cached answer, and the first
+// answer after each kind of change — a new edge (ingest), a pin (scope change)
+// — with gzip (as browsers ask) and plain; bytes plain and gzip; a field
+// selection; and the first config-bytes measurement (GET one service's detail,
+// whose proxies carry bytesScoped / bytesFull) then the next one.
+// Each "after a change" figure is the median over N changes.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../analyzer/http/app.ts';
+import { Analyzer } from '../analyzer/index.ts';
+import { parseArgs } from 'node:util';
+import { syntheticGraph, serviceOf } from './graph-synthetic.ts';
+import { median } from './stats.ts';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '5' }, help: { type: 'boolean' } } });
+if (values.help) {
+  process.stdout.write('usage: node --import tsx bench/graph-api.ts [--runs N] [services ...]   (default 1000 10000)\n');
+  process.exit(0);
+}
+const RUNS = Number(values.runs);
+const SIZES = positionals.map(Number).filter((n) => n > 0);
+const ms = (n: number | undefined): string => `${(n ?? NaN).toFixed(0)} ms`.padStart(7);
+const kb = (n: number): string => `${(n / 1024).toFixed(0)} KiB`;
+
+async function timed(app: FastifyInstance, url: string, gzip = true): Promise<{ ms: number; bytes: number }> {
+  const t = performance.now();
+  const res = await app.inject({ url, headers: gzip ? { 'accept-encoding': 'gzip' } : {} });
+  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+  return { ms: performance.now() - t, bytes: res.rawPayload.length };
+}
+
+/** Waits until the app's live graph has taken the change (deltas flush on the next turn). */
+async function settled(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+}
+
+const URLS = ['/api/v1/graph', '/api/v1/services'] as const;
+
+async function size(n: number): Promise<void> {
+  const t0 = performance.now();
+  const g = syntheticGraph(n, 3 * n);
+  const analyzer = Analyzer.open({ inventory: g.inventory });
+  for (let i = 0; i < g.records.length; i += 2000) analyzer.ingestRecords(g.records.slice(i, i + 2000));
+  const app = await buildApp({ analyzer });
+  process.stdout.write(`\n== ${n} services, ${g.edges} edges (mesh + ingest ${ms(performance.now() - t0).trim()}) ==\n`);
+  try {
+    for (const url of URLS) {
+      const cold = await timed(app, url);
+      const cached: number[] = [];
+      for (let i = 0; i < RUNS; i++) cached.push((await timed(app, url)).ms);
+      const plain = await timed(app, url, false);
+      process.stdout.write(`${url.padEnd(18)} cold ${ms(cold.ms)}, cached median ${ms(median(cached))}; ${kb(plain.bytes)} plain, ${kb(cold.bytes)} gzip\n`);
+    }
+    // Changes: a new edge between two services that never called each other, then a pin.
+    const after: Record<string, Record<string, number[]>> = {};
+    const note = (change: string, url: string, gz: boolean, v: number) => ((after[`${change} ${gz ? 'gzip ' : 'plain'}`] ??= {})[url] ??= []).push(v);
+    for (let i = 0; i < RUNS; i++) {
+      for (const gz of [true, false]) {
+        const a = serviceOf((7 * i + (gz ? 0 : 3)) % n);
+        const b = serviceOf((n - 1 - 11 * i - (gz ? 0 : 5)) % n);
+        analyzer.ingestRecords([{ time: new Date().toISOString(), source: `${a.name}-0.${a.namespace}`, authority: `${b.name}.${b.namespace}:8080`, protocol: 'http', code: 200, reporter: 'envoy' }]);
+        await settled();
+        for (const url of URLS) note('new edge', url, gz, (await timed(app, url, gz)).ms);
+        const p = serviceOf((13 * i + (gz ? 1 : 2)) % n);
+        const q = serviceOf((17 * i + (gz ? 40 : 60)) % n);
+        analyzer.pin(`${p.name}.${p.namespace}`, `${q.name}.${q.namespace}`);
+        await settled();
+        for (const url of URLS) note('pin     ', url, gz, (await timed(app, url, gz)).ms);
+      }
+    }
+    for (const [change, byUrl] of Object.entries(after)) {
+      process.stdout.write(`first after ${change}: ${URLS.map((u) => `${u} median ${ms(median(byUrl[u]))} (max ${ms(Math.max(...byUrl[u]))})`).join(', ')}\n`);
+    }
+    const fields = '/api/v1/graph?fields=nodes.key,edges.source,edges.target';
+    const f = await timed(app, fields);
+    process.stdout.write(`${fields}: ${ms(f.ms)} first, ${kb(f.bytes)} gzip, ${kb((await timed(app, fields, false)).bytes)} plain\n`);
+    // Config bytes: the first detail answer measures the full-mesh size too.
+    const detail = (i: number) => {
+      const s = serviceOf(i);
+      return `/api/v1/services/${s.namespace}/${s.name}`;
+    };
+    const first = await timed(app, detail(0));
+    const next: number[] = [];
+    for (let i = 1; i <= RUNS; i++) next.push((await timed(app, detail(i * 37 % n))).ms);
+    process.stdout.write(`config bytes (service detail): first ${ms(first.ms)}, next services median ${ms(median(next))}\n`);
+  } finally {
+    await app.close();
+    analyzer.close();
+  }
+}
+
+for (const n of SIZES.length ? SIZES : [1000, 10_000]) await size(n);
