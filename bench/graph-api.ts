@@ -9,7 +9,9 @@
 // whose proxies carry bytesScoped / bytesFull) then the next one.
 // Each "after a change" figure is the median over N changes.
 import type { FastifyInstance } from 'fastify';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildApp } from '../analyzer/http/app.ts';
+import { LiveBytesMeter } from '../analyzer/http/bytes/bytes-meter.ts';
 import { Analyzer } from '../analyzer/index.ts';
 import { parseArgs } from 'node:util';
 import { syntheticGraph, serviceOf } from './graph-synthetic.ts';
@@ -46,6 +48,7 @@ async function size(n: number): Promise<void> {
   const analyzer = Analyzer.open({ inventory: g.inventory });
   for (let i = 0; i < g.records.length; i += 2000) analyzer.ingestRecords(g.records.slice(i, i + 2000));
   const app = await buildApp({ analyzer });
+  await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`\n== ${n} services, ${g.edges} edges (mesh + ingest ${ms(performance.now() - t0).trim()}) ==\n`);
   try {
     for (const url of URLS) {
@@ -67,7 +70,7 @@ async function size(n: number): Promise<void> {
         for (const url of URLS) note('new edge', url, gz, (await timed(app, url, gz)).ms);
         const p = serviceOf((13 * i + (gz ? 1 : 2)) % n);
         const q = serviceOf((17 * i + (gz ? 40 : 60)) % n);
-        analyzer.pin(`${p.name}.${p.namespace}`, `${q.name}.${q.namespace}`);
+        await analyzer.pin(`${p.name}.${p.namespace}`, `${q.name}.${q.namespace}`);
         await settled();
         for (const url of URLS) note('pin     ', url, gz, (await timed(app, url, gz)).ms);
       }
@@ -78,7 +81,8 @@ async function size(n: number): Promise<void> {
     const fields = '/api/v1/graph?fields=nodes.key,edges.source,edges.target';
     const f = await timed(app, fields);
     process.stdout.write(`${fields}: ${ms(f.ms)} first, ${kb(f.bytes)} gzip, ${kb((await timed(app, fields, false)).bytes)} plain\n`);
-    // Config bytes: the first detail answer measures the full-mesh size too.
+    // Config bytes: the first detail answer measures the full-mesh size too. The app listens, as the
+    // analyzer does, so its worker was handed the mesh at start; a cold meter shows the whole cost.
     const detail = (i: number) => {
       const s = serviceOf(i);
       return `/api/v1/services/${s.namespace}/${s.name}`;
@@ -86,7 +90,16 @@ async function size(n: number): Promise<void> {
     const first = await timed(app, detail(0));
     const next: number[] = [];
     for (let i = 1; i <= RUNS; i++) next.push((await timed(app, detail(i * 37 % n))).ms);
-    process.stdout.write(`config bytes (service detail): first ${ms(first.ms)}, next services median ${ms(median(next))}\n`);
+    process.stdout.write(`config bytes (service detail, worker warmed at listen): first ${ms(first.ms)}, next services median ${ms(median(next))}\n`);
+    const cold = new LiveBytesMeter(() => g.inventory);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const tc = performance.now();
+    await cold.measure(g.inventory.services[1].workloads[0].id, analyzer.scope(g.inventory.services[1].id));
+    const coldMs = performance.now() - tc;
+    loop.disable();
+    await cold.close();
+    process.stdout.write(`config bytes, cold meter (worker boot + encoding the mesh): ${ms(coldMs)}; event loop blocked at most ${ms(loop.max / 1e6)} meanwhile\n`);
   } finally {
     await app.close();
     analyzer.close();

@@ -12,6 +12,7 @@ import { parseFields, VALID_FIELDS } from '../../analyzer/http/graph-fields.ts';
 import { serviceGraphExport, type GraphFilter } from '../../analyzer/http/graph-view.ts';
 import { COUNTS_MS } from '../../analyzer/http/routes/graph.ts';
 import { serviceOf, syntheticGraph } from '../../bench/graph-synthetic.ts';
+import { measureProxyBytes } from '../../xds-server/index.ts';
 import type { GraphDelta, GraphView } from '../../analyzer/http/live-graph.ts';
 import { placeNew, seedPositions } from '../../analyzer/http/layout/seed.ts';
 import { FRONTEND, MESH, PAGE, native } from './support/mesh.ts';
@@ -323,5 +324,33 @@ describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fre
     const { services } = syntheticGraph(400, 0).inventory;
     analyzer.setInventory(new Inventory({ clusterDomain: 'cluster.local', services: services.filter((s) => s.namespace !== 'team-003') }));
     await matches('inventory without team-003');
+  });
+});
+
+describe('config bytes (measured in a worker thread)', () => {
+  it('equal the serialized size of what each proxy is pushed, scoped and full, and follow a new inventory', async () => {
+    const deployed = { gateway: { host: '127.0.0.1', port: 15008 }, accessLogService: { host: '127.0.0.1', port: 15091 } };
+    const analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    const app = await buildApp({ analyzer, ...deployed });
+    try {
+      analyzer.ingestRecords([native(PAGE, 'reviews:9080'), native(PAGE, 'details:9080')] as never);
+      const check = async (inventory: Inventory) => {
+        const d = (await app.inject('/api/v1/services/default/productpage')).json();
+        assert.deepEqual(d.scope, ['details.default', 'reviews.default']);
+        const { connected: _c, xds: _x, ...got } = d.proxies[0];
+        assert.deepEqual(got, measureProxyBytes(inventory, 'productpage-v1-abc.default', d.scope, deployed));
+        assert.ok(got.bytesScoped > 0 && got.bytesScoped < got.bytesFull, JSON.stringify(got));
+        return got as { bytesFull: number };
+      };
+      const before = await check(analyzer.inventory);
+      // One more service in the mesh: every full config grows, scoped ones do not.
+      const bigger = new Inventory(parseMesh(`${MESH}  - name: extra\n    clusterIP: 10.96.0.99\n    ports: [{port: 8080}]\n    workloads: [{name: extra-0, address: 10.244.9.9, labels: {app: extra}}]\n`, 'mesh.yaml'));
+      analyzer.setInventory(bigger);
+      const after = await check(bigger);
+      assert.ok(after.bytesFull > before.bytesFull, `${after.bytesFull} > ${before.bytesFull}`);
+    } finally {
+      await app.close();
+      analyzer.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ProxyStatus, Service } from '../../../contracts/index.ts';
 import type { Analyzer, EdgeView } from '../../index.ts';
-import type { LiveBytesMeter } from '../bytes-meter.ts';
+import type { LiveBytesMeter } from '../bytes/bytes-meter.ts';
 import { BodyCache, JsonPieces } from '../cached-body.ts';
 import { ArrayRuns, FragmentCache } from '../json-fragments.ts';
 import type { LiveGraph } from '../live-graph.ts';
@@ -184,11 +184,13 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
         out: own.out.map(apiEdge),
         in: own.in.map(apiEdge),
-        proxies: s.workloads.map((w) => ({
-          ...deps.bytes.measure(w.id, scope),
-          connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
-          xds: connected.filter((p) => p.workload === w.id).map(ackState),
-        })),
+        proxies: await Promise.all(
+          s.workloads.map(async (w) => ({
+            ...(await deps.bytes.measure(w.id, scope)),
+            connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
+            xds: connected.filter((p) => p.workload === w.id).map(ackState),
+          })),
+        ),
       };
     },
   );
