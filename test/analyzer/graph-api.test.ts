@@ -258,7 +258,7 @@ describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fre
   const decoded = (res: { headers: Record<string, unknown>; rawPayload: Buffer }) =>
     (res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.rawPayload) : res.rawPayload).toString();
   /** The served answers equal the from-scratch reference; waits for the change to reach the live graph (next turn). */
-  const matches = async (step: string) => {
+  const matches = async (step: string, opts: { viewCountsLag?: boolean } = {}) => {
     const fresh = await buildApp({ analyzer });
     try {
       for (const deadline = Date.now() + 5000; ; await new Promise((r) => setImmediate(r))) {
@@ -273,6 +273,21 @@ describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fre
               assert.equal(decoded(gz), plain.body, `${step}: gzip of /api/v1/graph?${qs}`);
             }
           }
+          // The page's view: every node and edge what the analyzer says now (counts alone move it at the next stats tick).
+          const v = JSON.parse(decoded(await app.inject({ url: '/api/v1/graph/view', headers: { 'accept-encoding': 'gzip' } }))) as GraphView;
+          const edges = analyzer.edges({ kind: 'service', includeExpired: true });
+          const pins = new Set(analyzer.pins().map((p) => `${p.source}>${p.dest}`));
+          const traffic = new Set(edges.map((e) => `${e.source}>${e.dest}`));
+          assert.deepEqual(
+            v.edges.map((e) => [e.key, e.active, e.pinned ?? false, ...(opts.viewCountsLag ? [] : [e.count, e.errors, e.lastSeen])]).sort(),
+            [
+              ...edges.map((e) => [`${e.source}>${e.dest}`, e.active, pins.has(`${e.source}>${e.dest}`), ...(opts.viewCountsLag ? [] : [e.count, e.errors, Date.parse(e.lastSeen)])]),
+              ...[...pins].filter((k) => !traffic.has(k)).map((k) => [k, true, true, ...(opts.viewCountsLag ? [] : [0, 0, 0])]),
+            ].sort(),
+            `${step}: /api/v1/graph/view edges`,
+          );
+          const ids = new Set([...analyzer.inventory.services.map((x) => x.id), ...edges.flatMap((e) => [e.source, e.dest])]);
+          assert.deepEqual(v.nodes.map((n) => [n.id, n.scope, n.missing ?? false]).sort(), [...ids].map((id) => [id, analyzer.scope(id).length, !analyzer.inventory.service(id)]).sort(), `${step}: view nodes`);
           for (const url of ['/api/v1/services', '/api/v1/services?namespace=team-002', '/api/v1/services?offset=250&limit=20']) {
             const got = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
             assert.deepEqual(JSON.parse(decoded(got)), (await fresh.inject(url)).json(), `${step}: ${url}`);
@@ -306,12 +321,14 @@ describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fre
     const existing = analyzer.edges({ kind: 'service' }).slice(0, 50);
     analyzer.ingestRecords(existing.map((e) => ({ ...call(0, 0), source: `${e.source.split('.')[0]}-0.${e.source.split('.')[1]}`, authority: `${e.dest}:8080`, code: 503 })));
     clock.advance(COUNTS_MS);
-    await matches('new counts');
-    analyzer.pin(id(7), id(300));
+    await matches('new counts', { viewCountsLag: true });
+    await analyzer.pin(id(7), id(300));
     await matches('pin');
-    analyzer.unpin(id(7), id(300));
+    await analyzer.unpin(id(7), id(300));
     await matches('unpin');
-    analyzer.addRule({ id: 'team-001-sees-team-002', source: '*.team-001', namespace: 'team-002' });
+    await analyzer.pin(id(8), id(9));
+    await matches('a pin without traffic');
+    await analyzer.addRule({ id: 'team-001-sees-team-002', source: '*.team-001', namespace: 'team-002' });
     await matches('rule');
     // Keep a few edges alive, let the rest expire.
     clock.advance(TTL - COUNTS_MS - 1000);
