@@ -2,13 +2,15 @@
 // prints figures. Targets (issue 11): /api/v1/graph and /api/v1/services
 // answered in ≤ 200 ms at 10k, also the first time after a change.
 //   node --import tsx bench/graph-api.ts [--runs N] [services ...]   (default: 1000 10000, 5 runs)
-// Per size: the first answer ever (cold), the cached answer, and the first
+// Per size: the first answer ever (cold; the view's waits for the layout), the cached answer, and the first
 // answer after each kind of change — a new edge (ingest), a pin (scope change)
-// — with gzip (as browsers ask) and plain; bytes plain and gzip; a field
+// — with gzip (as browsers ask) and plain, over loopback HTTP to the last
+// byte; bytes plain and gzip; a field
 // selection; and the first config-bytes measurement (GET one service's detail,
 // whose proxies carry bytesScoped / bytesFull) then the next one.
 // Each "after a change" figure is the median over N changes.
-import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildApp } from '../analyzer/http/app.ts';
 import { LiveBytesMeter } from '../analyzer/http/bytes/bytes-meter.ts';
@@ -27,11 +29,13 @@ const SIZES = positionals.map(Number).filter((n) => n > 0);
 const ms = (n: number | undefined): string => `${(n ?? NaN).toFixed(0)} ms`.padStart(7);
 const kb = (n: number): string => `${(n / 1024).toFixed(0)} KiB`;
 
-async function timed(app: FastifyInstance, url: string, gzip = true): Promise<{ ms: number; bytes: number }> {
+/** Time to the last byte of one answer over loopback HTTP (bodies are not decoded: a client would inflate as it reads). */
+async function timed(base: string, url: string, gzip = true): Promise<{ ms: number; bytes: number }> {
   const t = performance.now();
-  const res = await app.inject({ url, headers: gzip ? { 'accept-encoding': 'gzip' } : {} });
-  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
-  return { ms: performance.now() - t, bytes: res.rawPayload.length };
+  const res = await request(`${base}${url}`, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} });
+  const body = Buffer.from(await res.body.arrayBuffer());
+  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${body.toString().slice(0, 200)}`);
+  return { ms: performance.now() - t, bytes: body.length };
 }
 
 /** Waits until the app's live graph has taken the change (deltas flush on the next turn). */
@@ -40,7 +44,7 @@ async function settled(): Promise<void> {
   await new Promise((r) => setImmediate(r));
 }
 
-const URLS = ['/api/v1/graph', '/api/v1/services'] as const;
+const URLS = ['/api/v1/graph', '/api/v1/services', '/api/v1/graph/view'] as const;
 
 async function size(n: number): Promise<void> {
   const t0 = performance.now();
@@ -48,14 +52,14 @@ async function size(n: number): Promise<void> {
   const analyzer = Analyzer.open({ inventory: g.inventory });
   for (let i = 0; i < g.records.length; i += 2000) analyzer.ingestRecords(g.records.slice(i, i + 2000));
   const app = await buildApp({ analyzer });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  process.stdout.write(`\n== ${n} services, ${g.edges} edges (mesh + ingest ${ms(performance.now() - t0).trim()}) ==\n`);
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(`\n== ${n} services, ${g.edges} edges (mesh + ingest ${ms(performance.now() - t0).trim()}); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} ==\n`);
   try {
     for (const url of URLS) {
-      const cold = await timed(app, url);
+      const cold = await timed(base, url);
       const cached: number[] = [];
-      for (let i = 0; i < RUNS; i++) cached.push((await timed(app, url)).ms);
-      const plain = await timed(app, url, false);
+      for (let i = 0; i < RUNS; i++) cached.push((await timed(base, url)).ms);
+      const plain = await timed(base, url, false);
       process.stdout.write(`${url.padEnd(18)} cold ${ms(cold.ms)}, cached median ${ms(median(cached))}; ${kb(plain.bytes)} plain, ${kb(cold.bytes)} gzip\n`);
     }
     // Changes: a new edge between two services that never called each other, then a pin.
@@ -67,29 +71,29 @@ async function size(n: number): Promise<void> {
         const b = serviceOf((n - 1 - 11 * i - (gz ? 0 : 5)) % n);
         analyzer.ingestRecords([{ time: new Date().toISOString(), source: `${a.name}-0.${a.namespace}`, authority: `${b.name}.${b.namespace}:8080`, protocol: 'http', code: 200, reporter: 'envoy' }]);
         await settled();
-        for (const url of URLS) note('new edge', url, gz, (await timed(app, url, gz)).ms);
+        for (const url of URLS) note('new edge', url, gz, (await timed(base, url, gz)).ms);
         const p = serviceOf((13 * i + (gz ? 1 : 2)) % n);
         const q = serviceOf((17 * i + (gz ? 40 : 60)) % n);
         await analyzer.pin(`${p.name}.${p.namespace}`, `${q.name}.${q.namespace}`);
         await settled();
-        for (const url of URLS) note('pin     ', url, gz, (await timed(app, url, gz)).ms);
+        for (const url of URLS) note('pin     ', url, gz, (await timed(base, url, gz)).ms);
       }
     }
     for (const [change, byUrl] of Object.entries(after)) {
       process.stdout.write(`first after ${change}: ${URLS.map((u) => `${u} median ${ms(median(byUrl[u]))} (max ${ms(Math.max(...byUrl[u]))})`).join(', ')}\n`);
     }
     const fields = '/api/v1/graph?fields=nodes.key,edges.source,edges.target';
-    const f = await timed(app, fields);
-    process.stdout.write(`${fields}: ${ms(f.ms)} first, ${kb(f.bytes)} gzip, ${kb((await timed(app, fields, false)).bytes)} plain\n`);
+    const f = await timed(base, fields);
+    process.stdout.write(`${fields}: ${ms(f.ms)} first, ${kb(f.bytes)} gzip, ${kb((await timed(base, fields, false)).bytes)} plain\n`);
     // Config bytes: the first detail answer measures the full-mesh size too. The app listens, as the
     // analyzer does, so its worker was handed the mesh at start; a cold meter shows the whole cost.
     const detail = (i: number) => {
       const s = serviceOf(i);
       return `/api/v1/services/${s.namespace}/${s.name}`;
     };
-    const first = await timed(app, detail(0));
+    const first = await timed(base, detail(0));
     const next: number[] = [];
-    for (let i = 1; i <= RUNS; i++) next.push((await timed(app, detail(i * 37 % n))).ms);
+    for (let i = 1; i <= RUNS; i++) next.push((await timed(base, detail(i * 37 % n))).ms);
     process.stdout.write(`config bytes (service detail, worker warmed at listen): first ${ms(first.ms)}, next services median ${ms(median(next))}\n`);
     const cold = new LiveBytesMeter(() => g.inventory);
     const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -107,3 +111,4 @@ async function size(n: number): Promise<void> {
 }
 
 for (const n of SIZES.length ? SIZES : [1000, 10_000]) await size(n);
+process.stdout.write(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);

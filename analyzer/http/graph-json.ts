@@ -45,20 +45,18 @@ export class GraphJson {
     this.edges.begin();
     const nodeFrags: Fragment[] = [];
     const seen = new Set<ServiceId>();
-    const addNode = (id: ServiceId) => {
-      if (seen.has(id)) return;
+    const addNode = (id: ServiceId, s = inv.service(id)) => {
       seen.add(id);
-      const s = inv.service(id);
       const scope = a.scope(id);
       nodeFrags.push(this.nodes.get(id, id, [s, scope.length ? scope : EMPTY], undefined, () => exportNode(id, s, scope, this.fields)));
     };
-    for (const s of inv.services) if (wanted.node(s.id)) addNode(s.id);
+    for (const s of inv.services) if (wanted.node(s.id)) addNode(s.id, s);
     const edgeFrags: Fragment[] = [];
     for (const e of this.serviceEdges()) {
       if (!(e.active || f.includeExpired) || !wanted.edge(e.source, e.dest, e.lastSeen)) continue;
-      addNode(e.source);
-      addNode(e.dest);
-      edgeFrags.push(this.edges.get(e, `${e.source}>${e.dest}`, [e.active], e.count, () => exportEdge(edgeView(e), this.fields)));
+      if (!seen.has(e.source)) addNode(e.source);
+      if (!seen.has(e.dest)) addNode(e.dest);
+      edgeFrags.push(this.edges.get(e, e.key, [e.active], e.count, () => exportEdge(edgeView(e), this.fields)));
     }
     if (whole) {
       this.nodes.end();

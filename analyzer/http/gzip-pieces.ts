@@ -8,7 +8,8 @@ import { constants, crc32, deflateRawSync } from 'node:zlib';
 
 interface Piece {
   plain: Buffer;
-  z: Buffer;
+  /** Deflated on the first gzip answer that holds it. */
+  z?: Buffer;
   crc: number;
   bytes: number;
   used: number;
@@ -42,7 +43,7 @@ export class PieceGzip {
     for (const p of this.lookup(texts)) {
       crc = crc32Combine(crc, p.crc, p.bytes);
       size += p.bytes;
-      parts.push(p.z);
+      parts.push((p.z ??= deflateRawSync(p.plain, { level: this.level, finishFlush: constants.Z_FULL_FLUSH })));
     }
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc >>> 0, 0);
@@ -59,7 +60,7 @@ export class PieceGzip {
       let p = this.pieces.get(text);
       if (!p) {
         const plain = Buffer.from(text);
-        p = { plain, z: deflateRawSync(plain, { level: this.level, finishFlush: constants.Z_FULL_FLUSH }), crc: crc32(plain), bytes: plain.length, used: gen };
+        p = { plain, crc: crc32(plain), bytes: plain.length, used: gen };
         this.pieces.set(text, p);
       }
       p.used = gen;
