@@ -14,9 +14,8 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildApp } from '../analyzer/http/app.ts';
 import { LiveBytesMeter } from '../analyzer/http/bytes/bytes-meter.ts';
-import { Analyzer } from '../analyzer/index.ts';
 import { parseArgs } from 'node:util';
-import { syntheticGraph, serviceOf } from './graph-synthetic.ts';
+import { serviceOf, syntheticAnalyzer } from './graph-synthetic.ts';
 import { median } from './stats.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '5' }, help: { type: 'boolean' } } });
@@ -48,9 +47,7 @@ const URLS = ['/api/v1/graph', '/api/v1/services', '/api/v1/graph/view'] as cons
 
 async function size(n: number): Promise<void> {
   const t0 = performance.now();
-  const g = syntheticGraph(n, 3 * n);
-  const analyzer = Analyzer.open({ inventory: g.inventory });
-  for (let i = 0; i < g.records.length; i += 2000) analyzer.ingestRecords(g.records.slice(i, i + 2000));
+  const { analyzer, graph: g } = syntheticAnalyzer(n);
   const app = await buildApp({ analyzer });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`\n== ${n} services, ${g.edges} edges (mesh + ingest ${ms(performance.now() - t0).trim()}); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} ==\n`);
@@ -106,7 +103,7 @@ async function size(n: number): Promise<void> {
     process.stdout.write(`config bytes, cold meter (worker boot + encoding the mesh): ${ms(coldMs)}; event loop blocked at most ${ms(loop.max / 1e6)} meanwhile\n`);
   } finally {
     await app.close();
-    analyzer.close();
+    await analyzer.close();
   }
 }
 

@@ -191,7 +191,7 @@ describe('/api/v1/graph field selection', () => {
   });
   after(async () => {
     await app.close();
-    analyzer.close();
+    await analyzer.close();
   });
 
   it('sends only the attributes named, keys and ends always, in any spelling', async () => {
@@ -310,7 +310,7 @@ describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fre
   });
   after(async () => {
     await app.close();
-    analyzer.close();
+    await analyzer.close();
   });
 
   it('after new edges, new counts, pins, rules, expiry, a return and an inventory change', async () => {
@@ -367,7 +367,7 @@ describe('config bytes (measured in a worker thread)', () => {
       assert.ok(after.bytesFull > before.bytesFull, `${after.bytesFull} > ${before.bytesFull}`);
     } finally {
       await app.close();
-      analyzer.close();
+      await analyzer.close();
     }
   });
 });
