@@ -21,12 +21,14 @@ const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 const FINAL = deflateRawSync(Buffer.alloc(0), { finishFlush: constants.Z_FINISH });
 
 export class PieceGzip {
+  /** Least recently used first (a piece used again moves to the end). */
   private readonly pieces = new Map<string, Piece>();
   private generation = 0;
+  private bytes = 0;
 
   constructor(
-    /** Pieces unused for this many answers are forgotten. */
-    private readonly keep = 16,
+    /** Beyond this many plain bytes kept, pieces the latest answer did not use are forgotten, least recent first. */
+    private readonly maxBytes = 64 << 20,
     private readonly level = 6,
   ) {}
 
@@ -58,15 +60,21 @@ export class PieceGzip {
     for (const text of texts) {
       if (text.length === 0) continue;
       let p = this.pieces.get(text);
-      if (!p) {
+      if (p) this.pieces.delete(text);
+      else {
         const plain = Buffer.from(text);
         p = { plain, crc: crc32(plain), bytes: plain.length, used: gen };
-        this.pieces.set(text, p);
+        this.bytes += p.bytes;
       }
+      this.pieces.set(text, p);
       p.used = gen;
       out.push(p);
     }
-    if (gen % this.keep === 0) for (const [text, p] of this.pieces) if (p.used <= gen - this.keep) this.pieces.delete(text);
+    for (const [text, p] of this.pieces) {
+      if (this.bytes <= this.maxBytes || p.used === gen) break;
+      this.pieces.delete(text);
+      this.bytes -= p.bytes;
+    }
     return out;
   }
 }
