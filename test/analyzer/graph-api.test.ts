@@ -13,6 +13,7 @@ import { serviceGraphExport, type GraphFilter } from '../../analyzer/http/graph-
 import { COUNTS_MS } from '../../analyzer/http/routes/graph.ts';
 import { serviceOf, syntheticGraph } from '../../bench/graph-synthetic.ts';
 import { measureProxyBytes } from '../../xds-server/index.ts';
+import { PieceGzip } from '../../analyzer/http/gzip-pieces.ts';
 import type { GraphDelta, GraphView } from '../../analyzer/http/live-graph.ts';
 import { placeNew, seedPositions } from '../../analyzer/http/layout/seed.ts';
 import { FRONTEND, MESH, PAGE, native } from './support/mesh.ts';
@@ -368,6 +369,23 @@ describe('config bytes (measured in a worker thread)', () => {
     } finally {
       await app.close();
       await analyzer.close();
+    }
+  });
+});
+
+describe('gzip made of separately deflated pieces', () => {
+  it('inflates to the concatenation, CRC and size checked, whatever pieces changed, were reused or were evicted', () => {
+    // A store small enough that every answer evicts what the one before left.
+    for (const gz of [new PieceGzip(), new PieceGzip(1024)]) {
+      const texts = Array.from({ length: 40 }, (_, i) => `${i ? ',' : ''}{"i":${i},"s":"${'é✓'.repeat(i * 50)}"}`);
+      for (let round = 0; round < 5; round++) {
+        texts[(round * 7) % texts.length] = `,{"round":${round}}`;
+        texts.splice(round + 1, 0, '');
+        const body = gz.gzip(['[', ...texts.slice(1), ']']);
+        // gunzip verifies the trailer: a wrong combined CRC or length throws.
+        assert.equal(gunzipSync(body).toString(), `[${texts.slice(1).join('')}]`, `round ${round}`);
+        assert.equal(gz.plain(['[', ...texts.slice(1), ']']).toString(), `[${texts.slice(1).join('')}]`);
+      }
     }
   });
 });
