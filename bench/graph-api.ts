@@ -109,15 +109,28 @@ async function size(n: number): Promise<void> {
     const next: number[] = [];
     for (let i = 1; i <= RUNS; i++) next.push((await timed(base, detail(i * 37 % n))).ms);
     process.stdout.write(`config bytes (service detail, worker warmed at listen): first ${ms(first.ms)}, next services median ${ms(median(next))}\n`);
-    const cold = new LiveBytesMeter(() => g.inventory);
+    let inventory = g.inventory;
+    const cold = new LiveBytesMeter(() => inventory);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const tc = performance.now();
-    await cold.measure(g.inventory.services[1].workloads[0].id, analyzer.scope(g.inventory.services[1].id));
+    const probe = inventory.services[1];
+    await cold.measure(probe.workloads[0].id, analyzer.scope(probe.id));
     const coldMs = performance.now() - tc;
     loop.disable();
-    await cold.close();
     process.stdout.write(`config bytes, cold meter (worker boot + encoding the mesh): ${ms(coldMs)}; event loop blocked at most ${ms(loop.max / 1e6)} meanwhile\n`);
+    // A new inventory version (a pod more, as Kubernetes sends them): only that service is encoded again.
+    const changed: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const s = inventory.services[i + 2];
+      const pod = { ...s.workloads[0], id: `extra-${i}.${s.namespace}`, name: `extra-${i}`, address: `10.255.0.${i + 1}` };
+      inventory = inventory.apply({ services: [{ ...s, workloads: [...s.workloads, pod] }] });
+      const t = performance.now();
+      await cold.measure(probe.workloads[0].id, analyzer.scope(probe.id));
+      changed.push(performance.now() - t);
+    }
+    await cold.close();
+    process.stdout.write(`config bytes, first after an inventory change (one service got a pod): median ${ms(median(changed))}\n`);
   } finally {
     await app.close();
     await analyzer.close();

@@ -23,9 +23,11 @@ export class LiveBytesMeter {
     private readonly deployed: ProxyBytesOptions = {},
   ) {}
 
-  /** Starts the worker and hands it the inventory now, so the first measurement finds the mesh encoded. */
+  /** Starts the worker, hands it the inventory and measures one workload, so the first real measurement finds the mesh encoded. */
   warm(): void {
-    this.sync();
+    const w = this.inventory().services.find((s) => s.workloads.length > 0)?.workloads[0];
+    if (w) this.measure(w.id, []).catch(() => {});
+    else this.sync();
   }
 
   measure(workload: WorkloadId, scope: Iterable<ServiceId>): Promise<ProxyBytes> {

@@ -11,7 +11,9 @@ let meter: ProxyBytesMeter | undefined;
 
 parentPort!.on('message', (req: BytesRequest) => {
   if (req.op === 'inventory') {
-    meter = new ProxyBytesMeter(new Inventory(req.spec), req.deployed);
+    // Services the new version did not change keep their encodings: a 10k-service mesh whose
+    // inventory moves every few seconds (Kubernetes) is not encoded again each time.
+    meter = new ProxyBytesMeter(new Inventory(req.spec), req.deployed, meter);
     return;
   }
   let reply: BytesReply;
