@@ -316,7 +316,9 @@ describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fre
 
   it('after new edges, new counts, pins, rules, expiry, a return and an inventory change', async () => {
     await matches('start');
-    analyzer.ingestRecords([call(1, 399), call(2, 398, 503), call(350, 5)]);
+    // One without a duration (no latency quantiles) and one the lazy gateway reported.
+    const { durationMs: _d, ...noDuration } = call(3, 397);
+    analyzer.ingestRecords([call(1, 399), call(2, 398, 503), call(350, 5), noDuration, { ...call(4, 396), reporter: 'gateway' }]);
     await matches('new edges');
     // New counts on existing edges may lag by COUNTS_MS; past it they show.
     const existing = analyzer.edges({ kind: 'service' }).slice(0, 50);
