@@ -23,6 +23,7 @@ export class GraphJson {
   private sorted: Edge[] = [];
   private known = new Set<Edge>();
   private graphSize = -1;
+  private cursor = -1;
   private readonly nodeRuns = new ArrayRuns();
   private readonly edgeRuns = new ArrayRuns();
 
@@ -30,7 +31,7 @@ export class GraphJson {
     private readonly analyzer: Analyzer,
     private readonly fields: FieldSelection,
     /** How long an edge's counts may lag (its presence and `active` never do). */
-    countsMaxAgeMs: number,
+    private readonly countsMaxAgeMs: number,
   ) {
     this.edges = new FragmentCache({ softMaxAgeMs: countsMaxAgeMs, now: () => analyzer.clock.now() });
   }
@@ -68,6 +69,31 @@ export class GraphJson {
     (whole ? this.edgeRuns : new ArrayRuns()).pieces(edgeFrags, pieces);
     pieces.push(']}');
     return new JsonPieces(pieces);
+  }
+
+  /** Entities serialized so far, nodes and edges. */
+  get rendered(): number {
+    return this.nodes.rendered + this.edges.rendered;
+  }
+
+  /**
+   * Renews, for about `budgetMs`, the edges whose counts moved and whose JSON is
+   * older than half the lag allowed, going round the edges from where the last
+   * call stopped. Called on a timer while the graph is being asked for, it keeps
+   * a steadily busy mesh's answer from re-serializing every edge in one request
+   * each time the counts' lag runs out. Returns how many it renewed.
+   */
+  renew(budgetMs: number): number {
+    const edges = this.sorted;
+    const now = this.analyzer.clock.now();
+    const stop = performance.now() + budgetMs;
+    let renewed = 0;
+    for (let n = 0; n < edges.length && (n % 32 !== 0 || performance.now() < stop); n++) {
+      this.cursor = (this.cursor + 1) % edges.length;
+      const e = edges[this.cursor];
+      if (this.edges.renew(e, e.count, this.countsMaxAgeMs / 2, now, () => exportEdge(edgeView(e), this.fields))) renewed++;
+    }
+    return renewed;
   }
 
   /** Every service-level edge, sorted by ends; edges are never removed from the graph, so new ones are merged in. */

@@ -22,6 +22,8 @@ export class FragmentCache<K> {
   private readonly entries = new Map<K, Entry>();
   private generation = 0;
   private now = 0;
+  /** Entities serialized so far (how much work the cache did not save). */
+  rendered = 0;
 
   constructor(
     private readonly opts: {
@@ -48,9 +50,26 @@ export class FragmentCache<K> {
     if (!reuse) {
       e = { frag: { json: JSON.stringify(render()), hash: e?.frag.hash ?? fnv1a(hashKey) }, hard, soft, at: now, used: 0 };
       this.entries.set(key, e);
+      this.rendered++;
     }
     e!.used = this.generation;
     return e!.frag;
+  }
+
+  /**
+   * Re-serializes a kept entity whose soft value moved and whose fragment is at
+   * least `minAgeMs` old (its hard signature stays as the last build saw it):
+   * done ahead of need, so no single answer has to renew them all at once.
+   * Whether it did.
+   */
+  renew(key: K, soft: unknown, minAgeMs: number, now: number, render: () => unknown): boolean {
+    const e = this.entries.get(key);
+    if (!e || Object.is(e.soft, soft) || now - e.at < minAgeMs) return false;
+    e.frag = { json: JSON.stringify(render()), hash: e.frag.hash };
+    e.soft = soft;
+    e.at = now;
+    this.rendered++;
+    return true;
   }
 
   end(): void {

@@ -14,6 +14,7 @@ import { COUNTS_MS } from '../../analyzer/http/routes/graph.ts';
 import { serviceOf, syntheticGraph } from '../../bench/graph-synthetic.ts';
 import { measureProxyBytes } from '../../xds-server/index.ts';
 import { PieceGzip } from '../../analyzer/http/gzip-pieces.ts';
+import { GraphJson } from '../../analyzer/http/graph-json.ts';
 import type { GraphDelta, GraphView } from '../../analyzer/http/live-graph.ts';
 import { placeNew, seedPositions } from '../../analyzer/http/layout/seed.ts';
 import { FRONTEND, MESH, PAGE, native } from './support/mesh.ts';
@@ -388,6 +389,37 @@ describe('gzip made of separately deflated pieces', () => {
         assert.equal(gunzipSync(body).toString(), `[${texts.slice(1).join('')}]`, `round ${round}`);
         assert.equal(gz.plain(['[', ...texts.slice(1), ']']).toString(), `[${texts.slice(1).join('')}]`);
       }
+    }
+  });
+});
+
+describe('/api/v1/graph under steady traffic', () => {
+  it('renews moved counts ahead of need: the answer after the lag runs out serializes no edge, and equals a fresh export', async () => {
+    const clock = new VirtualClock(Date.now());
+    const g = syntheticGraph(300, 900);
+    const analyzer = Analyzer.open({ inventory: g.inventory, clock });
+    try {
+      const traffic = () => analyzer.ingestRecords(g.records.map((r) => ({ ...r, time: new Date(clock.now()).toISOString() })));
+      traffic();
+      const renewed = new GraphJson(analyzer, parseFields(''), COUNTS_MS);
+      const lazy = new GraphJson(analyzer, parseFields(''), COUNTS_MS);
+      renewed.build({});
+      lazy.build({});
+      traffic();
+      clock.advance(COUNTS_MS / 2 - 1);
+      assert.equal(renewed.renew(60_000), 0, 'younger than half the lag: left alone');
+      clock.advance(1);
+      assert.equal(renewed.renew(60_000), g.edges, 'every edge whose counts moved');
+      assert.equal(renewed.renew(60_000), 0, 'nothing left');
+      clock.advance(COUNTS_MS / 2);
+      const [before, lazyBefore] = [renewed.rendered, lazy.rendered];
+      const want = JSON.parse(JSON.stringify(serviceGraphExport(analyzer)));
+      assert.deepEqual(JSON.parse(renewed.build({}).pieces.join('')), want);
+      assert.equal(renewed.rendered - before, 0, 'the answer serialized nothing');
+      assert.deepEqual(JSON.parse(lazy.build({}).pieces.join('')), want);
+      assert.equal(lazy.rendered - lazyBefore, g.edges, 'without renewal the answer serializes every edge');
+    } finally {
+      await analyzer.close();
     }
   });
 });
