@@ -2,13 +2,14 @@
 // prints figures. Targets (issue 11): /api/v1/graph and /api/v1/services
 // answered in ≤ 200 ms at 10k, also the first time after a change.
 //   node --import tsx bench/graph-api.ts [--runs N] [services ...]   (default: 1000 10000, 5 runs)
-// Per size: the first answer ever (cold; the view's waits for the layout), the cached answer, and the first
-// answer after each kind of change — a new edge (ingest), a pin (scope change)
-// — with gzip (as browsers ask) and plain, over loopback HTTP to the last
-// byte; bytes plain and gzip; a field
-// selection; and the first config-bytes measurement (GET one service's detail,
-// whose proxies carry bytesScoped / bytesFull) then the next one.
-// Each "after a change" figure is the median over N changes.
+// Per size, over loopback HTTP to the last byte: the first answer ever (cold;
+// the view's waits for the layout) and the cached one; the first answer after
+// each kind of change — a new edge (ingest), a pin (scope change) — with gzip
+// (as browsers ask) and plain, median and max over N changes; bytes plain and
+// gzip; a field selection; build + gzip once every edge's counts moved (steady
+// traffic), with and without the background renewal; config bytes: the first
+// service detail (the worker was warmed at listen), a cold meter, and the
+// first measurement after an inventory change.
 import { request } from 'undici';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
