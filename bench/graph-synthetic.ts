@@ -3,6 +3,7 @@
 // some edges erroring, some still through the lazy gateway. Deterministic:
 // the same N gives the same graph. Built as a MeshSpec (no YAML to parse).
 import { Inventory, type AccessLogRecord, type MeshSpec, type Service } from '../contracts/index.ts';
+import { Analyzer } from '../analyzer/index.ts';
 
 const WORDS = ['cart', 'checkout', 'payments', 'ledger', 'search', 'catalog', 'reviews', 'ratings', 'auth', 'users', 'orders', 'shipping', 'inventory', 'pricing', 'email', 'ads'];
 
@@ -63,4 +64,12 @@ export function syntheticGraph(services: number, edges: number, seed = 1): Synth
     });
   }
   return { inventory: new Inventory(spec), records, edges: records.length };
+}
+
+/** An in-memory analyzer that has ingested syntheticGraph(services, 3 per service), in batches as transports post them. */
+export function syntheticAnalyzer(services: number): { analyzer: Analyzer; graph: SyntheticGraph } {
+  const graph = syntheticGraph(services, 3 * services);
+  const analyzer = Analyzer.open({ inventory: graph.inventory });
+  for (let i = 0; i < graph.records.length; i += 2000) analyzer.ingestRecords(graph.records.slice(i, i + 2000));
+  return { analyzer, graph };
 }

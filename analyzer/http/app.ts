@@ -10,7 +10,7 @@ import type { HostPort } from '../../xds-server/index.ts';
 import type { Logger } from '../activity-log.ts';
 import type { Analyzer } from '../index.ts';
 import type { IngestTarget } from '../sources/ingest-target.ts';
-import { LiveBytesMeter } from './bytes-meter.ts';
+import { LiveBytesMeter } from './bytes/bytes-meter.ts';
 import { LiveGraph } from './live-graph.ts';
 import type { ProxyView, PushLatency } from './metrics/push-latency.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
@@ -79,7 +79,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(compress, { encodings: ['gzip', 'deflate'], globalDecompression: false });
 
   const { analyzer } = deps;
+  // Config bytes are measured in a worker; a listening server starts it at once so the whole mesh is
+  // encoded before the first figure is asked for (inject-only apps start it on first use).
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });
+  app.addHook('onListen', async () => bytes.warm());
+  app.addHook('onClose', async () => bytes.close());
   const proxies = () => deps.xds?.proxies() ?? [];
   // The page's live view of the graph; the app owns it and stops it on close.
   const live = new LiveGraph(analyzer).start();

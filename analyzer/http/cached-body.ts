@@ -1,36 +1,57 @@
 // Responses that are expensive to build and asked for often (the graph at 10k
-// services is megabytes of JSON): serialized once per key — the graph version
-// plus the query — and gzipped once, on first demand. @fastify/compress leaves
-// a body alone when it already carries a Content-Encoding.
-import { gzipSync } from 'node:zlib';
+// services is megabytes of JSON): built once per key — the graph version plus
+// the query — and gzipped once, on first demand. A builder may hand back the
+// JSON already serialized as pieces (JsonPieces): then only the pieces that
+// changed since the last answer are compressed again (gzip-pieces.ts).
+// @fastify/compress leaves a body alone when it already carries a Content-Encoding.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PieceGzip } from './gzip-pieces.ts';
+
+/** JSON text as pieces whose concatenation is the document. */
+export class JsonPieces {
+  constructor(readonly pieces: readonly string[]) {}
+}
 
 interface Entry {
-  json: string;
+  pieces: readonly string[];
+  /** Kept once made (a tenth of the plain size); the plain bytes are joined from the pieces' on each answer. */
   gzip?: Buffer;
+}
+
+function length(pieces: readonly string[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
 }
 
 export class BodyCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly pieces = new PieceGzip();
 
   constructor(private readonly max = 8) {}
 
-  async reply(req: FastifyRequest, reply: FastifyReply, key: string, build: () => unknown | Promise<unknown>): Promise<FastifyReply> {
-    let e = this.entries.get(key);
+  /** Answers from the entry for `key`, building it first if needed; an undefined key builds every time. */
+  async reply(req: FastifyRequest, reply: FastifyReply, key: string | undefined, build: () => unknown | Promise<unknown>): Promise<FastifyReply> {
+    let e = key === undefined ? undefined : this.entries.get(key);
     if (!e) {
-      e = { json: JSON.stringify(await build()) };
-      this.entries.set(key, e);
-      // Oldest first in a Map: drop the oldest beyond `max`.
-      for (const k of this.entries.keys()) {
-        if (this.entries.size <= this.max) break;
-        this.entries.delete(k);
-      }
+      const body = await build();
+      e = body instanceof JsonPieces ? { pieces: body.pieces } : { pieces: [JSON.stringify(body)] };
+      if (key !== undefined) this.remember(key, e);
     }
     reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
-    if (e.json.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-      e.gzip ??= gzipSync(e.json, { level: 6 });
+    if (length(e.pieces) > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      e.gzip ??= this.pieces.gzip(e.pieces);
       return reply.header('content-encoding', 'gzip').send(e.gzip);
     }
-    return reply.send(e.json);
+    return reply.send(this.pieces.plain(e.pieces));
+  }
+
+  private remember(key: string, e: Entry): void {
+    this.entries.set(key, e);
+    // Oldest first in a Map: drop the oldest beyond `max`.
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= this.max) break;
+      this.entries.delete(k);
+    }
   }
 }

@@ -2,11 +2,14 @@
 // cached layout, per-edge request and error rates over the last stats tick,
 // and a version that moves when anything drawn changes. Changes go out as
 // batched deltas (the SSE route forwards them); whole views are built once
-// per version and cached, because at 10k services building one costs far
-// more than the 200 ms a request may take.
+// per version as JSON pieces, each node and edge re-serialized only when what
+// it shows changed (json-fragments.ts), because at 10k services serializing
+// the whole view costs more than the 200 ms a request may take.
 import { EventEmitter } from 'node:events';
 import { splitId, type ServiceId } from '../../contracts/index.ts';
 import { nodeKey, type Analyzer, type EdgeAttributes } from '../index.ts';
+import { JsonPieces } from './cached-body.ts';
+import { ArrayRuns, FragmentCache, type Fragment } from './json-fragments.ts';
 import { Layout, type Bbox } from './layout/layout.ts';
 
 /** One service as the page gets it. */
@@ -92,7 +95,13 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
    * stats tick under steady traffic.
    */
   structureVersion = 0;
-  private cached?: GraphView;
+  private cached?: { version: number; body: JsonPieces };
+  /** Nodes the page has been given (in a view or a delta): a delta sends only new ones. */
+  private known?: Set<ServiceId>;
+  private readonly nodeJson = new FragmentCache<ServiceId>();
+  private readonly edgeJson = new FragmentCache<EdgeAttributes['edge'] | string>();
+  private readonly nodeRuns = new ArrayRuns();
+  private readonly edgeRuns = new ArrayRuns();
   private readonly rates = new Map<string, Rate>();
   private lastTick: number;
   private timer?: NodeJS.Timeout;
@@ -131,11 +140,11 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.layout.close();
   }
 
-  /** The whole view; built once per version (the first call waits for the layout). */
-  async view(): Promise<GraphView> {
+  /** The whole view (a GraphView) as JSON; built once per version (the first call waits for the layout). */
+  async view(): Promise<JsonPieces> {
     await this.layout.ready();
-    if (this.cached?.version !== this.version) this.cached = this.build();
-    return this.cached;
+    if (this.cached?.version !== this.version) this.cached = { version: this.version, body: this.build() };
+    return this.cached.body;
   }
 
   /** Recomputes rates from the counts since the last tick; a new version when any moved. */
@@ -192,7 +201,7 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     if (p.structural) this.structureVersion++;
     const edges: ViewEdge[] = [];
     const nodes: ViewNode[] = [];
-    const known = this.cached ? new Set(this.cached.nodes.map((n) => n.id)) : undefined;
+    const known = this.known;
     const pinned = this.pinnedKeys();
     const addNode = (id: ServiceId) => {
       if (known && !known.has(id)) {
@@ -224,21 +233,37 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     });
   }
 
-  private build(): GraphView {
+  private build(): JsonPieces {
     const pinned = this.pinnedKeys();
-    const edges: ViewEdge[] = [];
-    for (const e of this.serviceEdges()) edges.push(this.viewEdge(e, pinned));
+    this.nodeJson.begin();
+    this.edgeJson.begin();
+    const edges: Fragment[] = [];
+    for (const e of this.serviceEdges()) {
+      const key = `${e.source}>${e.dest}`;
+      const r = this.rates.get(key);
+      // Counts move with every sighting, and everything else an edge shows moves with them, its rates, or a pin.
+      edges.push(this.edgeJson.get(e, key, [e.count, e.active, pinned.has(key), r?.rps, r?.errPct], undefined, () => this.viewEdge(e, pinned)));
+    }
     for (const key of pinned) {
       const [s, t] = key.split('>');
-      if (!this.find(s, t)) edges.push(this.pinEdge(s, t));
+      if (!this.find(s, t)) edges.push(this.edgeJson.get(`pin ${key}`, key, [], undefined, () => this.pinEdge(s, t)));
     }
-    return {
-      version: this.version,
-      now: this.analyzer.clock.now(),
-      bbox: this.layout.bbox,
-      nodes: this.nodeIds().map((id) => this.viewNode(id)),
-      edges,
-    };
+    const nodes: Fragment[] = [];
+    this.known = new Set();
+    for (const id of this.nodeIds()) {
+      this.known.add(id);
+      const n = this.viewNode(id);
+      nodes.push(this.nodeJson.get(id, id, [n.name, n.ns, n.x, n.y, n.scope, n.workloads, n.client, n.missing], undefined, () => n));
+    }
+    this.nodeJson.end();
+    this.edgeJson.end();
+    const head: Omit<GraphView, 'nodes' | 'edges'> = { version: this.version, now: this.analyzer.clock.now(), bbox: this.layout.bbox };
+    const pieces = [`${JSON.stringify(head).slice(0, -1)},"nodes":[`];
+    this.nodeRuns.pieces(nodes, pieces);
+    pieces.push('],"edges":[');
+    this.edgeRuns.pieces(edges, pieces);
+    pieces.push(']}');
+    return new JsonPieces(pieces);
   }
 
   /** Inventory services, then services only edges still name. */

@@ -42,7 +42,9 @@ export const edgeSchema = {
 
 export const graphSchema = {
   type: 'object',
-  description: 'graphology serialization: nodes are services (key NAME.NAMESPACE), edges are observed calls',
+  description:
+    'graphology serialization: nodes are services (key NAME.NAMESPACE), edges are observed calls; with `fields`, ' +
+    'attributes hold only the fields named (and are left out when none is)',
   properties: {
     options: { type: 'object', properties: { type: str, multi: { type: 'boolean' }, allowSelfLoops: { type: 'boolean' } } },
     attributes: { type: 'object', additionalProperties: true },

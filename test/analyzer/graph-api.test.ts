@@ -5,9 +5,16 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Inventory, parseMesh } from '../../contracts/index.ts';
-import { Analyzer } from '../../analyzer/index.ts';
+import { Inventory, parseMesh, type AccessLogRecord } from '../../contracts/index.ts';
+import { Analyzer, VirtualClock } from '../../analyzer/index.ts';
 import { buildApp } from '../../analyzer/http/app.ts';
+import { parseFields, VALID_FIELDS } from '../../analyzer/http/graph-fields.ts';
+import { serviceGraphExport, type GraphFilter } from '../../analyzer/http/graph-view.ts';
+import { COUNTS_MS } from '../../analyzer/http/routes/graph.ts';
+import { serviceOf, syntheticGraph } from '../../bench/graph-synthetic.ts';
+import { measureProxyBytes } from '../../xds-server/index.ts';
+import { PieceGzip } from '../../analyzer/http/gzip-pieces.ts';
+import { GraphJson } from '../../analyzer/http/graph-json.ts';
 import type { GraphDelta, GraphView } from '../../analyzer/http/live-graph.ts';
 import { placeNew, seedPositions } from '../../analyzer/http/layout/seed.ts';
 import { FRONTEND, MESH, PAGE, native } from './support/mesh.ts';
@@ -173,5 +180,246 @@ describe('graph API for the page', () => {
     const closed = other.close();
     for (;;) if ((await reader.read()).done) break;
     await closed;
+  });
+});
+
+describe('/api/v1/graph field selection', () => {
+  let analyzer: Analyzer;
+  let app: FastifyInstance;
+  before(async () => {
+    analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    app = await buildApp({ analyzer });
+    analyzer.ingestRecords([native(PAGE, 'reviews:9080'), native(FRONTEND, 'cart:7070', { code: 503 })] as never);
+  });
+  after(async () => {
+    await app.close();
+    await analyzer.close();
+  });
+
+  it('sends only the attributes named, keys and ends always, in any spelling', async () => {
+    const res = await app.inject('/api/v1/graph?fields=edges.errors,nodes.namespace,%20edges.count');
+    assert.equal(res.statusCode, 200, res.body);
+    const g = res.json();
+    assert.deepEqual(g.nodes.find((n: { key: string }) => n.key === 'cart.shop'), { key: 'cart.shop', attributes: { namespace: 'shop' } });
+    assert.deepEqual(g.edges.find((e: { key: string }) => e.key === 'frontend.shop>cart.shop'), {
+      key: 'frontend.shop>cart.shop',
+      source: 'frontend.shop',
+      target: 'cart.shop',
+      attributes: { count: 1, errors: 1 },
+    });
+    const respelt = await app.inject('/api/v1/graph?fields=nodes.namespace,edges.count,edges.errors');
+    assert.equal(respelt.body, res.body);
+    // An entity no field names keeps every attribute.
+    const nodesOnly = (await app.inject('/api/v1/graph?fields=nodes.scope')).json();
+    assert.deepEqual(Object.keys(nodesOnly.nodes[0].attributes), ['scope']);
+    assert.ok('protocols' in nodesOnly.edges[0].attributes && 'lastSeen' in nodesOnly.edges[0].attributes);
+    // Naming only identities: no attributes at all.
+    const bare = (await app.inject('/api/v1/graph?fields=nodes.key,edges.source,edges.target')).json();
+    assert.deepEqual(bare.nodes.find((n: { key: string }) => n.key === 'reviews.default'), { key: 'reviews.default' });
+    assert.deepEqual(bare.edges.find((e: { key: string }) => e.key === 'productpage.default>reviews.default'), {
+      key: 'productpage.default>reviews.default',
+      source: 'productpage.default',
+      target: 'reviews.default',
+    });
+    // Filters and fields together.
+    const shop = (await app.inject('/api/v1/graph?namespace=shop&fields=edges.count')).json();
+    assert.deepEqual(shop.edges, [{ key: 'frontend.shop>cart.shop', source: 'frontend.shop', target: 'cart.shop', attributes: { count: 1 } }]);
+  });
+
+  it('answers an unknown field 400, naming it and listing the valid ones', async () => {
+    const res = await app.inject('/api/v1/graph?fields=nodes.namespace,edges.rps,nodes');
+    assert.equal(res.statusCode, 400);
+    const { message, error } = res.json();
+    assert.equal(error, 'Bad Request');
+    assert.match(message, /^fields: unknown fields "edges\.rps", "nodes"; valid fields are /);
+    for (const f of VALID_FIELDS) assert.ok(message.includes(f), f);
+    assert.ok(VALID_FIELDS.includes('edges.p99Ms') && VALID_FIELDS.includes('nodes.scope'));
+  });
+
+  it('documents fields in the OpenAPI description', async () => {
+    const doc = (await app.inject('/docs/json')).json();
+    const params = doc.paths['/api/v1/graph'].get.parameters as Array<{ name: string; description: string }>;
+    assert.match(params.find((p) => p.name === 'fields')!.description, /edges\.count/);
+  });
+});
+
+describe('/api/v1/graph and /api/v1/services kept incrementally equal what a fresh build gives', () => {
+  const T0 = Date.now();
+  const clock = new VirtualClock(T0);
+  const TTL = 600_000;
+  let analyzer: Analyzer;
+  let app: FastifyInstance;
+  const id = (i: number) => `${serviceOf(i).name}.${serviceOf(i).namespace}`;
+  const call = (from: number, to: number, code = 200): AccessLogRecord => {
+    const a = serviceOf(from);
+    return { time: new Date(clock.now()).toISOString(), source: `${a.name}-0.${a.namespace}`, authority: `${id(to)}:8080`, protocol: 'http', code, durationMs: 4, reporter: 'envoy' };
+  };
+  const FILTERS: GraphFilter[] = [{}, { namespace: 'team-003' }, { includeExpired: true }, { service: id(5) }];
+  const FIELDS = ['', 'nodes.scope,edges.count,edges.active', 'nodes.key,edges.source'];
+
+  const decoded = (res: { headers: Record<string, unknown>; rawPayload: Buffer }) =>
+    (res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.rawPayload) : res.rawPayload).toString();
+  /** The served answers equal the from-scratch reference; waits for the change to reach the live graph (next turn). */
+  const matches = async (step: string, opts: { viewCountsLag?: boolean } = {}) => {
+    const fresh = await buildApp({ analyzer });
+    try {
+      for (const deadline = Date.now() + 5000; ; await new Promise((r) => setImmediate(r))) {
+        try {
+          for (const filter of FILTERS) {
+            for (const fields of FIELDS) {
+              const qs = new URLSearchParams({ ...(filter as Record<string, string>), ...(fields ? { fields } : {}) }).toString();
+              const want = JSON.parse(JSON.stringify(serviceGraphExport(analyzer, filter, parseFields(fields))));
+              const plain = await app.inject(`/api/v1/graph?${qs}`);
+              assert.deepEqual(plain.json(), want, `${step}: /api/v1/graph?${qs}`);
+              const gz = await app.inject({ url: `/api/v1/graph?${qs}`, headers: { 'accept-encoding': 'gzip' } });
+              assert.equal(decoded(gz), plain.body, `${step}: gzip of /api/v1/graph?${qs}`);
+            }
+          }
+          // The page's view: every node and edge what the analyzer says now (counts alone move it at the next stats tick).
+          const v = JSON.parse(decoded(await app.inject({ url: '/api/v1/graph/view', headers: { 'accept-encoding': 'gzip' } }))) as GraphView;
+          const edges = analyzer.edges({ kind: 'service', includeExpired: true });
+          const pins = new Set(analyzer.pins().map((p) => `${p.source}>${p.dest}`));
+          const traffic = new Set(edges.map((e) => `${e.source}>${e.dest}`));
+          assert.deepEqual(
+            v.edges.map((e) => [e.key, e.active, e.pinned ?? false, ...(opts.viewCountsLag ? [] : [e.count, e.errors, e.lastSeen])]).sort(),
+            [
+              ...edges.map((e) => [`${e.source}>${e.dest}`, e.active, pins.has(`${e.source}>${e.dest}`), ...(opts.viewCountsLag ? [] : [e.count, e.errors, Date.parse(e.lastSeen)])]),
+              ...[...pins].filter((k) => !traffic.has(k)).map((k) => [k, true, true, ...(opts.viewCountsLag ? [] : [0, 0, 0])]),
+            ].sort(),
+            `${step}: /api/v1/graph/view edges`,
+          );
+          const ids = new Set([...analyzer.inventory.services.map((x) => x.id), ...edges.flatMap((e) => [e.source, e.dest])]);
+          assert.deepEqual(v.nodes.map((n) => [n.id, n.scope, n.missing ?? false]).sort(), [...ids].map((id) => [id, analyzer.scope(id).length, !analyzer.inventory.service(id)]).sort(), `${step}: view nodes`);
+          for (const url of ['/api/v1/services', '/api/v1/services?namespace=team-002', '/api/v1/services?offset=250&limit=20']) {
+            const got = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+            assert.deepEqual(JSON.parse(decoded(got)), (await fresh.inject(url)).json(), `${step}: ${url}`);
+          }
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+        }
+      }
+    } finally {
+      await fresh.close();
+    }
+  };
+
+  before(async () => {
+    const g = syntheticGraph(400, 1200);
+    analyzer = Analyzer.open({ inventory: g.inventory, clock, dependencyTtlMs: TTL, graceMs: 0 });
+    analyzer.ingestRecords(g.records.map((r) => ({ ...r, time: new Date(T0).toISOString() })));
+    app = await buildApp({ analyzer });
+  });
+  after(async () => {
+    await app.close();
+    await analyzer.close();
+  });
+
+  it('after new edges, new counts, pins, rules, expiry, a return and an inventory change', async () => {
+    await matches('start');
+    // One without a duration (no latency quantiles) and one the lazy gateway reported.
+    const { durationMs: _d, ...noDuration } = call(3, 397);
+    analyzer.ingestRecords([call(1, 399), call(2, 398, 503), call(350, 5), noDuration, { ...call(4, 396), reporter: 'gateway' }]);
+    await matches('new edges');
+    // New counts on existing edges may lag by COUNTS_MS; past it they show.
+    const existing = analyzer.edges({ kind: 'service' }).slice(0, 50);
+    analyzer.ingestRecords(existing.map((e) => ({ ...call(0, 0), source: `${e.source.split('.')[0]}-0.${e.source.split('.')[1]}`, authority: `${e.dest}:8080`, code: 503 })));
+    clock.advance(COUNTS_MS);
+    await matches('new counts', { viewCountsLag: true });
+    await analyzer.pin(id(7), id(300));
+    await matches('pin');
+    await analyzer.unpin(id(7), id(300));
+    await matches('unpin');
+    await analyzer.pin(id(8), id(9));
+    await matches('a pin without traffic');
+    await analyzer.addRule({ id: 'team-001-sees-team-002', source: '*.team-001', namespace: 'team-002' });
+    await matches('rule');
+    // Keep a few edges alive, let the rest expire.
+    clock.advance(TTL - COUNTS_MS - 1000);
+    analyzer.ingestRecords([call(1, 399), call(10, 11)]);
+    clock.advance(2000);
+    assert.ok(analyzer.checkExpiry().length > 100, 'edges expired');
+    await matches('expiry');
+    analyzer.ingestRecords([call(350, 5)]);
+    await matches('an expired edge returns');
+    const { services } = syntheticGraph(400, 0).inventory;
+    analyzer.setInventory(new Inventory({ clusterDomain: 'cluster.local', services: services.filter((s) => s.namespace !== 'team-003') }));
+    await matches('inventory without team-003');
+  });
+});
+
+describe('config bytes (measured in a worker thread)', () => {
+  it('equal the serialized size of what each proxy is pushed, scoped and full, and follow a new inventory', async () => {
+    const deployed = { gateway: { host: '127.0.0.1', port: 15008 }, accessLogService: { host: '127.0.0.1', port: 15091 } };
+    const analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    const app = await buildApp({ analyzer, ...deployed });
+    try {
+      analyzer.ingestRecords([native(PAGE, 'reviews:9080'), native(PAGE, 'details:9080')] as never);
+      const check = async (inventory: Inventory) => {
+        const d = (await app.inject('/api/v1/services/default/productpage')).json();
+        assert.deepEqual(d.scope, ['details.default', 'reviews.default']);
+        const { connected: _c, xds: _x, ...got } = d.proxies[0];
+        assert.deepEqual(got, measureProxyBytes(inventory, 'productpage-v1-abc.default', d.scope, deployed));
+        assert.ok(got.bytesScoped > 0 && got.bytesScoped < got.bytesFull, JSON.stringify(got));
+        return got as { bytesFull: number };
+      };
+      const before = await check(analyzer.inventory);
+      // One more service in the mesh: every full config grows, scoped ones do not.
+      const bigger = new Inventory(parseMesh(`${MESH}  - name: extra\n    clusterIP: 10.96.0.99\n    ports: [{port: 8080}]\n    workloads: [{name: extra-0, address: 10.244.9.9, labels: {app: extra}}]\n`, 'mesh.yaml'));
+      analyzer.setInventory(bigger);
+      const after = await check(bigger);
+      assert.ok(after.bytesFull > before.bytesFull, `${after.bytesFull} > ${before.bytesFull}`);
+    } finally {
+      await app.close();
+      await analyzer.close();
+    }
+  });
+});
+
+describe('gzip made of separately deflated pieces', () => {
+  it('inflates to the concatenation, CRC and size checked, whatever pieces changed, were reused or were evicted', () => {
+    // A store small enough that every answer evicts what the one before left.
+    for (const gz of [new PieceGzip(), new PieceGzip(1024)]) {
+      const texts = Array.from({ length: 40 }, (_, i) => `${i ? ',' : ''}{"i":${i},"s":"${'é✓'.repeat(i * 50)}"}`);
+      for (let round = 0; round < 5; round++) {
+        texts[(round * 7) % texts.length] = `,{"round":${round}}`;
+        texts.splice(round + 1, 0, '');
+        const body = gz.gzip(['[', ...texts.slice(1), ']']);
+        // gunzip verifies the trailer: a wrong combined CRC or length throws.
+        assert.equal(gunzipSync(body).toString(), `[${texts.slice(1).join('')}]`, `round ${round}`);
+        assert.equal(gz.plain(['[', ...texts.slice(1), ']']).toString(), `[${texts.slice(1).join('')}]`);
+      }
+    }
+  });
+});
+
+describe('/api/v1/graph under steady traffic', () => {
+  it('renews moved counts ahead of need: the answer after the lag runs out serializes no edge, and equals a fresh export', async () => {
+    const clock = new VirtualClock(Date.now());
+    const g = syntheticGraph(300, 900);
+    const analyzer = Analyzer.open({ inventory: g.inventory, clock });
+    try {
+      const traffic = () => analyzer.ingestRecords(g.records.map((r) => ({ ...r, time: new Date(clock.now()).toISOString() })));
+      traffic();
+      const renewed = new GraphJson(analyzer, parseFields(''), COUNTS_MS);
+      const lazy = new GraphJson(analyzer, parseFields(''), COUNTS_MS);
+      renewed.build({});
+      lazy.build({});
+      traffic();
+      clock.advance(COUNTS_MS / 2 - 1);
+      assert.equal(renewed.renew(60_000), 0, 'younger than half the lag: left alone');
+      clock.advance(1);
+      assert.equal(renewed.renew(60_000), g.edges, 'every edge whose counts moved');
+      assert.equal(renewed.renew(60_000), 0, 'nothing left');
+      clock.advance(COUNTS_MS / 2);
+      const [before, lazyBefore] = [renewed.rendered, lazy.rendered];
+      const want = JSON.parse(JSON.stringify(serviceGraphExport(analyzer)));
+      assert.deepEqual(JSON.parse(renewed.build({}).pieces.join('')), want);
+      assert.equal(renewed.rendered - before, 0, 'the answer serialized nothing');
+      assert.deepEqual(JSON.parse(lazy.build({}).pieces.join('')), want);
+      assert.equal(lazy.rendered - lazyBefore, g.edges, 'without renewal the answer serializes every edge');
+    } finally {
+      await analyzer.close();
+    }
   });
 });

@@ -44,3 +44,22 @@ test('scoped and full bytes equal the plain sum of every pushed resource, for ev
     assert.equal(got.bytesFull, full.n, `${workload} full`);
   }
 });
+
+test('a meter that takes over an earlier inventory\'s encodings measures the new inventory exactly', () => {
+  const before = Array.from({ length: 80 }, (_, i) => svc(`s${i}`, { port: 8000 + (i % 5), workloads: 1 + (i % 3), seed: i + 1 }));
+  const old = new ProxyBytesMeter(inventoryOf(before), { gateway, accessLogService: als });
+  for (const w of ['s0-0.default', 's1-0.default', 's2-2.default']) old.measure(w, ['s3.default', 's4.default']);
+  // s3 gets another port, s4 another workload, s5 goes, s80 comes; the rest are the same.
+  const after = before.filter((s) => s.name !== 's5').map((s) =>
+    s.name === 's3' ? svc('s3', { port: 9999, workloads: 1, seed: 4 }) : s.name === 's4' ? svc('s4', { port: 8004, workloads: 3, seed: 5 }) : s,
+  );
+  after.push(svc('s80', { port: 8080, workloads: 1, seed: 81 }));
+  const inventory = inventoryOf(after);
+  const meter = new ProxyBytesMeter(inventory, { gateway, accessLogService: als }, old);
+  for (const [workload, scope] of [['s0-0.default', ['s3.default', 's4.default']], ['s1-0.default', ['s80.default', 's4.default']], ['s2-2.default', []]] as Array<[string, string[]]>) {
+    const got = meter.measure(workload, scope);
+    assert.equal(got.bytesScoped, plainBytes(inventory, workload, scope, true).n, `${workload} scoped`);
+    assert.equal(got.bytesFull, plainBytes(inventory, workload, undefined, false).n, `${workload} full`);
+  }
+  assert.notEqual(meter.measure('s0-0.default', []).bytesFull, old.measure('s0-0.default', []).bytesFull, 'the mesh changed size');
+});

@@ -32,6 +32,12 @@ export interface MeshCacheOptions {
    * again (ProxyBytesMeter's scoped and full caches). Neither may change inventory.
    */
   shareWith?: MeshCache;
+  /**
+   * The encoded services of a cache of an earlier inventory (same gateway and
+   * access log service): services whose resources did not change are taken
+   * over instead of encoded again. It is only read.
+   */
+  carryOver?: MeshCache;
 }
 
 export type ObservationListener = (record: AccessLogRecord) => void;
@@ -53,7 +59,7 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
 
   constructor(opts: MeshCacheOptions) {
     this.inventory = opts.inventory;
-    this.pool = opts.shareWith?.pool ?? new ServicePool(opts.inventory);
+    this.pool = opts.shareWith?.pool ?? new ServicePool(opts.inventory, opts.carryOver?.pool);
     this.memo = opts.shareWith?.memo ?? new SharedMemo<EncodedResource>();
     this.lazy = opts.lazy ?? true;
     this.scopes = new ScopeStore((change) => this.scopeChanged(change));

@@ -75,10 +75,12 @@ export class ProxyBytesMeter {
   constructor(
     readonly inventory: Inventory,
     opts: ProxyBytesOptions = {},
+    /** A meter of an earlier inventory with the same options: the services it encoded that did not change are reused. */
+    previous?: ProxyBytesMeter,
   ) {
     const gateway = opts.gateway ?? PLACEHOLDER_GATEWAY;
     const accessLogService = opts.accessLogService;
-    this.scoped = new MeshCache({ inventory, gateway, accessLogService, lazy: true });
+    this.scoped = new MeshCache({ inventory, gateway, accessLogService, lazy: true, carryOver: previous?.scoped });
     this.full = new MeshCache({ inventory, gateway, accessLogService, lazy: false, shareWith: this.scoped });
   }
 

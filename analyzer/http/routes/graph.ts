@@ -1,25 +1,46 @@
 // GET /api/v1/graph (graphology JSON), /api/v1/graph.dot, /api/v1/graph.gexf,
 // and /api/v1/graph/view (what the page draws: positions, rates, TTLs).
-// JSON answers are cached per graph version and query (see cached-body.ts).
-// A bad filter throws FilterError (statusCode 400), which fastify answers.
+// JSON answers are cached per graph version and query (see cached-body.ts);
+// /api/v1/graph is rebuilt incrementally between versions (graph-json.ts).
+// A bad filter or field throws BadQuery (statusCode 400), which fastify answers.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Analyzer } from '../../index.ts';
 import { BodyCache } from '../cached-body.ts';
 import { toDot, toGexf } from '../graph-export.ts';
-import { serviceGraph, serviceGraphExport, type GraphFilter } from '../graph-view.ts';
+import { parseFields, VALID_FIELDS } from '../graph-fields.ts';
+import { GraphJson } from '../graph-json.ts';
+import { serviceGraph, type GraphFilter } from '../graph-view.ts';
 import type { LiveGraph } from '../live-graph.ts';
 import { errorSchema, graphSchema, graphViewSchema } from '../schemas.ts';
 
 /** How stale the counts of a cached /api/v1/graph may be. */
-const COUNTS_MS = 30_000;
+export const COUNTS_MS = 30_000;
+/** Field selections kept built (each holds its own serialized entities). */
+const SELECTIONS = 4;
+/** Renewal of moved counts: a slice of at most RENEW_SLICE_MS every RENEW_EVERY_MS, for RENEW_WHILE_ASKED_MS after the last request. */
+const RENEW_EVERY_MS = 1000;
+const RENEW_SLICE_MS = 25;
+const RENEW_WHILE_ASKED_MS = 5 * 60_000;
 
-const querystring = {
+const filters = {
+  namespace: { type: 'string', description: 'only edges from or into this namespace' },
+  service: { type: 'string', description: 'only edges from or into this service (NAME.NAMESPACE, or NAME)' },
+  since: { type: 'string', description: 'only edges seen since: an ISO time, or a duration back from now (1h, 7d)' },
+  includeExpired: { type: 'boolean', default: false, description: 'also edges that left their scope after --dependency-ttl' },
+} as const;
+
+const querystring = { type: 'object', properties: filters, additionalProperties: false } as const;
+
+const graphQuery = {
   type: 'object',
   properties: {
-    namespace: { type: 'string', description: 'only edges from or into this namespace' },
-    service: { type: 'string', description: 'only edges from or into this service (NAME.NAMESPACE, or NAME)' },
-    since: { type: 'string', description: 'only edges seen since: an ISO time, or a duration back from now (1h, 7d)' },
-    includeExpired: { type: 'boolean', default: false, description: 'also edges that left their scope after --dependency-ttl' },
+    ...filters,
+    fields: {
+      type: 'string',
+      description:
+        'comma-separated attributes to send, e.g. nodes.namespace,edges.count,edges.active; an entity no field names keeps all its attributes, ' +
+        `keys, sources and targets are always sent (naming only them sends no attributes). Valid: ${VALID_FIELDS.join(', ')}`,
+    },
   },
   additionalProperties: false,
 } as const;
@@ -34,18 +55,37 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
   });
   const graph = (query: unknown) => serviceGraph(analyzer, query as GraphFilter);
   const cache = new BodyCache();
-  // Counts in a cached export lag by at most COUNTS_MS; a new edge, expiry or scope change shows at once.
-  // A relative `since` moves with the clock: such answers are not cached.
-  const cacheKey = (query: Record<string, unknown>) =>
-    `${live.structureVersion}|${Math.floor(analyzer.clock.now() / COUNTS_MS)}|${analyzer.inventory.version}|${JSON.stringify(query)}`;
+  const builders = new Map<string, GraphJson>();
+  let askedAt = -Infinity;
+  const builder = (fields: ReturnType<typeof parseFields>): GraphJson => {
+    askedAt = performance.now();
+    let b = builders.get(fields.key);
+    if (b) builders.delete(fields.key);
+    else b = new GraphJson(analyzer, fields, COUNTS_MS);
+    builders.set(fields.key, b);
+    for (const k of builders.keys()) if (builders.size > SELECTIONS) builders.delete(k);
+    return b;
+  };
+  // While someone asks for the graph, edges whose counts moved are renewed a slice at a time, so the
+  // answer after the counts' lag runs out finds them done (a busy 10k mesh: 30k edges every 30 s).
+  const renewal = setInterval(() => {
+    if (performance.now() - askedAt > RENEW_WHILE_ASKED_MS) return;
+    for (const b of builders.values()) b.renew(RENEW_SLICE_MS);
+  }, RENEW_EVERY_MS).unref();
+  app.addHook('onClose', async () => clearInterval(renewal));
 
   app.get(
     '/api/v1/graph',
-    { schema: { ...doc('The service dependency graph (graphology serialization)', 'application/json'), response: { 200: graphSchema, 400: errorSchema } } },
+    { schema: { ...doc('The service dependency graph (graphology serialization)', 'application/json'), querystring: graphQuery, response: { 200: graphSchema, 400: errorSchema } } },
     async (req, reply) => {
-      const query = req.query as GraphFilter;
-      if (query.since) return serviceGraphExport(analyzer, query);
-      return cache.reply(req, reply, cacheKey(query as Record<string, unknown>), () => serviceGraphExport(analyzer, query));
+      const { fields: raw, ...filter } = req.query as GraphFilter & { fields?: string };
+      const fields = parseFields(raw);
+      const build = () => builder(fields).build(filter);
+      // A relative `since` moves with the clock: such answers are not cached (the entities still are).
+      if (filter.since) return cache.reply(req, reply, undefined, build);
+      // Counts in a cached export lag by at most COUNTS_MS; a new edge, expiry or scope change shows at once.
+      const key = `${live.structureVersion}|${Math.floor(analyzer.clock.now() / COUNTS_MS)}|${analyzer.inventory.version}|${fields.key}|${JSON.stringify(filter)}`;
+      return cache.reply(req, reply, key, build);
     },
   );
   app.get(

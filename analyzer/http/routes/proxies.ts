@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ProxyStatus } from '../../../contracts/index.ts';
 import type { Analyzer } from '../../index.ts';
-import type { LiveBytesMeter } from '../bytes-meter.ts';
+import type { LiveBytesMeter } from '../bytes/bytes-meter.ts';
 import { errorSchema, proxySchema } from '../schemas.ts';
 import { notFound } from './replies.ts';
 
@@ -34,7 +34,7 @@ export const proxiesRoutes: FastifyPluginAsync<ProxiesDeps> = async (app, { anal
       const p = xds?.proxy(id);
       if (!p) return notFound(reply, `no connected proxy with node id or workload ${id}; GET /api/v1/proxies lists the connected ones`);
       const w = p.workload ? analyzer.inventory.workload(p.workload) : undefined;
-      return w && p.profile === 'envoy' ? { ...p, bytes: bytes.measure(w.id, analyzer.scope(w.service)) } : p;
+      return w && p.profile === 'envoy' ? { ...p, bytes: await bytes.measure(w.id, analyzer.scope(w.service)) } : p;
     },
   );
 };

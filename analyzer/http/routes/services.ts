@@ -3,8 +3,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ProxyStatus, Service } from '../../../contracts/index.ts';
 import type { Analyzer, EdgeView } from '../../index.ts';
-import type { LiveBytesMeter } from '../bytes-meter.ts';
-import { BodyCache } from '../cached-body.ts';
+import type { LiveBytesMeter } from '../bytes/bytes-meter.ts';
+import { BodyCache, JsonPieces } from '../cached-body.ts';
+import { ArrayRuns, FragmentCache } from '../json-fragments.ts';
 import type { LiveGraph } from '../live-graph.ts';
 import { apiEdge } from '../graph-view.ts';
 import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, serviceParams } from '../schemas.ts';
@@ -87,18 +88,32 @@ interface Counts {
   dependencies: Map<string, number>;
 }
 
-function countEdges(edges: readonly EdgeView[]): Counts {
+/** Callers and dependencies per service, over service-level edges in scope. */
+function countEdges(edges: Iterable<{ source: string; dest: string; active: boolean }>): Counts {
   const c: Counts = { callers: new Map(), dependencies: new Map() };
   for (const e of edges) {
+    if (!e.active) continue;
     c.callers.set(e.dest, (c.callers.get(e.dest) ?? 0) + 1);
     c.dependencies.set(e.source, (c.dependencies.get(e.source) ?? 0) + 1);
   }
   return c;
 }
 
+/** The live service-level edges, straight off the graph (no views built). */
+function serviceEdges(analyzer: Analyzer): Array<{ source: string; dest: string; active: boolean }> {
+  const out: Array<{ source: string; dest: string; active: boolean }> = [];
+  analyzer.graph.forEachEdge((_k, a) => {
+    if (a.kind === 'service') out.push(a.edge);
+  });
+  return out;
+}
+
 export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps) => {
   const { analyzer } = deps;
   const cache = new BodyCache();
+  // Each service's JSON, re-serialized only when its entry, scope or counts changed.
+  const fragments = new FragmentCache<string>();
+  const runs = new ArrayRuns();
   const summarize = (s: Service, counts: Counts) => {
     return {
       id: s.id,
@@ -130,8 +145,17 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       // Scopes and caller/dependency counts change only with the graph's structure.
       const key = `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
       return cache.reply(req, reply, key, () => {
-        const counts = countEdges(analyzer.edges({ kind: 'service' }));
-        return all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) => summarize(s, counts));
+        const counts = countEdges(serviceEdges(analyzer));
+        const whole = all.length === analyzer.inventory.services.length && q.offset === 0 && q.limit === undefined;
+        fragments.begin();
+        const frags = all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) =>
+          fragments.get(s.id, s.id, [s, analyzer.scope(s.id), counts.callers.get(s.id), counts.dependencies.get(s.id)], undefined, () => summarize(s, counts)),
+        );
+        if (whole) fragments.end();
+        const pieces = ['['];
+        (whole ? runs : new ArrayRuns()).pieces(frags, pieces);
+        pieces.push(']');
+        return new JsonPieces(pieces);
       });
     },
   );
@@ -155,16 +179,18 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       const scope = analyzer.scope(id);
       const connected = deps.proxies();
       return {
-        ...summarize(s, countEdges(edges.filter((e) => e.active && (e.source === id || e.dest === id)))),
+        ...summarize(s, countEdges(edges.filter((e) => e.source === id || e.dest === id))),
         pins: analyzer.pins().filter((p) => p.source === id).map(pinView),
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
         out: own.out.map(apiEdge),
         in: own.in.map(apiEdge),
-        proxies: s.workloads.map((w) => ({
-          ...deps.bytes.measure(w.id, scope),
-          connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
-          xds: connected.filter((p) => p.workload === w.id).map(ackState),
-        })),
+        proxies: await Promise.all(
+          s.workloads.map(async (w) => ({
+            ...(await deps.bytes.measure(w.id, scope)),
+            connected: connected.filter((p) => p.workload === w.id).map((p) => p.nodeId),
+            xds: connected.filter((p) => p.workload === w.id).map(ackState),
+          })),
+        ),
       };
     },
   );

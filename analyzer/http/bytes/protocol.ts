@@ -1,0 +1,10 @@
+// What the analyzer and its config-bytes worker say to each other.
+import type { MeshSpec, ProxyBytes, ServiceId, WorkloadId } from '../../../contracts/index.ts';
+import type { ProxyBytesOptions } from '../../../xds-server/index.ts';
+
+export type BytesRequest =
+  /** The inventory to measure against from now on (sent when its version moved). */
+  | { op: 'inventory'; version: string; spec: MeshSpec; deployed: ProxyBytesOptions }
+  | { op: 'measure'; id: number; workload: WorkloadId; scope: ServiceId[] };
+
+export type BytesReply = { id: number; bytes?: ProxyBytes; error?: string };
