@@ -14,6 +14,8 @@ export interface NodeAttrs {
   size: number;
   color: string;
   label: string;
+  /** sigma program: 'circle' (antialiased disc) or, on big views, 'point' (gl.POINTS, far cheaper per pixel). */
+  type: 'circle' | 'point';
   kind: 'service' | 'namespace';
   ns: string;
   /** Services folded into a namespace node. */
@@ -25,7 +27,8 @@ export interface NodeAttrs {
 export interface EdgeAttrs {
   size: number;
   color: string;
-  type: 'arrow';
+  /** sigma program: 'arrow' or, on big views, 'line' (1 px gl.LINES, no width or head). */
+  type: 'arrow' | 'line';
   /** Service edges folded into this one. */
   edges: number;
   rps: number;
@@ -87,6 +90,15 @@ function edgeColor(route: EdgeAttrs['route'], errPct: number, expiring: boolean)
   if (route === 'pinned') return COLORS.pinned;
   return COLORS.healthy;
 }
+
+/**
+ * Above these counts a view is drawn with the cheap programs (points and 1 px
+ * lines): at 10k services / 30k edges the disc and arrow shaders cost 1–2 s a
+ * frame on a software GL (SwiftShader) and tens of ms on a laptop GPU, where
+ * arrows and widths would be sub-pixel anyway at that zoom.
+ */
+export const FAST_NODES_ABOVE = 3000;
+export const FAST_EDGES_ABOVE = 5000;
 
 export function edgeWidth(rps: number): number {
   return Math.min(8, 1 + 1.5 * Math.log10(1 + rps * 10));
@@ -223,6 +235,7 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
         size: base + Math.min(9, 1.5 * Math.sqrt(degree)),
         color: n.missing ? COLORS.missing : err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(n.ns, model),
         label: n.name,
+        type: 'circle',
         kind: 'service',
         ns: n.ns,
         members: 1,
@@ -249,12 +262,15 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
       size: base + 3 + Math.min(12, Math.sqrt(s.n)),
       color: err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(ns, model),
       label: `${ns} (${s.n})`,
+      type: 'circle',
       kind: 'namespace',
       ns,
       members: s.n,
       ref: ns,
     });
   }
+
+  if (nodes.size > FAST_NODES_ABOVE) for (const a of nodes.values()) a.type = 'point';
 
   const edges = new Map<string, { source: string; target: string; attrs: EdgeAttrs; errSum: number; weight: number; routes: Set<string> }>();
   for (const e of visibleEdges) {
@@ -278,8 +294,10 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
     agg.routes.add(route);
   }
   const out: Display['edges'] = new Map();
+  const edgeType = edges.size > FAST_EDGES_ABOVE ? 'line' : 'arrow';
   for (const [key, agg] of edges) {
     const a = agg.attrs;
+    a.type = edgeType;
     a.route = agg.routes.size === 1 ? a.route : agg.routes.has('gateway') ? 'gateway' : 'mixed';
     // One service edge is drawn as it is (a 503 edge is red); a fold of many by their rps-weighted
     // rate, or one failing call among thousands would paint every namespace red. errPct keeps the worst.
