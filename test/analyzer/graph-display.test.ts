@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ViewEdge, ViewNode } from '../../analyzer/http/live-graph.ts';
-import { buildDisplay, COLORS, FAST_EDGES_ABOVE, FAST_NODES_ABOVE, neighbourhood } from '../../analyzer/http/page/display.ts';
+import { DirectedGraph } from 'graphology';
+import { buildDisplay, changesMoreThan, COLORS, FAST_EDGES_ABOVE, FAST_NODES_ABOVE, neighbourhood, syncGraph } from '../../analyzer/http/page/display.ts';
 import { Model } from '../../analyzer/http/page/model.ts';
 import { parseQuery } from '../../analyzer/http/page/query.ts';
 import { readState, writeState } from '../../analyzer/http/page/state.ts';
@@ -121,5 +122,20 @@ describe('graph display', () => {
     const focused = buildDisplay(big, state('?focus=s5.ns5'), false, undefined, undefined);
     assert.deepEqual([...focused.nodes.values()].map((x) => x.type), ['circle', 'circle', 'circle']);
     assert.deepEqual([...focused.edges.values()].map((e) => e.attrs.type), ['arrow', 'arrow']);
+  });
+
+  it('counts the changes from the drawn graph to a display: added plus dropped', () => {
+    const all = buildDisplay(model(), state(), false, undefined, undefined);
+    const g = new DirectedGraph({ allowSelfLoops: true });
+    syncGraph(g, all);
+    assert.equal(changesMoreThan(g, all, 0), false, 'the same: no change');
+    const hour = buildDisplay(model(), state('?window=1h'), false, undefined, undefined);
+    // e.three and its two edges go: 3 changes.
+    assert.deepEqual([changesMoreThan(g, hour, 2), changesMoreThan(g, hour, 3)], [true, false]);
+    // Folded into namespaces: 5 services and 6 edges go, 3 namespaces and their 3 edges come.
+    const folded = buildDisplay(model(), state(), true, undefined, undefined);
+    const changes = g.order + g.size + folded.nodes.size + folded.edges.size;
+    assert.deepEqual([changesMoreThan(g, folded, changes - 1), changesMoreThan(g, folded, changes)], [true, false]);
+    assert.deepEqual([changesMoreThan(new DirectedGraph(), all, 10), changesMoreThan(new DirectedGraph(), all, 11)], [true, false]);
   });
 });

@@ -324,6 +324,21 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
   return { nodes, edges: out, found, services: shown.size };
 }
 
+/**
+ * Whether making `g` hold `d` changes more than `limit` nodes and edges (added
+ * or dropped). Past that a fresh graph handed to sigma whole is cheaper than
+ * one graph event (and one sigma update) per change.
+ */
+export function changesMoreThan(g: Graph, d: Display, limit: number): boolean {
+  // Dropped = added − growth, so changes = 2 × added − growth.
+  const growth = d.nodes.size - g.order + d.edges.size - g.size;
+  if (-growth > limit) return true;
+  let added = 0;
+  for (const key of d.nodes.keys()) if (!g.hasNode(key) && ++added > limit) return true;
+  for (const key of d.edges.keys()) if (!g.hasEdge(key) && ++added > limit) return true;
+  return 2 * added - growth > limit;
+}
+
 /** Makes `g` hold exactly `d`, touching only what differs. */
 export function syncGraph(g: Graph, d: Display): void {
   g.forEachEdge((key) => {

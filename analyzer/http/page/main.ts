@@ -8,7 +8,7 @@ import Sigma from 'sigma';
 import { EdgeLineProgram, NodePointProgram } from 'sigma/rendering';
 import type { GraphDelta, GraphView } from '../live-graph.ts';
 import { getJson } from './api.ts';
-import { buildDisplay, syncGraph, type Display } from './display.ts';
+import { buildDisplay, changesMoreThan, syncGraph, type Display } from './display.ts';
 import { exportGexf, exportJson, exportPng } from './export.ts';
 import { Model } from './model.ts';
 import { Panel } from './panel.ts';
@@ -160,8 +160,9 @@ function render(): void {
     cameraRestored = true;
     if (state.camera) sigma.getCamera().setState(state.camera);
   }
-  // A big first draw: filled off sigma and handed over whole (one indexation instead of one per node and edge).
-  const swap = graph.order === 0 && display.nodes.size > 1000;
+  // The first draw, or a big change (overview ⇄ every service, a broad hide): filled off sigma and
+  // handed over whole, one indexation instead of one per node and edge. Live deltas stay in place.
+  const swap = graph.order === 0 || changesMoreThan(graph, display, 2000);
   if (swap) graph = new DirectedGraph({ allowSelfLoops: true }); // before setGraph: the reducers read `graph`
   syncGraph(graph, display);
   neighbours = new Set(state.selected && graph.hasNode(state.selected) ? graph.neighbors(state.selected) : []);
