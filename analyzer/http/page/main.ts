@@ -21,6 +21,9 @@ const $ = <T extends HTMLElement = HTMLElement>(sel: string): T => document.quer
 const OVERVIEW_ABOVE = 1000;
 
 const state = readState(location.search);
+// The view is asked for first: it is on its way while sigma and the toolbar are set up.
+performance.mark('meshscope:fetch');
+let firstView: Promise<GraphView> | undefined = getJson<GraphView>('/api/v1/graph/view');
 const model = new Model();
 let graph = new DirectedGraph({ allowSelfLoops: true });
 let display: Display = { nodes: new Map(), edges: new Map(), services: 0 };
@@ -187,8 +190,9 @@ let pending: GraphDelta[] = [];
 async function load(): Promise<void> {
   const mine = ++loadSeq;
   try {
-    performance.mark('meshscope:fetch');
-    const view = await getJson<GraphView>('/api/v1/graph/view');
+    const request = firstView ?? getJson<GraphView>('/api/v1/graph/view');
+    firstView = undefined;
+    const view = await request;
     // Only the latest request counts: an older answer arriving late is dropped.
     if (mine !== loadSeq) return;
     performance.mark('meshscope:fetched');
