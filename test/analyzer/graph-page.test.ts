@@ -40,7 +40,7 @@ declare const meshscope: {
   display(): { found?: Set<string> };
   state: Record<string, unknown>;
   viewport(id: string): Pos | undefined;
-  sigma: { getCamera(): { getState(): { x: number; y: number; ratio: number } } };
+  sigma: { getCamera(): { getState(): { x: number; y: number; ratio: number } }; getNodeDisplayData(k: string): { color: string; label: string } | undefined };
   reload(): Promise<void>;
 };
 
@@ -212,6 +212,15 @@ describe('graph page (headless Chromium, 10 services)', () => {
     const calls = await page.$$eval('#panel table[data-edges="calls"] tr[data-other]', (rows) => rows.map((r) => `${r.getAttribute('data-other')}:${r.children[1].textContent}`));
     assert.deepEqual(calls, ['details.default:1', 'reviews.default:3']);
     await page.screenshot({ path: artifact('graph-page-10-panel.png') });
+    // Selected: what it does not call is dimmed; hovering such a node shows it (re-reduced alone), leaving dims it again.
+    const shown = () => page.evaluate(() => meshscope.sigma.getNodeDisplayData('audit.ops')!.color);
+    const dim = await shown();
+    assert.equal(dim, '#e4e7eb');
+    const at = (await page.evaluate(() => meshscope.viewport('audit.ops')))!;
+    await page.mouse.move(at.x, at.y);
+    await page.waitForFunction(() => meshscope.sigma.getNodeDisplayData('audit.ops')!.color !== '#e4e7eb', undefined, { timeout: 5000 });
+    await page.mouse.move(5, at.y > 200 ? 100 : 400);
+    await page.waitForFunction(() => meshscope.sigma.getNodeDisplayData('audit.ops')!.color === '#e4e7eb', undefined, { timeout: 5000 });
   });
 
   it('a pin set from the panel asks for the admin token once and reaches the API', async () => {
