@@ -92,13 +92,16 @@ function edgeColor(route: EdgeAttrs['route'], errPct: number, expiring: boolean)
 }
 
 /**
- * Above these counts a view is drawn with the cheap programs (points and 1 px
- * lines): at 10k services / 30k edges discs and arrows took 1.3–2.4 s a frame
- * on a software GL (SwiftShader, headless Chromium), points and lines ~30 ms;
- * widths and arrow heads are sub-pixel at the zoom that shows that many anyway.
- * The 10k namespace overview (~6k edges) keeps its arrows (~16 ms pan frames).
+ * Above these counts a view is drawn with the cheap programs: points (gl.POINTS,
+ * antialiased discs all the same) and 1 px lines. sigma's discs and arrows are
+ * instanced draws, which a software GL pays dearly for (SwiftShader, headless
+ * Chromium: 1000 discs ~50 ms a frame against ~15 ms as points; 10k discs and
+ * 30k arrows 1.3–2.4 s a frame against ~30 ms). Points only stop growing past
+ * the GPU's largest point size when zoomed far in, and arrow heads and widths
+ * are sub-pixel at the zoom that shows 10k edges anyway. The 10k namespace
+ * overview (~6k edges) keeps its arrows (~16 ms pan frames: hidden on move).
  */
-export const FAST_NODES_ABOVE = 3000;
+export const FAST_NODES_ABOVE = 500;
 export const FAST_EDGES_ABOVE = 10000;
 
 export function edgeWidth(rps: number): number {
