@@ -2,7 +2,8 @@
 // headless Chromium: it becomes ready on the namespace overview, search finds a
 // service by any part of its name and opens it in place, and focus mode draws
 // exactly its neighbourhood; the full graph (every service and edge) becomes
-// ready too, drawn with the cheap programs, and a drag pans it frame by frame.
+// ready too, drawn with the cheap programs, a drag pans it frame by frame, and
+// switching to the overview and back (a big change: a fresh graph) draws each.
 // Screenshots go to test-artifacts/. Speed is not asserted here: bench/graph-page.ts prints it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -122,6 +123,16 @@ describe('graph page (headless Chromium, 10k services)', () => {
     assert.ok(after.x > before.x && after.y < before.y, `camera ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
     const renders = await page.evaluate(() => (window as unknown as { renders: number }).renders);
     assert.ok(renders >= 5, `${renders} frames drawn during a 20-step drag`);
+
+    // A big change (every service ⇄ the overview) is handed over as a fresh graph, and back.
+    const frame = () => page.evaluate(() => Number(document.body.dataset.frame));
+    let shown = await frame();
+    await page.check('#overview');
+    await page.waitForFunction((n) => Number(document.body.dataset.frame) > n && meshscope.graph.order === 100, shown, { timeout: 60_000 });
+    shown = await frame();
+    await page.uncheck('#overview');
+    await page.waitForFunction((n) => Number(document.body.dataset.frame) > n && meshscope.graph.order === 10_000, shown, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => meshscope.graph.size), drawn.edges);
     assert.deepEqual(errors, []);
   });
 });
