@@ -17,7 +17,7 @@ import { artifact, launchChromium } from './support/chromium.ts';
 declare const meshscope: {
   graph: { nodes(): string[]; order: number; size: number; hasNode(k: string): boolean; forEachNode(fn: (k: string, a: { type: string }) => void): void; forEachEdge(fn: (k: string, a: { type: string }) => void): void };
   model: { nodes: Map<string, unknown>; edges: Map<string, unknown> };
-  sigma: { on(event: string, fn: () => void): void; getCamera(): { getState(): { x: number; y: number; ratio: number } } };
+  sigma: { on(event: string, fn: () => void): void; getCamera(): { getState(): { x: number; y: number; ratio: number } }; getCanvases(): Record<string, HTMLCanvasElement> };
   state: Record<string, unknown>;
   viewport(id: string): { x: number; y: number } | undefined;
 };
@@ -107,17 +107,34 @@ describe('graph page (headless Chromium, 10k services)', () => {
     await page.screenshot({ path: artifact('graph-page-10k-full.png') });
 
     await page.evaluate(() => {
-      const w = window as unknown as { renders: number };
+      const w = window as unknown as { renders: number; readBacks: number };
       w.renders = 0;
+      w.readBacks = 0;
       meshscope.sigma.on('afterRender', () => w.renders++);
+      // Pixels read back from the GPU (sigma's node picking): each waits for the GPU to finish drawing.
+      for (const proto of [WebGLRenderingContext.prototype, WebGL2RenderingContext.prototype]) {
+        const read = proto.readPixels as (...args: unknown[]) => void;
+        proto.readPixels = function (this: unknown, ...args: unknown[]) {
+          w.readBacks++;
+          return read.apply(this, args);
+        } as typeof proto.readPixels;
+      }
     });
+    const layer = (name: string) => page.evaluate((n) => meshscope.sigma.getCanvases()[n].style.visibility, name);
     const before = await page.evaluate(() => meshscope.sigma.getCamera().getState());
     const box = (await page.locator('#graph').boundingBox())!;
     const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
     await page.mouse.move(x, y);
     await page.mouse.down();
-    for (let i = 1; i <= 20; i++) await page.mouse.move(x - 10 * i, y - 5 * i);
+    await page.mouse.move(x - 10, y - 5);
+    const readBefore = await page.evaluate(() => (window as unknown as { readBacks: number }).readBacks);
+    for (let i = 2; i <= 20; i++) await page.mouse.move(x - 10 * i, y - 5 * i);
+    // While dragged: nothing read back per move, and the layers of what is not drawn on move (edges,
+    // highlights) hidden, so a software compositor does not copy them every frame.
+    assert.equal(await page.evaluate(() => (window as unknown as { readBacks: number }).readBacks), readBefore, 'no GPU read-back per move of a drag');
+    assert.deepEqual([await layer('edges'), await layer('hoverNodes')], ['hidden', 'hidden']);
     await page.mouse.up();
+    await page.waitForFunction(() => meshscope.sigma.getCanvases().edges.style.visibility === '' && meshscope.sigma.getCanvases().hoverNodes.style.visibility === '', undefined, { timeout: 10_000 });
     // Dragged left and up: the camera went right and down (sigma's y axis points up), one frame per move or so.
     const after = await page.evaluate(() => meshscope.sigma.getCamera().getState());
     assert.ok(after.x > before.x && after.y < before.y, `camera ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
