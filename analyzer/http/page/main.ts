@@ -11,6 +11,7 @@ import { getJson } from './api.ts';
 import { buildDisplay, changesMoreThan, syncGraph, type Display } from './display.ts';
 import { exportGexf, exportJson, exportPng } from './export.ts';
 import { Model } from './model.ts';
+import { lightenWhileMoving } from './moving.ts';
 import { Panel } from './panel.ts';
 import { parseQuery, QueryError, type Query } from './query.ts';
 import { attachSearch } from './search.ts';
@@ -87,32 +88,7 @@ const sigma = new Sigma(graph, $('#graph'), {
   },
 });
 
-// Without a GPU (SwiftShader: software compositing) every WebGL layer sigma clears is
-// read back and composited each frame, drawn on or not. While the camera moves with
-// edges (and highlights) not drawn, their layers are hidden as well: at 10k that halves
-// the pan frame time (33 -> 17 ms). sigma's own test for "moving", same fields.
-{
-  const captor = sigma.getMouseCaptor();
-  const layers = sigma.getCanvases();
-  const show = (layer: HTMLCanvasElement | undefined, visible: boolean) => {
-    if (layer && (layer.style.visibility !== 'hidden') !== visible) layer.style.visibility = visible ? '' : 'hidden';
-  };
-  sigma.on('beforeRender', () => {
-    const moving = sigma.getCamera().isAnimated() || captor.isMoving || captor.draggedEvents > 0 || captor.currentWheelDirection !== 0;
-    show(layers.edges, !(moving && sigma.getSetting('hideEdgesOnMove')));
-    show(layers.hoverNodes, !(moving && sigma.getSetting('hideLabelsOnMove')));
-  });
-}
-
-// sigma finds the hovered node by reading a pixel back from the GPU on every mouse
-// move, which waits for the GPU to finish drawing. Nothing is hovered while the
-// camera is dragged, so a drag reads nothing back. (Private in sigma's types.)
-{
-  const picker = sigma as unknown as { getNodeAtPosition(p: { x: number; y: number }): string | null };
-  const pick = picker.getNodeAtPosition.bind(sigma);
-  const captor = sigma.getMouseCaptor();
-  picker.getNodeAtPosition = (p) => (captor.isMouseDown && captor.draggedEvents > 0 ? null : pick(p));
-}
+lightenWhileMoving(sigma);
 
 sigma.on('afterRender', () => {
   if (!awaitingFrame) return;
