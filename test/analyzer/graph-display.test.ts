@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ViewEdge, ViewNode } from '../../analyzer/http/live-graph.ts';
-import { buildDisplay, COLORS, neighbourhood } from '../../analyzer/http/page/display.ts';
+import { DirectedGraph } from 'graphology';
+import { buildDisplay, changesMoreThan, COLORS, FAST_EDGES_ABOVE, FAST_NODES_ABOVE, neighbourhood, syncGraph } from '../../analyzer/http/page/display.ts';
 import { Model } from '../../analyzer/http/page/model.ts';
 import { parseQuery } from '../../analyzer/http/page/query.ts';
 import { readState, writeState } from '../../analyzer/http/page/state.ts';
@@ -102,5 +103,39 @@ describe('graph display', () => {
     const q = '?find=err%25+%3E+1&hide=ns+%3D+x&window=1h&ns=two&overview=1&expanded=one%2Ctwo&focus=b.one&hops=2&selected=b.one&camera=0.5%2C0.25%2C0.1';
     assert.equal(writeState(readState(q)), q);
     assert.equal(writeState(readState('?window=bogus&hops=99')), '');
+  });
+
+  it('draws big views with the cheap programs (points, 1 px lines) and small ones with discs and arrows', () => {
+    const small = buildDisplay(model(), state(), false, undefined, undefined);
+    assert.deepEqual(new Set([...small.nodes.values()].map((n) => n.type)), new Set(['circle']));
+    assert.deepEqual(new Set([...small.edges.values()].map((e) => e.attrs.type)), new Set(['arrow']));
+    // A chain of services, one namespace each: as many edges as nodes, above both thresholds.
+    const n = Math.max(FAST_NODES_ABOVE, FAST_EDGES_ABOVE) + 2;
+    const ids = Array.from({ length: n }, (_, i) => `s${i}.ns${i}`);
+    const big = new Model();
+    big.load({ version: 1, now: NOW, bbox: { x: [0, 100], y: [0, 100] }, nodes: ids.map(node), edges: ids.map((id, i) => edge(id, ids[(i + 1) % n])) });
+    const full = buildDisplay(big, state(), false, undefined, undefined);
+    assert.equal(full.nodes.size, n);
+    assert.deepEqual(new Set([...full.nodes.values()].map((x) => x.type)), new Set(['point']));
+    assert.deepEqual(new Set([...full.edges.values()].map((e) => e.attrs.type)), new Set(['line']));
+    // A focus on one of them is small again.
+    const focused = buildDisplay(big, state('?focus=s5.ns5'), false, undefined, undefined);
+    assert.deepEqual([...focused.nodes.values()].map((x) => x.type), ['circle', 'circle', 'circle']);
+    assert.deepEqual([...focused.edges.values()].map((e) => e.attrs.type), ['arrow', 'arrow']);
+  });
+
+  it('counts the changes from the drawn graph to a display: added plus dropped', () => {
+    const all = buildDisplay(model(), state(), false, undefined, undefined);
+    const g = new DirectedGraph({ allowSelfLoops: true });
+    syncGraph(g, all);
+    assert.equal(changesMoreThan(g, all, 0), false, 'the same: no change');
+    const hour = buildDisplay(model(), state('?window=1h'), false, undefined, undefined);
+    // e.three and its two edges go: 3 changes.
+    assert.deepEqual([changesMoreThan(g, hour, 2), changesMoreThan(g, hour, 3)], [true, false]);
+    // Folded into namespaces: 5 services and 6 edges go, 3 namespaces and their 3 edges come.
+    const folded = buildDisplay(model(), state(), true, undefined, undefined);
+    const changes = g.order + g.size + folded.nodes.size + folded.edges.size;
+    assert.deepEqual([changesMoreThan(g, folded, changes - 1), changesMoreThan(g, folded, changes)], [true, false]);
+    assert.deepEqual([changesMoreThan(new DirectedGraph(), all, 10), changesMoreThan(new DirectedGraph(), all, 11)], [true, false]);
   });
 });

@@ -40,7 +40,7 @@ declare const meshscope: {
   display(): { found?: Set<string> };
   state: Record<string, unknown>;
   viewport(id: string): Pos | undefined;
-  sigma: { getCamera(): { getState(): { x: number; y: number; ratio: number } } };
+  sigma: { getCamera(): { getState(): { x: number; y: number; ratio: number } }; getNodeDisplayData(k: string): { color: string; label: string } | undefined };
   reload(): Promise<void>;
 };
 
@@ -212,6 +212,15 @@ describe('graph page (headless Chromium, 10 services)', () => {
     const calls = await page.$$eval('#panel table[data-edges="calls"] tr[data-other]', (rows) => rows.map((r) => `${r.getAttribute('data-other')}:${r.children[1].textContent}`));
     assert.deepEqual(calls, ['details.default:1', 'reviews.default:3']);
     await page.screenshot({ path: artifact('graph-page-10-panel.png') });
+    // Selected: what it does not call is dimmed; hovering such a node shows it (re-reduced alone), leaving dims it again.
+    const shown = () => page.evaluate(() => meshscope.sigma.getNodeDisplayData('audit.ops')!.color);
+    const dim = await shown();
+    assert.equal(dim, '#e4e7eb');
+    const at = (await page.evaluate(() => meshscope.viewport('audit.ops')))!;
+    await page.mouse.move(at.x, at.y);
+    await page.waitForFunction(() => meshscope.sigma.getNodeDisplayData('audit.ops')!.color !== '#e4e7eb', undefined, { timeout: 5000 });
+    await page.mouse.move(5, at.y > 200 ? 100 : 400);
+    await page.waitForFunction(() => meshscope.sigma.getNodeDisplayData('audit.ops')!.color === '#e4e7eb', undefined, { timeout: 5000 });
   });
 
   it('a pin set from the panel asks for the admin token once and reaches the API', async () => {
@@ -221,6 +230,8 @@ describe('graph page (headless Chromium, 10 services)', () => {
     await page.fill('#admin-token', TOKEN);
     await page.click('#panel [data-action="token"]');
     await page.waitForSelector('#panel ul[data-list="pins"] li');
+    // Saved: the field is emptied, though the token prompt redrew the panel meanwhile.
+    assert.equal(await page.inputValue('#panel [data-pin-input]'), '');
     // The one refused write before the token was given is the only error the page logged.
     assert.deepEqual(errors.splice(0), ['Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
     const api = await (await fetch(`${base}/api/v1/services/default/productpage`)).json();
@@ -237,6 +248,71 @@ describe('graph page (headless Chromium, 10 services)', () => {
     await page.click('#panel [data-unpin="cart.shop"]');
     await page.waitForFunction(() => !meshscope.graph.hasEdge('productpage.default>cart.shop'), undefined, { timeout: 10_000 });
     assert.deepEqual((await (await fetch(`${base}/api/v1/services/default/productpage`)).json()).pins, []);
+  });
+
+  it('rules of every kind from the panel: a label selector and a namespace reach the API, are listed and deleted; a refused one shows the API\'s message', async () => {
+    // productpage's panel is still open and the token was given above: no prompt now.
+    type ApiRule = { id: string; source: string; namespace?: string; selector?: Record<string, string>; note?: string };
+    const apiRules = async () => ((await (await fetch(`${base}/api/v1/rules`)).json()) as ApiRule[]).map(({ id, source, namespace, selector, note }) => ({ id, source, namespace, selector, note })).sort((a, b) => a.id.localeCompare(b.id));
+    const scopeOf = async () => (await (await fetch(`${base}/api/v1/services/default/productpage`)).json()).scope as string[];
+    const addRule = async (kind: 'namespace' | 'selector', text: string, source?: string, note?: string) => {
+      await page.selectOption('#panel [data-rule-kind]', kind);
+      await page.fill('#panel [data-rule-input]', text);
+      if (source) await page.selectOption('#panel [data-rule-source]', source);
+      await page.fill('#panel [data-rule-note]', note ?? '');
+      await page.click('#panel [data-action="rule"]');
+    };
+    assert.deepEqual(await apiRules(), []);
+    assert.ok(!(await scopeOf()).includes('audit.ops'));
+
+    // A label selector for this service: every service with a workload labelled app=audit.
+    await addRule('selector', 'app=audit', undefined, 'audit trail');
+    await page.waitForSelector('#panel li[data-rule="productpage.default.labels.app-audit"]');
+    assert.deepEqual([await page.inputValue('#panel [data-rule-input]'), await page.inputValue('#panel [data-rule-note]')], ['', ''], 'saved: the form is emptied');
+    assert.deepEqual(await apiRules(), [{ id: 'productpage.default.labels.app-audit', source: 'productpage.default', namespace: undefined, selector: { app: 'audit' }, note: 'audit trail' }]);
+    assert.ok((await scopeOf()).includes('audit.ops'));
+    assert.equal(await page.textContent('#panel li[data-rule="productpage.default.labels.app-audit"]'), 'productpage.default.labels.app-audit: labels app=audit · this service · audit trail ✕');
+    await page.waitForSelector('#panel li[data-dest="audit.ops"]');
+    assert.equal(await page.textContent('#panel li[data-dest="audit.ops"] .why'), 'rule productpage.default.labels.app-audit (label selector)');
+
+    // A namespace rule for every service of productpage's namespace.
+    await addRule('namespace', 'ops', '*.default');
+    await page.waitForSelector('#panel li[data-rule="every.default.ns.ops"]');
+    assert.deepEqual((await apiRules()).map((r) => [r.id, r.source, r.namespace, r.selector]), [
+      ['every.default.ns.ops', '*.default', 'ops', undefined],
+      ['productpage.default.labels.app-audit', 'productpage.default', undefined, { app: 'audit' }],
+    ]);
+    assert.match((await page.textContent('#panel li[data-rule="every.default.ns.ops"]')) ?? '', /^every\.default\.ns\.ops: namespace ops · every service in default/);
+    assert.ok((await scopeOf()).includes('metrics-sink.ops'));
+    await page.screenshot({ path: artifact('graph-page-10-rules.png') });
+
+    // Refused by the API: the panel shows the API's own answer for that rule, and nothing is stored.
+    const refused = await fetch(`${base}/api/v1/rules/check`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'productpage.default', namespace: 'Not_A_Namespace' }),
+    });
+    assert.equal(refused.status, 400);
+    const answer = (await refused.json()).message as string;
+    assert.match(answer, /namespace/);
+    await addRule('namespace', 'Not_A_Namespace', 'productpage.default');
+    await page.waitForSelector('#panel [data-message="rule"]');
+    assert.equal(await page.textContent('#panel [data-message="rule"]'), `Not saved: ${answer}`);
+    assert.equal((await apiRules()).length, 2);
+    assert.deepEqual(errors.splice(0), ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    // A selector that is not LABEL=VALUE is caught before it is sent, with the fix in the message.
+    await addRule('selector', 'app');
+    await page.waitForFunction(() => /"app" is not LABEL=VALUE/.test(document.querySelector('#panel [data-message="rule"]')?.textContent ?? ''));
+
+    // Delete, from the list: gone from the API, the panel and the scope.
+    await page.click('#panel [data-rule-remove="productpage.default.labels.app-audit"]');
+    await page.waitForSelector('#panel li[data-rule="productpage.default.labels.app-audit"]', { state: 'detached' });
+    await page.click('#panel [data-rule-remove="every.default.ns.ops"]');
+    await page.waitForSelector('#panel li[data-rule="every.default.ns.ops"]', { state: 'detached' });
+    assert.deepEqual(await apiRules(), []);
+    assert.ok(!(await scopeOf()).includes('audit.ops'));
+    assert.equal(await page.$('#panel [data-message="rule"]'), null, 'a successful write clears the error');
+    assert.deepEqual(errors, []);
   });
 
   it('an edge learnt now appears without a reload, and nothing else moves', async () => {

@@ -4,6 +4,17 @@ const TOKEN_KEY = 'meshscope.adminToken';
 
 export class Unauthorized extends Error {}
 
+/** A write the API refused: `answer` is its message as it is (it names the field and the fix). */
+export class Refused extends Error {
+  constructor(
+    readonly status: number,
+    readonly answer: string,
+    where: string,
+  ) {
+    super(`${where}: ${answer}`);
+  }
+}
+
 export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(url, { signal, headers: { accept: 'application/json' } });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${(await res.json().catch(() => ({}))).message ?? res.statusText}`);
@@ -27,7 +38,7 @@ export async function write(method: 'PUT' | 'DELETE', url: string, body?: unknow
   const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const answer = res.status === 204 ? {} : await res.json().catch(() => ({}));
   if (res.status === 401) throw new Unauthorized((answer as { message?: string }).message ?? 'admin token needed');
-  if (!res.ok) throw new Error(`${method} ${url}: ${(answer as { message?: string }).message ?? res.statusText}`);
+  if (!res.ok) throw new Refused(res.status, (answer as { message?: string }).message ?? res.statusText, `${method} ${url}`);
   return answer;
 }
 

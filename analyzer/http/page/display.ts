@@ -14,6 +14,8 @@ export interface NodeAttrs {
   size: number;
   color: string;
   label: string;
+  /** sigma program: 'circle' (antialiased disc) or, on big views, 'point' (gl.POINTS, far cheaper per pixel). */
+  type: 'circle' | 'point';
   kind: 'service' | 'namespace';
   ns: string;
   /** Services folded into a namespace node. */
@@ -25,7 +27,8 @@ export interface NodeAttrs {
 export interface EdgeAttrs {
   size: number;
   color: string;
-  type: 'arrow';
+  /** sigma program: 'arrow' or, on big views, 'line' (1 px gl.LINES, no width or head). */
+  type: 'arrow' | 'line';
   /** Service edges folded into this one. */
   edges: number;
   rps: number;
@@ -87,6 +90,19 @@ function edgeColor(route: EdgeAttrs['route'], errPct: number, expiring: boolean)
   if (route === 'pinned') return COLORS.pinned;
   return COLORS.healthy;
 }
+
+/**
+ * Above these counts a view is drawn with the cheap programs: points (gl.POINTS,
+ * antialiased discs all the same) and 1 px lines. sigma's discs and arrows are
+ * instanced draws, which a software GL pays dearly for (SwiftShader, headless
+ * Chromium: 1000 discs ~50 ms a frame against ~15 ms as points; 10k discs and
+ * 30k arrows 1.3–2.4 s a frame against ~30 ms). Points only stop growing past
+ * the GPU's largest point size when zoomed far in, and arrow heads and widths
+ * are sub-pixel at the zoom that shows 10k edges anyway. The 10k namespace
+ * overview (~6k edges) keeps its arrows (~16 ms pan frames: hidden on move).
+ */
+export const FAST_NODES_ABOVE = 500;
+export const FAST_EDGES_ABOVE = 10000;
 
 export function edgeWidth(rps: number): number {
   return Math.min(8, 1 + 1.5 * Math.log10(1 + rps * 10));
@@ -196,7 +212,11 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
   }
 
   // Fewer nodes can be bigger; at 10k they must not cover each other.
-  const base = shown.size <= 300 ? 7 : shown.size <= 3000 ? 4 : 2.5;
+  const base = shown.size <= 300 ? 7 : shown.size <= 3000 ? 4 : 1.5;
+  // Above 3000 the degree adds less: at 10k, nodes a third the area pan in half the frame time on
+  // a software GL (SwiftShader: 10k points cost ~30 ms a frame at the old size) and overlap less.
+  const perDegree = shown.size <= 3000 ? 1.5 : 0.8;
+  const maxDegree = shown.size <= 3000 ? 9 : 5;
   const fold = (n: ViewNode): string => (overview && !focus && !expanded.has(n.ns) ? `ns:${n.ns}` : n.id);
   const nodes = new Map<string, NodeAttrs>();
   const nsSum = new Map<string, { x: number; y: number; n: number; err: number; rps: number }>();
@@ -220,9 +240,10 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
       nodes.set(id, {
         x: n.x,
         y: n.y,
-        size: base + Math.min(9, 1.5 * Math.sqrt(degree)),
+        size: base + Math.min(maxDegree, perDegree * Math.sqrt(degree)),
         color: n.missing ? COLORS.missing : err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(n.ns, model),
         label: n.name,
+        type: 'circle',
         kind: 'service',
         ns: n.ns,
         members: 1,
@@ -249,12 +270,15 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
       size: base + 3 + Math.min(12, Math.sqrt(s.n)),
       color: err >= 5 ? COLORS.error : err >= 1 ? COLORS.warn : nsColor(ns, model),
       label: `${ns} (${s.n})`,
+      type: 'circle',
       kind: 'namespace',
       ns,
       members: s.n,
       ref: ns,
     });
   }
+
+  if (nodes.size > FAST_NODES_ABOVE) for (const a of nodes.values()) a.type = 'point';
 
   const edges = new Map<string, { source: string; target: string; attrs: EdgeAttrs; errSum: number; weight: number; routes: Set<string> }>();
   for (const e of visibleEdges) {
@@ -278,8 +302,10 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
     agg.routes.add(route);
   }
   const out: Display['edges'] = new Map();
+  const edgeType = edges.size > FAST_EDGES_ABOVE ? 'line' : 'arrow';
   for (const [key, agg] of edges) {
     const a = agg.attrs;
+    a.type = edgeType;
     a.route = agg.routes.size === 1 ? a.route : agg.routes.has('gateway') ? 'gateway' : 'mixed';
     // One service edge is drawn as it is (a 503 edge is red); a fold of many by their rps-weighted
     // rate, or one failing call among thousands would paint every namespace red. errPct keeps the worst.
@@ -304,6 +330,21 @@ export function buildDisplay(model: Model, state: ViewState, overview: boolean, 
     }
   }
   return { nodes, edges: out, found, services: shown.size };
+}
+
+/**
+ * Whether making `g` hold `d` changes more than `limit` nodes and edges (added
+ * or dropped). Past that a fresh graph handed to sigma whole is cheaper than
+ * one graph event (and one sigma update) per change.
+ */
+export function changesMoreThan(g: Graph, d: Display, limit: number): boolean {
+  // Dropped = added − growth, so changes = 2 × added − growth.
+  const growth = d.nodes.size - g.order + d.edges.size - g.size;
+  if (-growth > limit) return true;
+  let added = 0;
+  for (const key of d.nodes.keys()) if (!g.hasNode(key) && ++added > limit) return true;
+  for (const key of d.edges.keys()) if (!g.hasEdge(key) && ++added > limit) return true;
+  return 2 * added - growth > limit;
 }
 
 /** Makes `g` hold exactly `d`, touching only what differs. */

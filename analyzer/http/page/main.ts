@@ -5,11 +5,13 @@
 import './style.css';
 import { DirectedGraph } from 'graphology';
 import Sigma from 'sigma';
+import { EdgeLineProgram, NodePointProgram } from 'sigma/rendering';
 import type { GraphDelta, GraphView } from '../live-graph.ts';
 import { getJson } from './api.ts';
-import { buildDisplay, syncGraph, type Display } from './display.ts';
+import { buildDisplay, changesMoreThan, syncGraph, type Display } from './display.ts';
 import { exportGexf, exportJson, exportPng } from './export.ts';
 import { Model } from './model.ts';
+import { lightenWhileMoving } from './moving.ts';
 import { Panel } from './panel.ts';
 import { parseQuery, QueryError, type Query } from './query.ts';
 import { attachSearch } from './search.ts';
@@ -20,6 +22,9 @@ const $ = <T extends HTMLElement = HTMLElement>(sel: string): T => document.quer
 const OVERVIEW_ABOVE = 1000;
 
 const state = readState(location.search);
+// The view is asked for first: it is on its way while sigma and the toolbar are set up.
+performance.mark('meshscope:fetch');
+let firstView: Promise<GraphView> | undefined = getJson<GraphView>('/api/v1/graph/view');
 const model = new Model();
 let graph = new DirectedGraph({ allowSelfLoops: true });
 let display: Display = { nodes: new Map(), edges: new Map(), services: 0 };
@@ -36,6 +41,9 @@ const DIM_EDGE = '#eef0f3';
 
 const sigma = new Sigma(graph, $('#graph'), {
   defaultEdgeType: 'arrow',
+  // Big views: discs as gl.POINTS and edges as 1 px gl.LINES (display.ts picks the type per view).
+  nodeProgramClasses: { point: NodePointProgram },
+  edgeProgramClasses: { line: EdgeLineProgram },
   renderEdgeLabels: false,
   labelRenderedSizeThreshold: 7,
   labelDensity: 0.6,
@@ -46,19 +54,41 @@ const sigma = new Sigma(graph, $('#graph'), {
   minCameraRatio: 0.002,
   maxCameraRatio: 4,
   enableEdgeEvents: false,
-  nodeReducer: (key, attrs) => {
-    const dimmed = (display.found && !display.found.has(key)) || (state.selected && key !== state.selected && !neighbours.has(key));
-    if (dimmed && key !== hovered) return { ...attrs, color: DIM_NODE, label: '', zIndex: 0 };
-    const emphasised = key === state.selected || key === hovered || (display.found?.has(key) ?? false);
+  // sigma passes a fresh copy of the attributes to the reducers: they change it in
+  // place, so a refresh of 40k items allocates nothing here.
+  nodeReducer: (key, a) => {
+    const found = display.found;
+    const sel = state.selected;
+    const dimmed = key !== hovered && ((found && !found.has(key)) || (sel && key !== sel && !neighbours.has(key)));
+    if (dimmed) {
+      a.color = DIM_NODE;
+      a.label = '';
+      a.zIndex = 0;
+      return a;
+    }
+    const emphasised = key === sel || key === hovered || (found?.has(key) ?? false);
+    a.zIndex = emphasised ? 2 : 1;
+    a.highlighted = emphasised;
     // A small graph shows every name; a big one those sigma's label grid has room for.
-    return { ...attrs, zIndex: emphasised ? 2 : 1, highlighted: emphasised, forceLabel: emphasised || graph.order <= 60 };
+    a.forceLabel = emphasised || graph.order <= 60;
+    return a;
   },
-  edgeReducer: (key, attrs) => {
-    const [s, t] = [graph.source(key), graph.target(key)];
-    const dimmed = (display.found && !display.found.has(key) && !(display.found.has(s) && display.found.has(t))) || (state.selected && s !== state.selected && t !== state.selected);
-    return dimmed ? { ...attrs, color: DIM_EDGE, zIndex: 0 } : { ...attrs, zIndex: 1 };
+  edgeReducer: (key, a) => {
+    a.zIndex = 1;
+    const found = display.found;
+    const sel = state.selected;
+    if (!found && !sel) return a;
+    const s = graph.source(key);
+    const t = graph.target(key);
+    if ((found && !found.has(key) && !(found.has(s) && found.has(t))) || (sel && s !== sel && t !== sel)) {
+      a.color = DIM_EDGE;
+      a.zIndex = 0;
+    }
+    return a;
   },
 });
+
+lightenWhileMoving(sigma);
 
 sigma.on('afterRender', () => {
   if (!awaitingFrame) return;
@@ -122,32 +152,36 @@ function render(): void {
   const t0 = performance.now();
   display = buildDisplay(model, state, overview(), findQ, hideQ);
   const t1 = performance.now();
-  if (graph.order === 0 && display.nodes.size > 1000) {
-    // A big first draw: filled off sigma and handed over whole (one indexation instead of one per node and edge).
-    const fresh = new DirectedGraph({ allowSelfLoops: true });
-    syncGraph(fresh, display);
-    graph = fresh; // before setGraph: the reducers read `graph`
-    sigma.setGraph(fresh);
-  } else syncGraph(graph, display);
-  if (frames === 0) performance.measure('meshscope:display', { start: t0, end: t1 }), performance.measure('meshscope:sync', { start: t1, end: performance.now() });
-  // Small graphs: every label; big ones: sigma's label grid picks what fits.
-  sigma.setSetting('labelRenderedSizeThreshold', graph.order <= 300 ? 0 : 7);
-  // Big views pan smoothly only without edges and labels while the camera moves (drawn again when it stops).
-  sigma.setSetting('hideEdgesOnMove', graph.size > 2000);
-  sigma.setSetting('hideLabelsOnMove', graph.order > 1000);
+  // Settings first, while the drawn graph is still the old one: each change makes sigma
+  // re-reduce every item of the graph it holds, so it must not be the new big one.
+  const want = {
+    // Small graphs: every label; big ones: sigma's label grid picks what fits.
+    labelRenderedSizeThreshold: display.nodes.size <= 300 ? 0 : 7,
+    // Big views pan smoothly only without edges and labels while the camera moves (drawn again when it stops).
+    hideEdgesOnMove: display.edges.size > 2000,
+    hideLabelsOnMove: display.nodes.size > 1000,
+  };
+  if (Object.entries(want).some(([k, v]) => sigma.getSetting(k as keyof typeof want) !== v)) sigma.setSettings(want);
+  if (!cameraRestored) {
+    cameraRestored = true;
+    if (state.camera) sigma.getCamera().setState(state.camera);
+  }
+  // The first draw, or a big change (overview ⇄ every service, a broad hide): filled off sigma and
+  // handed over whole, one indexation instead of one per node and edge. Live deltas stay in place.
+  const swap = graph.order === 0 || changesMoreThan(graph, display, 2000);
+  if (swap) graph = new DirectedGraph({ allowSelfLoops: true }); // before setGraph: the reducers read `graph`
+  syncGraph(graph, display);
   neighbours = new Set(state.selected && graph.hasNode(state.selected) ? graph.neighbors(state.selected) : []);
+  if (frames === 0) performance.measure('meshscope:display', { start: t0, end: t1 }), performance.measure('meshscope:sync', { start: t1, end: performance.now() });
+  awaitingFrame = true;
+  if (swap) sigma.setGraph(graph); // indexes and draws it
+  else sigma.refresh();
   $('#stats').textContent = `${display.services} of ${model.nodes.size} services · ${display.edges.size} edges drawn · ${model.edges.size} known`;
   $<HTMLInputElement>('#overview').checked = overview();
   const fb = $('#focus-bar');
   fb.hidden = !state.focus;
   $('#focus-name').textContent = state.focus;
   $<HTMLSelectElement>('#hops').value = String(state.hops);
-  if (!cameraRestored) {
-    cameraRestored = true;
-    if (state.camera) sigma.getCamera().setState(state.camera);
-  }
-  awaitingFrame = true;
-  sigma.refresh();
   saveUrl();
 }
 
@@ -159,8 +193,9 @@ let pending: GraphDelta[] = [];
 async function load(): Promise<void> {
   const mine = ++loadSeq;
   try {
-    performance.mark('meshscope:fetch');
-    const view = await getJson<GraphView>('/api/v1/graph/view');
+    const request = firstView ?? getJson<GraphView>('/api/v1/graph/view');
+    firstView = undefined;
+    const view = await request;
     // Only the latest request counts: an older answer arriving late is dropped.
     if (mine !== loadSeq) return;
     performance.mark('meshscope:fetched');
@@ -316,13 +351,17 @@ sigma.on('rightClickNode', (e) => {
   render();
 });
 sigma.on('clickStage', () => state.selected && select(''));
+// sigma draws the hovered node itself; only a dimmed one must be re-reduced to show
+// undimmed, and only that node (a full refresh here would re-reduce 40k items per
+// node crossed while panning).
+const dimming = (): boolean => !!(display.found || state.selected);
 sigma.on('enterNode', ({ node }) => {
   hovered = node;
-  sigma.refresh({ skipIndexation: true });
+  if (dimming()) sigma.refresh({ partialGraph: { nodes: [node] }, skipIndexation: true, schedule: true });
 });
-sigma.on('leaveNode', () => {
+sigma.on('leaveNode', ({ node }) => {
   hovered = '';
-  sigma.refresh({ skipIndexation: true });
+  if (dimming() && graph.hasNode(node)) sigma.refresh({ partialGraph: { nodes: [node] }, skipIndexation: true, schedule: true });
 });
 let cameraTimer = 0;
 sigma.getCamera().on('updated', () => {

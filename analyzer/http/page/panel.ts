@@ -2,7 +2,7 @@
 // their ACK/NACK state, each scope entry with why it is there (traffic: who
 // reported it, last seen, gateway or direct, TTL; pin; rule), calls both ways,
 // and pins and rules editable in place. Refreshed live while open.
-import { getJson, servicePath, setAdminToken, Unauthorized, write } from './api.ts';
+import { getJson, Refused, servicePath, setAdminToken, Unauthorized, write } from './api.ts';
 
 interface ApiEdge {
   source: string;
@@ -62,6 +62,44 @@ function route(e: ApiEdge): string {
   return 'direct';
 }
 
+type Rule = Detail['rules'][number];
+
+function ruleWhat(r: Rule): string {
+  if (r.namespace) return `namespace ${h(r.namespace)}`;
+  return `labels ${h(Object.entries(r.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(', '))}`;
+}
+
+function appliesTo(source: string, d: Detail): string {
+  if (source === '*') return 'every service';
+  if (source.startsWith('*.')) return `every service in ${source.slice(2)}`;
+  return source === d.id ? 'this service' : source;
+}
+
+/**
+ * `app=payments, tier=db` → `{app: "payments", tier: "db"}`. Only the shape is
+ * checked here (the API checks the rest and its message is shown as it is).
+ */
+export function parseSelector(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`label selector: "${part}" is not LABEL=VALUE (e.g. app=payments; several joined by commas)`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** A readable rule id the API accepts (letters, digits, ".", "_", "-"; ≤ 63), unique per source, kind and value. */
+export function ruleId(source: string, kind: 'namespace' | 'selector', text: string): string {
+  const who = source === '*' ? 'every' : source.startsWith('*.') ? `every.${source.slice(2)}` : source;
+  const what = text.replace(/\s+/g, '').replace(/[^\w.-]+/g, '-');
+  const id = `${who}.${kind === 'namespace' ? 'ns' : 'labels'}.${what}`.replace(/^[^A-Za-z0-9]+/, '');
+  if (id.length <= 63) return id;
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (Math.imul(hash, 31) + id.charCodeAt(i)) >>> 0;
+  return `${id.slice(0, 54)}.${hash.toString(36).padStart(7, '0').slice(0, 8)}`;
+}
+
 export class Panel {
   readonly el: HTMLElement;
   private body: HTMLElement;
@@ -69,7 +107,8 @@ export class Panel {
   private detail?: Detail;
   private loading?: AbortController;
   private timer?: number;
-  private message = '';
+  /** The last write's error, shown under the form that made it. */
+  private message: { text: string; at: 'pin' | 'rule' | 'top' } | undefined;
   private shown = '';
   /** "last seen 5s ago" ages: redrawn at least this often even when nothing changed. */
   private renderedAt = 0;
@@ -91,7 +130,7 @@ export class Panel {
   open(id: string): void {
     if (this.service !== id) {
       this.detail = undefined;
-      this.message = '';
+      this.message = undefined;
       this.body.innerHTML = `<p class="muted">loading ${h(id)}…</p>`;
     }
     this.service = id;
@@ -137,7 +176,7 @@ export class Panel {
     const d = this.detail!;
     const now = this.hooks.now();
     // Keep what is being typed across live refreshes.
-    const typed = Object.fromEntries([...this.el.querySelectorAll<HTMLInputElement>('input[data-keep]')].map((i) => [i.dataset.keep!, i.value]));
+    const typed = Object.fromEntries([...this.el.querySelectorAll<HTMLInputElement>('[data-keep]')].map((i) => [i.dataset.keep!, i.value]));
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.keep;
     const outBy = new Map(d.out.map((e) => [e.target, e]));
     const pinned = new Map(d.pins.map((p) => [p.dest, p]));
@@ -158,6 +197,7 @@ export class Panel {
       }
       return parts.join(' · ');
     };
+    const error = (at: 'pin' | 'rule' | 'top') => (this.message?.at === at ? `<p class="error" data-message="${at}">${h(this.message.text)}</p>` : '');
     const edgeRow = (e: ApiEdge, other: string, key: string) => {
       const live = this.hooks.edgeInfo(key);
       const err = live ? live.errPct : e.count ? (100 * e.errors) / e.count : 0;
@@ -172,7 +212,7 @@ export class Panel {
         <button data-action="close" title="close (Esc)">✕</button>
       </header>
       <div class="actions"><button data-action="focus">Focus neighbourhood</button><button data-action="locate">Locate</button></div>
-      ${this.message ? `<p class="error" data-message>${h(this.message)}</p>` : ''}
+      ${error('top')}
       <h3>Config per proxy</h3>
       ${d.proxies.length ? d.proxies.map((p) => {
         const share = p.bytesFull ? Math.round((100 * p.bytesScoped) / p.bytesFull) : 100;
@@ -186,12 +226,26 @@ export class Panel {
       <h3>Pins</h3>
       <ul data-list="pins">${d.pins.map((p) => `<li>${h(p.dest)}${p.note ? ` <span class="muted">${h(p.note)}</span>` : ''} <button data-unpin="${h(p.dest)}" title="remove pin">✕</button></li>`).join('')}</ul>
       <div class="row"><input data-pin-input data-keep="pin" list="pin-services" placeholder="NAME.NAMESPACE to pin"><button data-action="pin">Pin</button></div>
-      <h3>Rules</h3>
-      <ul data-list="rules">${d.rules.map((r) => `<li>${h(r.id)}: ${r.namespace ? `namespace ${h(r.namespace)}` : h(JSON.stringify(r.selector ?? {}))}${r.source === d.id ? ` <button data-rule-remove="${h(r.id)}" title="remove rule">✕</button>` : ` <span class="muted">(${h(r.source)})</span>`}</li>`).join('')}</ul>
-      <div class="row"><input data-rule-input data-keep="rule" placeholder="namespace to add"><button data-action="rule">Add rule</button></div>
+      ${error('pin')}
+      <h3>Rules <span class="muted">${d.rules.length}</span></h3>
+      <ul data-list="rules">${d.rules.map((r) => `<li data-rule="${h(r.id)}"><b>${h(r.id)}</b>: ${ruleWhat(r)} <span class="muted">· ${h(appliesTo(r.source, d))}</span>${r.note ? ` <span class="muted">· ${h(r.note)}</span>` : ''} <button data-rule-remove="${h(r.id)}" title="${r.source === d.id ? 'remove rule' : `remove rule (for ${h(appliesTo(r.source, d))})`}">✕</button></li>`).join('') || '<li class="muted">none</li>'}</ul>
+      <div class="rule-form">
+        <div class="row">
+          <select data-rule-kind data-keep="rule-kind" title="what the rule adds to the scope"><option value="namespace">namespace</option><option value="selector">label selector</option></select>
+          <input data-rule-input data-keep="rule" placeholder="NAMESPACE, or LABEL=VALUE,…" title="namespace: every service of it; label selector: every service with a workload carrying all these labels, e.g. app=payments,tier=db">
+        </div>
+        <div class="row">
+          <select data-rule-source data-keep="rule-source" title="whose scope it widens"><option value="${h(d.id)}">for ${h(d.name)}</option><option value="*.${h(d.namespace)}">for every service in ${h(d.namespace)}</option><option value="*">for every service</option></select>
+        </div>
+        <div class="row">
+          <input data-rule-note data-keep="rule-note" placeholder="note (optional)">
+          <button data-action="rule">Add rule</button>
+        </div>
+      </div>
+      ${error('rule')}
       <div class="token" ${this.askToken ? '' : 'hidden'}><label>Admin token <input id="admin-token" data-keep="token" type="password" autocomplete="off"></label><button data-action="token">Save</button><div class="muted">kept in this tab only</div></div>
       <datalist id="pin-services"></datalist>`;
-    for (const i of this.el.querySelectorAll<HTMLInputElement>('input[data-keep]')) {
+    for (const i of this.el.querySelectorAll<HTMLInputElement>('[data-keep]')) {
       if (typed[i.dataset.keep!]) i.value = typed[i.dataset.keep!];
       if (focused === i.dataset.keep) i.focus();
     }
@@ -221,9 +275,9 @@ export class Panel {
       await retry?.();
     } else if (t.dataset.unpin) {
       const d = this.detail!;
-      await this.guarded(() => write('PUT', `${servicePath(d.id)}/pins`, { services: d.pins.map((p) => p.dest).filter((x) => x !== t.dataset.unpin) }));
+      await this.guarded('pin', () => write('PUT', `${servicePath(d.id)}/pins`, { services: d.pins.map((p) => p.dest).filter((x) => x !== t.dataset.unpin) }));
     } else if (t.dataset.ruleRemove) {
-      await this.guarded(() => write('DELETE', `/api/v1/rules/${encodeURIComponent(t.dataset.ruleRemove!)}`));
+      await this.guarded('rule', () => write('DELETE', `/api/v1/rules/${encodeURIComponent(t.dataset.ruleRemove!)}`));
     }
   }
 
@@ -232,30 +286,47 @@ export class Panel {
     const dest = input.value.trim();
     if (!dest || !this.detail) return;
     const services = [...new Set([...this.detail.pins.map((p) => p.dest), dest])];
-    await this.guarded(() => write('PUT', `${servicePath(this.detail!.id)}/pins`, { services }), () => (input.value = ''));
+    await this.guarded('pin', () => write('PUT', `${servicePath(this.detail!.id)}/pins`, { services }), ['[data-pin-input]']);
   }
 
+  /** Adds a rule by id (PUT /api/v1/rules/:id): the API checks it, and its message is shown under the form. */
   private async addRule(): Promise<void> {
-    const input = this.el.querySelector<HTMLInputElement>('[data-rule-input]')!;
-    const ns = input.value.trim();
-    if (!ns || !this.detail) return;
-    const d = this.detail;
-    const rules = [...d.rules.filter((r) => r.source === d.id).map(({ id, namespace, selector, note }) => ({ id, namespace, selector, note })), { id: `${d.id}-ns-${ns}`, namespace: ns }];
-    await this.guarded(() => write('PUT', `${servicePath(d.id)}/rules`, { rules }), () => (input.value = ''));
+    const q = <T extends HTMLElement>(sel: string) => this.el.querySelector<T>(sel)!;
+    const input = q<HTMLInputElement>('[data-rule-input]');
+    const note = q<HTMLInputElement>('[data-rule-note]');
+    const text = input.value.trim();
+    if (!text || !this.detail) return;
+    const kind = q<HTMLSelectElement>('[data-rule-kind]').value as 'namespace' | 'selector';
+    const source = q<HTMLSelectElement>('[data-rule-source]').value;
+    let rule: { source: string; namespace?: string; selector?: Record<string, string>; note?: string };
+    try {
+      rule = kind === 'namespace' ? { source, namespace: text } : { source, selector: parseSelector(text) };
+    } catch (err) {
+      this.message = { text: (err as Error).message, at: 'rule' };
+      this.render();
+      return;
+    }
+    if (note.value.trim()) rule.note = note.value.trim();
+    const id = ruleId(source, kind, text);
+    await this.guarded('rule', () => write('PUT', `/api/v1/rules/${encodeURIComponent(id)}`, rule), ['[data-rule-input]', '[data-rule-note]']);
   }
 
-  /** Runs a write; on 401 shows the token field and retries once it is saved. */
-  private async guarded(fn: () => Promise<unknown>, done?: () => void): Promise<void> {
+  /**
+   * Runs a write; on 401 shows the token field and retries once it is saved. On
+   * success the inputs named by `clear` are emptied: looked up then, as the panel
+   * may have been redrawn since (the token prompt redraws it).
+   */
+  private async guarded(at: 'pin' | 'rule' | 'top', fn: () => Promise<unknown>, clear: string[] = []): Promise<void> {
     try {
       await fn();
-      this.message = '';
-      done?.();
+      this.message = undefined;
+      for (const sel of clear) for (const i of this.el.querySelectorAll<HTMLInputElement>(sel)) i.value = '';
       await this.refresh();
     } catch (err) {
       if (err instanceof Unauthorized) {
-        this.message = `${err.message}: enter the admin token`;
-        this.askToken = () => this.guarded(fn, done);
-      } else this.message = (err as Error).message;
+        this.message = { text: `${err.message}: enter the admin token`, at: 'top' };
+        this.askToken = () => this.guarded(at, fn, clear);
+      } else this.message = { text: err instanceof Refused ? `Not saved: ${err.answer}` : (err as Error).message, at };
       this.render();
       if (this.askToken) this.el.querySelector<HTMLInputElement>('#admin-token')?.focus();
     }
