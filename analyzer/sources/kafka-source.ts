@@ -124,7 +124,7 @@ async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: Ka
   // A batch can be 64 MiB: in slices, so the rest of the process keeps being served meanwhile.
   await ingestSlices(target, inputs);
   // Durable first, commit second: a crash between the two only redelivers this batch.
-  target.flush();
+  await target.flush();
   p.resolveOffset(batch.lastOffset());
   await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
   stats.messages += inputs.length;
