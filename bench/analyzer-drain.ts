@@ -5,6 +5,8 @@
 // figures, one round per fetch size.
 //   node --import tsx bench/analyzer-drain.ts [--records 300000] [--fetch-kib 2048,512,256,128]
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,11 +38,35 @@ const mesh = () =>
   );
 
 type Span = [start: number, end: number];
+
+// kafkajs's fetch responses are decoded in the connection (decode + parse, one turn): timed by wrapping them.
+const decodes: Span[] = [];
+const require = createRequire(import.meta.url);
+for (let v = 4; v <= 11; v++) {
+  const mod = require(`kafkajs/src/protocol/requests/fetch/v${v}/response.js`) as Record<'decode' | 'parse', (x: unknown) => Promise<unknown>>;
+  for (const fn of ['decode', 'parse'] as const) {
+    const inner = mod[fn];
+    mod[fn] = async (x) => {
+      const t = performance.now();
+      try {
+        return await inner(x);
+      } finally {
+        decodes.push([t, performance.now()]);
+      }
+    };
+  }
+}
+const gcs: Span[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
+}).observe({ entryTypes: ['gc'] });
 const fmt = (xs: number[]) => (xs.length ? `p50 ${percentile(xs, 50).toFixed(1)}, p99 ${percentile(xs, 99).toFixed(1)}, max ${Math.max(...xs).toFixed(1)} ms (${xs.length})` : 'none');
 
-async function round(brokers: string[], kib: number, dir: string): Promise<void> {
-  const analyzer = Analyzer.open({ inventory: mesh(), db: join(dir, `drain-${kib}.db`) }).start();
+async function round(brokers: string[], kib: number, n: number, dir: string): Promise<void> {
+  const analyzer = Analyzer.open({ inventory: mesh(), db: join(dir, `drain-${n}.db`) }).start();
   const spans = { ingest: [] as Span[], flush: [] as Span[] };
+  decodes.length = 0;
+  gcs.length = 0;
   const durable: number[] = [];
   const target: IngestTarget = {
     ingest: (batch, r) => {
@@ -68,7 +94,7 @@ async function round(brokers: string[], kib: number, dir: string): Promise<void>
   };
   setTimeout(tick, 1);
   const t0 = performance.now();
-  const source = await startKafkaSource({ brokers, topic: TOPIC, group: `drain-${kib}`, target, fetchMaxBytes: kib * 1024 });
+  const source = await startKafkaSource({ brokers, topic: TOPIC, group: `drain-${n}`, target, fetchMaxBytes: kib * 1024 });
   await source.consumed(N, AbortSignal.timeout(300_000));
   const seconds = (performance.now() - t0) / 1000;
   ticking = false;
@@ -76,11 +102,17 @@ async function round(brokers: string[], kib: number, dir: string): Promise<void>
   await analyzer.close();
 
   const inside = (g: Span, xs: Span[]) => xs.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, g[1]) - Math.max(a, g[0])), 0);
-  const other = gaps.map((g) => g[1] - g[0] - inside(g, spans.ingest) - inside(g, spans.flush));
+  const part = (xs: Span[]) => gaps.map((g) => inside(g, xs)).filter((x) => x > 0);
+  const other = gaps.map((g) => g[1] - g[0] - inside(g, spans.ingest) - inside(g, spans.flush) - inside(g, decodes) - inside(g, gcs));
   const len = (xs: Span[]) => xs.map(([a, b]) => b - a);
-  console.log(`fetch ${kib} KiB: ${N} records in ${seconds.toFixed(2)} s (${spans.flush.length} flushes)`);
+  console.log(`round ${n + 1}${n === 0 ? ' (cold process)' : ''}, fetch ${kib} KiB: ${N} records in ${seconds.toFixed(2)} s (${spans.flush.length} flushes, ${decodes.length / 2} fetches decoded)`);
   console.log(`  loop held > 3 ms            ${fmt(len(gaps))}`);
-  console.log(`    of which not ingest/flush ${fmt(other.filter((x) => x > 0))}  (kafkajs decode, GC)`);
+  console.log(`    in ingest slices          ${fmt(part(spans.ingest))}`);
+  console.log(`    in flush (this thread)    ${fmt(part(spans.flush))}`);
+  console.log(`    in kafkajs decode         ${fmt(part(decodes))}`);
+  console.log(`    in GC                     ${fmt(part(gcs))}`);
+  console.log(`    elsewhere                 ${fmt(other.filter((x) => x > 0))}`);
+  console.log(`  kafkajs decode + parse      ${fmt(len(decodes))}`);
   console.log(`  ingest slice                ${fmt(len(spans.ingest))}`);
   console.log(`  flush, on this thread       ${fmt(len(spans.flush))}`);
   console.log(`  flush, until durable        ${fmt(durable)}`);
@@ -96,7 +128,7 @@ try {
   for (let i = 0; i < N; i += 5000) await producer.send({ topic: TOPIC, messages: Array.from({ length: Math.min(5000, N - i) }, (_, j) => ({ value: line(i + j) })) });
   await producer.disconnect();
   say(`produced ${N} records`);
-  for (const kib of FETCH_KIB) await round(broker.brokers, kib, dir);
+  for (const [n, kib] of FETCH_KIB.entries()) await round(broker.brokers, kib, n, dir);
 } finally {
   await broker.stop();
   rmSync(dir, { recursive: true, force: true });
