@@ -4,10 +4,10 @@
 // close.
 import { INVENTORY_FLAGS, INVENTORY_USAGE, UsageError, inventoryOption, logLevelOption, parseFlags, portOption } from '../cli/options.ts';
 import { DEFAULT_ACCESS_LOG_TOPIC, DEFAULT_TRUSTED_PROXIES, TrustedPeers, parseTrustedProxies } from '../contracts/index.ts';
-import { defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
+import { DEFAULT_INSTANCE, DEFAULT_PRUNE_GRACE_MS, defaultAlwaysVisible, parseAlwaysVisible, parseGatewayService, parseInstance, type IstioSidecarOptions } from '../istio-sidecars/index.ts';
 import { createLogger } from './activity-log.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
-import { parseDuration } from './index.ts';
+import { formatDuration, parseDuration } from './index.ts';
 import { DEFAULT_GROUP } from './sources/kafka-source.ts';
 
 const usage = `Usage: meshscope analyzer --mesh FILE | --kubeconfig FILE --data DIR [options]
@@ -49,10 +49,20 @@ Istio mode (scopes become Sidecar resources; istiod pushes, no own xDS server):
   --istio                 write a networking.istio.io/v1 Sidecar per workload group
                           in the cluster of --kubeconfig (in a pod: its own; with
                           --mesh, --kubeconfig names only that cluster), by
-                          server-side apply as field manager "meshscope", labelled
-                          app.kubernetes.io/managed-by=meshscope; Sidecars someone
-                          else owns are left alone and reported at
-                          GET /api/v1/istio/sidecars and in /metrics
+                          server-side apply, labelled app.kubernetes.io/managed-by=
+                          meshscope and app.kubernetes.io/instance=--instance;
+                          Sidecars someone else owns (another instance too) are
+                          left alone and reported at GET /api/v1/istio/sidecars
+                          and in /metrics
+  --instance NAME         this install's name, a DNS label (default ${DEFAULT_INSTANCE}; the
+                          Helm chart passes its release name): it writes, changes
+                          and prunes only objects labelled with it, as field
+                          manager "meshscope-NAME" ("meshscope" for the default);
+                          unlabelled ones from before instances are the default's
+  --prune-grace D         delete a Sidecar no workload group needs only after it
+                          stayed unneeded for D (default ${formatDuration(DEFAULT_PRUNE_GRACE_MS)}; 0s = at once): a
+                          Recreate rollout's gap keeps its Sidecar; pending prunes
+                          and their due time are in GET /api/v1/istio/sidecars
   --gateway-service NAME.NS:PORT
                           the lazy gateway's Service: calls to hosts out of a
                           workload's scope are sent there (egressProxy)
@@ -141,6 +151,8 @@ export function parseAnalyzerArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     istiod: { type: 'string' },
     'always-visible': { type: 'string' },
     'dry-run': { type: 'boolean' },
+    instance: { type: 'string' },
+    'prune-grace': { type: 'string' },
     'log-level': { type: 'string' },
   });
   // With --istio, --mesh and --kubeconfig go together: the inventory from the file, Sidecars to that cluster.
@@ -199,11 +211,13 @@ function istioOptions(values: {
   istiod?: string;
   'always-visible'?: string;
   'dry-run'?: boolean;
+  instance?: string;
+  'prune-grace'?: string;
   'xds-port'?: string;
   'no-lazy'?: boolean;
 }, kubeconfig: string | undefined): IstioSidecarOptions | undefined {
   if (!values.istio) {
-    for (const flag of ['gateway-service', 'always-visible', 'dry-run', 'istiod'] as const) {
+    for (const flag of ['gateway-service', 'always-visible', 'dry-run', 'istiod', 'instance', 'prune-grace'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to Istio mode; add --istio`);
     }
     return undefined;
@@ -216,6 +230,8 @@ function istioOptions(values: {
     return {
       ...(kubeconfig ? { kubeconfig } : {}),
       dryRun: values['dry-run'] ?? false,
+      instance: values.instance === undefined ? DEFAULT_INSTANCE : parseInstance(values.instance),
+      pruneGraceMs: values['prune-grace'] === undefined ? DEFAULT_PRUNE_GRACE_MS : parseDuration(values['prune-grace'], '--prune-grace'),
       gateway,
       ...(values.istiod ? { istiod: parseIstiod(values.istiod) } : {}),
       alwaysVisible: values['always-visible'] === undefined ? defaultAlwaysVisible(gateway) : parseAlwaysVisible(values['always-visible']),

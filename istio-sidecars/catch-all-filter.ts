@@ -6,10 +6,13 @@
 // proxy's scope produced, whose catch-all is PassthroughCluster. An
 // EnvoyFilter's key is part of that cache key. See docs/istio-fallback.md.
 //
-// Same name, namespace and workloadSelector as the Sidecar; applied after it
-// (server-side apply, field manager meshscope), deleted with it.
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { gatewayFqdn, MANAGED_BY_LABEL, MANAGER, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
+// Same name, namespace, labels (the install's) and workloadSelector as the
+// Sidecar; applied after it (server-side apply, the install's field manager),
+// deleted with it — only if it is still this install's.
+import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { managerOf } from './instance.ts';
+import { isOwn, type KubeObject } from './ownership.ts';
+import { gatewayFqdn, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarWriter } from './writer.ts';
 
 /** istiod's name for the catch-all virtual host and its route (util.Passthrough). */
@@ -30,7 +33,7 @@ export function buildCatchAllFilter(sidecar: SidecarObject, gateway: GatewayServ
   return {
     apiVersion: 'networking.istio.io/v1alpha3',
     kind: 'EnvoyFilter',
-    metadata: { name: sidecar.metadata.name, namespace: sidecar.metadata.namespace, labels: { [MANAGED_BY_LABEL]: MANAGER } },
+    metadata: { name: sidecar.metadata.name, namespace: sidecar.metadata.namespace, labels: { ...sidecar.metadata.labels } },
     spec: {
       workloadSelector: { labels: { ...sidecar.spec.workloadSelector.labels } },
       configPatches: [
@@ -46,7 +49,8 @@ export function buildCatchAllFilter(sidecar: SidecarObject, gateway: GatewayServ
 
 export interface EnvoyFilterApi {
   apply(obj: EnvoyFilterObject): Promise<void>;
-  delete(namespace: string, name: string): Promise<void>;
+  /** Deletes it if it is `instance`'s; false when one is there that is not (left alone). */
+  delete(namespace: string, name: string, instance: string): Promise<boolean>;
 }
 
 export function kubeEnvoyFilterApi(kc: KubeConfig): EnvoyFilterApi {
@@ -57,17 +61,26 @@ export function kubeEnvoyFilterApi(kc: KubeConfig): EnvoyFilterApi {
     async apply(obj) {
       const { name, namespace } = obj.metadata;
       try {
-        await api.patchNamespacedCustomObject({ ...target, namespace, name, body: obj, fieldManager: MANAGER, force: false, fieldValidation: 'Strict' }, ssa);
+        await api.patchNamespacedCustomObject({ ...target, namespace, name, body: obj, fieldManager: managerOf(obj), force: false, fieldValidation: 'Strict' }, ssa);
       } catch (err) {
         throw new Error(`apply EnvoyFilter ${namespace}/${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : (err as Error).message}`);
       }
     },
-    async delete(namespace, name) {
+    async delete(namespace, name, instance) {
       try {
-        await api.deleteNamespacedCustomObject({ ...target, namespace, name });
+        // Read first (list by name: the chart grants list, not get): another install may have
+        // written one of this name since this install's Sidecar went. The preconditions make
+        // sure what is deleted is what was read.
+        const list = (await api.listNamespacedCustomObject({ ...target, namespace, fieldSelector: `metadata.name=${name}` })) as KubernetesListObject<KubeObject>;
+        const found = list.items[0];
+        if (!found) return true;
+        if (!isOwn(found, instance)) return false;
+        const { uid, resourceVersion } = found.metadata;
+        await api.deleteNamespacedCustomObject({ ...target, namespace, name, body: { preconditions: { uid, resourceVersion } } });
+        return true;
       } catch (err) {
-        if (err instanceof ApiException && err.code === 404) return;
-        throw new Error(`delete EnvoyFilter ${namespace}/${name}: ${(err as Error).message}`);
+        if (err instanceof ApiException && err.code === 404) return true;
+        throw new Error(`delete EnvoyFilter ${namespace}/${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : (err as Error).message}`);
       }
     },
   };
@@ -91,7 +104,10 @@ export function attachCatchAllFilters(
     api.apply(buildCatchAllFilter(s, gateway, clusterDomain)).catch((err: Error) => log(`istio sidecars: ${err.message}`));
   const onApplied = (s: SidecarObject) => void apply(s);
   const onDeleted = (namespace: string, name: string) =>
-    void api.delete(namespace, name).catch((err: Error) => log(`istio sidecars: ${err.message}`));
+    void api
+      .delete(namespace, name, writer.instance)
+      .then((done) => done || log(`istio sidecars: EnvoyFilter ${namespace}/${name} is not this install's (instance "${writer.instance}"); left alone`))
+      .catch((err: Error) => log(`istio sidecars: ${err.message}`));
   writer.on('applied', onApplied);
   writer.on('deleted', onDeleted);
   void writer.idle().then(() => {

@@ -35,6 +35,12 @@ export function sidecarMetrics(writer: SidecarWriter): MetricFamily[] {
         { labels: { op: 'delete' }, value: deletes },
       ],
     },
+    {
+      name: 'meshscope_istio_sidecar_prunes_pending',
+      type: 'gauge',
+      help: 'Sidecars no workload group needs, waiting out the prune grace period before deletion',
+      samples: [{ value: writer.prunesPending }],
+    },
     { name: 'meshscope_istio_sidecar_write_failures_total', type: 'counter', help: 'Sidecar writes the API server refused or that failed', samples: [{ value: failures }] },
   ];
 }

@@ -14,6 +14,14 @@ export function parseGatewayService(text: string, flag = '--gateway-service'): G
   return { name: m[1], namespace: m[2], port };
 }
 
+/** An install's name (instance.ts): a DNS label, as it becomes a label value and part of a field manager name. */
+export function parseInstance(text: string, flag = '--instance'): string {
+  if (!DNS_LABEL.test(text)) {
+    throw new Error(`${flag} ${JSON.stringify(text)}: not a DNS label; use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit, e.g. ${flag} meshscope-canary`);
+  }
+  return text;
+}
+
 /** `ns/host` entries of a Sidecar egress, comma-separated. */
 export function parseAlwaysVisible(text: string, flag = '--always-visible'): string[] {
   const list = text.split(',').map((s) => s.trim()).filter(Boolean);

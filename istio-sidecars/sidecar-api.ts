@@ -1,12 +1,13 @@
-// The two writes meshscope makes to Sidecars: server-side apply as field
-// manager `meshscope` (never forced: a field someone else manages is a
+// The two writes meshscope makes to Sidecars: server-side apply as the field
+// manager of the install the object is labelled with (instance.ts; never forced: a field someone else manages is a
 // conflict, not something to take over) with strict field validation (a field
 // the Sidecar schema does not have is refused, not silently dropped), and a
 // delete that names the uid and resourceVersion it read, so a Sidecar changed
 // or replaced since is never deleted.
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { managerOf } from './instance.ts';
 import type { KubeSidecar } from './ownership.ts';
-import { MANAGER, type SidecarObject } from './sidecar-spec.ts';
+import type { SidecarObject } from './sidecar-spec.ts';
 
 const GROUP = 'networking.istio.io';
 const VERSION = 'v1';
@@ -48,7 +49,7 @@ export function kubeSidecarApi(kc: KubeConfig): SidecarApi {
       const { name, namespace } = obj.metadata;
       try {
         return (await api.patchNamespacedCustomObject(
-          { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: obj, fieldManager: MANAGER, force: false, fieldValidation: 'Strict' },
+          { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: obj, fieldManager: managerOf(obj), force: false, fieldValidation: 'Strict' },
           ssa,
         )) as KubeSidecar;
       } catch (err) {

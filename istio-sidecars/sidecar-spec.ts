@@ -3,10 +3,9 @@
 // API) and compared with what is there without touching the API server.
 import type { Service } from '../contracts/index.ts';
 import type { WorkloadGroup } from './groups.ts';
+import { DEFAULT_INSTANCE, identityLabels } from './instance.ts';
 
 export const SIDECAR_API_VERSION = 'networking.istio.io/v1';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGER = 'meshscope';
 
 /** Where out-of-scope calls go: the lazy gateway's Service (`--gateway-service NAME.NS:PORT`). */
 export interface GatewayService {
@@ -20,6 +19,8 @@ export interface SidecarSpecOptions {
   alwaysVisible: readonly string[];
   gateway?: GatewayService;
   clusterDomain: string;
+  /** The install writing it (its labels say so); default `meshscope`. */
+  instance?: string;
 }
 
 export interface SidecarSpec {
@@ -63,7 +64,7 @@ export function buildSidecar(group: WorkloadGroup, scope: readonly Service[], op
   return {
     apiVersion: SIDECAR_API_VERSION,
     kind: 'Sidecar',
-    metadata: { name: group.name, namespace: group.namespace, labels: { [MANAGED_BY_LABEL]: MANAGER } },
+    metadata: { name: group.name, namespace: group.namespace, labels: identityLabels(opts.instance ?? DEFAULT_INSTANCE) },
     spec,
   };
 }

@@ -17,6 +17,10 @@ export interface IstioSidecarOptions {
   alwaysVisible?: readonly string[];
   /** Namespaces meshscope writes no Sidecars in; default istio-system and the gateway's namespace. */
   ignoreNamespaces?: readonly string[];
+  /** This install's name: its objects' instance label and field manager (default `meshscope`). */
+  instance?: string;
+  /** How long a Sidecar no group needs stays before it is deleted (default 60 s). */
+  pruneGraceMs?: number;
   tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst' | 'concurrency'>;
   /** istiod's debug endpoint (`/debug/syncz`), for time-to-direct; unset: not measured. */
   istiod?: string;
@@ -49,6 +53,8 @@ export async function startIstioSidecars(
     alwaysVisible: opts.alwaysVisible ?? defaultAlwaysVisible(opts.gateway),
     gateway: opts.gateway,
     dryRun: opts.dryRun,
+    instance: opts.instance,
+    pruneGraceMs: opts.pruneGraceMs,
     ignoreNamespaces: opts.ignoreNamespaces ?? ['istio-system', ...(opts.gateway ? [opts.gateway.namespace] : [])],
     log: opts.log,
     ...opts.tuning,

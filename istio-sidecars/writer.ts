@@ -3,14 +3,18 @@
 // at that. Scope and inventory changes only mark groups dirty; a debounced
 // flush writes each dirty group once, rate-limited, and only when what is
 // there differs from what is wanted (so a restart rewrites nothing). Sidecars
-// meshscope made and no longer needs are deleted; anything someone else owns
-// is left alone and its group reported as skipped.
+// this install made and no longer needs are deleted once they have been
+// unneeded for a grace period (a Recreate rollout empties a group for a
+// moment; its Sidecar stays); anything someone else owns — another meshscope
+// install included — is left alone and its group reported as skipped.
 import { EventEmitter } from 'node:events';
 import { splitId, type Inventory, type InventorySource, type ScopeTarget, type Service, type ServiceId, type WorkloadId } from '../contracts/index.ts';
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
+import { DEFAULT_INSTANCE } from './instance.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
+import { DEFAULT_PRUNE_GRACE_MS, PruneGrace } from './prune-grace.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
-import { buildSidecar, MANAGED_BY_LABEL, MANAGER, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
+import { buildSidecar, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarView } from './sidecar-store.ts';
 import { Debounce, eachLimited, TokenBucket } from './throttle.ts';
 
@@ -27,6 +31,10 @@ export interface SidecarWriterOptions {
   dryRun?: boolean;
   /** Namespaces whose pods get no Sidecar from meshscope. */
   ignoreNamespaces?: readonly string[];
+  /** This install's name (`--instance`): its objects' label and field manager; default `meshscope`. */
+  instance?: string;
+  /** A Sidecar no group needs is deleted only after it has stayed unneeded this long (default 60 s; 0: at once). */
+  pruneGraceMs?: number;
   /** Changes are gathered until quiet this long (default 100 ms)… */
   quietMs?: number;
   /** …or this long after the first (default 1 s). */
@@ -59,9 +67,12 @@ export interface GroupStatus {
 export interface PruneStatus {
   namespace: string;
   name: string;
-  state: 'deleted' | 'would-delete' | 'failed';
+  /** pending: unneeded, deleted at `due` unless its group comes back first. */
+  state: 'pending' | 'deleted' | 'would-delete' | 'failed';
   reason?: string;
+  /** When it happened (pending: when it was found unneeded). */
   at: string;
+  due?: string;
 }
 
 export interface SidecarWriterEvents {
@@ -81,6 +92,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   private readonly byWorkload = new Map<WorkloadId, string>();
   private readonly state = new Map<string, Omit<GroupStatus, 'namespace' | 'name' | 'owners' | 'workloads'>>();
   private readonly pruned = new Map<string, PruneStatus>();
+  private readonly grace: PruneGrace;
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, { count: number; timer: NodeJS.Timeout }>();
   private pruneDue = false;
@@ -98,10 +110,18 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.log = opts.log ?? (() => {});
     this.debounce = new Debounce(opts.quietMs ?? 100, opts.maxDelayMs ?? 1000, () => void this.flush());
     this.bucket = new TokenBucket(opts.qps ?? 20, opts.burst ?? 40);
+    this.grace = new PruneGrace(opts.pruneGraceMs ?? DEFAULT_PRUNE_GRACE_MS, () => {
+      this.pruneDue = true;
+      this.poke();
+    }, this.log);
   }
 
   get dryRun(): boolean {
     return this.opts.dryRun ?? false;
+  }
+
+  get instance(): string {
+    return this.opts.instance ?? DEFAULT_INSTANCE;
   }
 
   /** Groups the inventory, then reconciles every group and prunes; call once the Sidecar view has synced. */
@@ -182,7 +202,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 
   private desired(g: WorkloadGroup, inv: Inventory): SidecarObject {
-    return buildSidecar(g, this.scopeOf(g, inv), { alwaysVisible: this.opts.alwaysVisible, gateway: this.opts.gateway, clusterDomain: inv.clusterDomain });
+    return buildSidecar(g, this.scopeOf(g, inv), { alwaysVisible: this.opts.alwaysVisible, gateway: this.opts.gateway, clusterDomain: inv.clusterDomain, instance: this.instance });
   }
 
   private flush(): Promise<void> {
@@ -217,23 +237,24 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     const prev = this.state.get(k);
     const base = { hosts: desired.spec.egress[0].hosts, sidecar: desired, writes: prev?.writes ?? 0, lastWriteAt: prev?.lastWriteAt };
     const labels = g.workloads.map((w) => inv.workload(w)?.labels ?? {});
-    const claim = foreignClaim(g, this.opts.sidecars.inNamespace(g.namespace), labels);
+    const claim = foreignClaim(g, this.opts.sidecars.inNamespace(g.namespace), labels, this.instance);
     const existing = this.opts.sidecars.get(g.namespace, g.name);
     if (claim) {
       if (prev?.reason !== claim) this.log(`istio sidecars: skipping ${g.owners.join(', ')} in ${g.namespace}: ${claim}`);
       this.state.set(k, { ...base, state: 'skipped', reason: claim });
       // meshscope's own Sidecar for the group steps back: two selecting one pod is undefined in Istio.
-      if (existing && isOwn(existing)) await this.remove(existing);
+      if (existing && isOwn(existing, this.instance)) await this.remove(existing);
       return;
     }
     // Wanted again: what was said about deleting it no longer holds.
     this.pruned.delete(k);
+    if (this.grace.cancel(k)) this.log(`istio sidecars: ${k} is needed again within the grace period; kept`);
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);
       return;
     }
-    const editors = existing ? coManagers(existing) : [];
+    const editors = existing ? coManagers(existing, this.instance) : [];
     if (editors.length > 0) {
       const reason = `${editors.join(', ')} changed fields meshscope applies on Sidecar ${g.namespace}/${g.name}; meshscope does not force them back (delete the Sidecar, or remove those fields, to hand it back)`;
       if (prev?.reason !== reason) this.log(`istio sidecars: skipping ${g.namespace}/${g.name}: ${reason}`);
@@ -271,11 +292,16 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 
   private async prune(): Promise<void> {
+    const unneeded = new Set<string>();
     for (const s of this.opts.sidecars.all()) {
       if (this.closed) return;
-      if (!isOwn(s) || this.groups.has(keyOf(s.metadata.namespace, s.metadata.name))) continue;
-      await this.remove(s);
+      const k = keyOf(s.metadata.namespace, s.metadata.name);
+      if (!isOwn(s, this.instance) || this.groups.has(k)) continue;
+      unneeded.add(k);
+      if (this.grace.over(k)) await this.remove(s);
     }
+    // Needed again, or gone (someone else deleted it): nothing left to wait for.
+    this.grace.keepOnly(unneeded);
   }
 
   private async remove(s: KubeSidecar): Promise<void> {
@@ -291,6 +317,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     try {
       await this.opts.api.delete(s);
       this.opts.sidecars.noteDeleted(s);
+      this.grace.cancel(k);
       this.counters.deletes++;
       this.pruned.set(k, { namespace, name, state: 'deleted', at: new Date().toISOString() });
       this.log(`istio sidecars: deleted ${k} (no workload group needs it)`);
@@ -318,7 +345,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.failures.delete(k);
   }
 
-  /** Every group with what meshscope wants and did, then groups it could not form. */
+  /** Every group with what meshscope wants and did, then groups it could not form; Sidecars deleted or due to be. */
   status(): { groups: GroupStatus[]; pruned: PruneStatus[] } {
     const groups: GroupStatus[] = [];
     const inv = this.opts.inventory.current;
@@ -329,10 +356,22 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       groups.push({ namespace: g.namespace, name: g.name, owners: [...g.owners], workloads: [...g.workloads], ...s, state: pending ? 'pending' : s.state });
     }
     for (const s of this.skippedGroups) groups.push({ namespace: s.namespace, owners: s.owners, workloads: s.workloads, state: 'skipped', reason: s.reason, writes: 0 });
-    return { groups, pruned: [...this.pruned.values()] };
+    const pruned = new Map<string, PruneStatus>();
+    for (const { key, since, due } of this.grace.list()) {
+      const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+      pruned.set(key, { namespace, name, state: 'pending', reason: 'no workload group needs it; deleted at `due` unless its workloads come back', at: since, due });
+    }
+    // What was done (or, in dry run, would be) says more than that it was due.
+    for (const [k, p] of this.pruned) pruned.set(k, p);
+    return { groups, pruned: [...pruned.values()] };
   }
 
-  /** Resolves when nothing is waiting to be written (tests, bench). */
+  /** Sidecars waiting out their grace period before deletion. */
+  get prunesPending(): number {
+    return this.grace.size;
+  }
+
+  /** Resolves when nothing is waiting to be written (tests, bench); a prune still in its grace period is not waited for. */
   idle(): Promise<void> {
     if (!this.debounce.pending && !this.flushing && this.dirty.size === 0 && !this.pruneDue) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -342,6 +381,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.closed = true;
     this.debounce.cancel();
     for (const f of this.failures.values()) clearTimeout(f.timer);
+    this.grace.close();
     this.opts.inventory.off('change', this.onInventory);
     this.opts.sidecars.off('change', this.onSidecars);
     for (const w of this.idleWaiters.splice(0)) w();
@@ -349,9 +389,13 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 }
 
-/** The fields meshscope applies, compared in a key-order-independent way; others' fields are theirs. */
+/**
+ * The fields meshscope applies, compared in a key-order-independent way;
+ * others' fields are theirs. Its labels count: a Sidecar an earlier version
+ * wrote has no instance label and is written once more to get it.
+ */
 export function sameSidecar(existing: KubeSidecar, desired: SidecarObject): boolean {
-  if (existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGER) return false;
+  if (Object.entries(desired.metadata.labels).some(([k, v]) => existing.metadata.labels?.[k] !== v)) return false;
   const have = existing.spec ?? {};
   const want = desired.spec;
   return (

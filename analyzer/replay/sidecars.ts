@@ -5,6 +5,7 @@ import { makeDirs } from '../core/store/make-dirs.ts';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Inventory, Service, ServiceId } from '../../contracts/index.ts';
+import { DEFAULT_INSTANCE, identityLabels } from '../../istio-sidecars/instance.ts';
 
 export interface EmitResult {
   written: string[];
@@ -30,7 +31,8 @@ export function emitSidecars(inv: Inventory, scopes: Record<ServiceId, readonly 
     const resource = {
       apiVersion: 'networking.istio.io/v1',
       kind: 'Sidecar',
-      metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'meshscope' } },
+      // Labelled as the default install's objects are (applied by hand they are still not its own: another field manager).
+      metadata: { name: s.name, namespace: s.namespace, labels: identityLabels(DEFAULT_INSTANCE) },
       spec: { workloadSelector: { labels }, egress: [{ hosts: [...hosts, 'istio-system/*'] }] },
     };
     const file = join(dir, `${s.name}.${s.namespace}.sidecar.yaml`);

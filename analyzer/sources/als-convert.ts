@@ -91,10 +91,15 @@ export function httpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY, isGa
   return rec;
 }
 
-/** The record of a TCP entry, or undefined when the gateway reports the connection. */
+// Istio attaches every ALS provider of a Telemetry resource to every listener, so the
+// TCP logger also reports each HTTP request (Envoy marks those DownstreamEnd & co.);
+// the HTTP logger already reports them, with the protocol: only TCP-proxy entries count.
+const TCP_LOG_TYPES = new Set([undefined, 'NotSet', 'TcpUpstreamConnected', 'TcpPeriodic', 'TcpConnectionEnd']);
+
+/** The record of a TCP entry, or undefined when the gateway reports the connection or it is an HTTP request's. */
 export function tcpEntryToRecord(entry: Obj, node: ReportingNode = NOBODY, isGateway: GatewayClusters = OWN_GATEWAY): AccessLogRecord | undefined {
   const common: Obj = entry.common_properties ?? {};
-  if (viaGateway(common, isGateway)) return undefined;
+  if (!TCP_LOG_TYPES.has(common.access_log_type) || viaGateway(common, isGateway)) return undefined;
   const rec = commonToRecord(common, node, isGateway);
   rec.protocol = 'tcp';
   const duration = durationMs(common.duration);

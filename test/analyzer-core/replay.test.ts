@@ -155,6 +155,7 @@ test('--emit sidecars writes the Istio Sidecar each scope implies', async () => 
   assert.equal(sc.apiVersion, 'networking.istio.io/v1');
   assert.equal(sc.kind, 'Sidecar');
   assert.deepEqual(sc.metadata.name, 'productpage');
+  assert.deepEqual(sc.metadata.labels, { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'meshscope' });
   assert.deepEqual(sc.spec.workloadSelector, { labels: { app: 'productpage', version: 'v1' } });
   assert.deepEqual(sc.spec.egress, [{ hosts: ['default/details.default.svc.cluster.local', 'default/reviews.default.svc.cluster.local', 'istio-system/*'] }]);
   // reviews has three versions: only the labels they share select them all.

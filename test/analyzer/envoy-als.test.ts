@@ -14,6 +14,7 @@ import { PAGE, tempMesh, type TempMesh } from './support/mesh.ts';
 
 const REVIEWS_CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 const DETAILS_CLUSTER = 'outbound|9080||details.default.svc.cluster.local';
+const RATINGS_CLUSTER = 'outbound|9080||ratings.default.svc.cluster.local';
 
 function get(port: number, host: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,6 +32,7 @@ describe('Envoy access logs over gRPC ALS', () => {
   let run: RunningAnalyzer;
   let envoy: EnvoyProcess;
   let tcpUpstream: net.Server;
+  let httpUpstream: http.Server;
   let ports: Record<string, number>;
   const api = (path: string) => fetch(`http://127.0.0.1:${run.httpPort}${path}`).then((r) => r.json());
 
@@ -39,23 +41,28 @@ describe('Envoy access logs over gRPC ALS', () => {
     run = await startAnalyzer({ mesh: mesh.meshFile, data: mesh.dataDir });
     tcpUpstream = net.createServer((s) => s.pipe(s)).listen(0, '127.0.0.1');
     await new Promise((r) => tcpUpstream.once('listening', r));
+    httpUpstream = http.createServer((_, res) => res.end('ratings')).listen(0, '127.0.0.1');
+    await new Promise((r) => httpUpstream.once('listening', r));
     const bootstrap = alsBootstrap({
       workload: PAGE,
       xdsPort: run.xdsPort,
       alsPort: run.alsPort,
       tcpUpstreamPort: (tcpUpstream.address() as net.AddressInfo).port,
       tcpCluster: DETAILS_CLUSTER,
+      httpUpstreamPort: (httpUpstream.address() as net.AddressInfo).port,
+      httpCluster: RATINGS_CLUSTER,
     });
     envoy = await startEnvoy({ bootstrapYaml: YAML.stringify(bootstrap), name: 'als-sidecar' });
     await envoy.waitFor(async () => {
       ports = await envoy.listenerPorts();
-      return ports.logged_http > 0 && ports.logged_tcp > 0;
+      return ports.logged_http > 0 && ports.logged_http_upstream > 0 && ports.logged_tcp > 0;
     }, 'static listeners');
   });
   after(async () => {
     await envoy?.stop();
     await run?.close();
     tcpUpstream?.close();
+    httpUpstream?.close();
     mesh?.remove();
   });
 
@@ -116,5 +123,18 @@ describe('Envoy access logs over gRPC ALS', () => {
     const loadgen = await api('/api/v1/services/shop/loadgen');
     assert.deepEqual(loadgen.scope, ['details.default', 'ratings.default']);
     assert.deepEqual(loadgen.out.find((e: any) => e.target === 'details.default').protocols, ['tcp']);
+  });
+
+  it('counts an HTTP request once, as HTTP, though the TCP logger reports it too (as with both Istio ALS providers)', async () => {
+    const entries = async () => Number(/^meshscope_als_entries_total (\d+)$/m.exec(await fetch(`http://127.0.0.1:${run.httpPort}/metrics`).then((r) => r.text()))?.[1]);
+    const ratings = async () => (await api('/api/v1/services/shop/loadgen')).out.find((e: any) => e.target === 'ratings.default');
+    const before = { entries: await entries(), count: (await ratings()).count };
+    // 127.0.0.1 is loadgen-0; the route's cluster names ratings, as a sidecar's outbound route does.
+    assert.equal(await get(ports.logged_http_upstream, 'ratings:9080'), 200);
+    await waitUntil(async () => (await entries()) >= before.entries + 2, 'the request logged by both loggers', 15_000);
+    await waitUntil(async () => (await ratings()).count > before.count, 'the request counted', 15_000);
+    const edge = await ratings();
+    assert.equal(edge.count, before.count + 1, 'one request, one count');
+    assert.deepEqual(edge.protocols, ['http']);
   });
 });

@@ -4,7 +4,7 @@
 // --dry-run=server, the analyzer arguments accepted by the real command line,
 // and the permissions: RBAC checked with `kubectl auth can-i --as` each
 // account, writes limited to listed namespaces, and the admission policy that
-// keeps the analyzer's account off Sidecars it did not make.
+// keeps the analyzer's account off Sidecars its install did not make.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseAnalyzerArgs } from '../../analyzer/cli.ts';
@@ -27,6 +27,8 @@ describe('Helm chart deploy/helm/meshscope', () => {
     await api?.stop();
   });
 
+  const sidecar = (name: string, labels: Record<string, string>) =>
+    JSON.stringify({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace: 'shop', labels }, spec: { workloadSelector: { labels: { app: name } }, egress: [{ hosts: ['istio-system/*'] }] } });
   const canI = async (as: string, verb: string, resource: string, ns?: string) =>
     (await api.kubectl(['auth', 'can-i', verb, resource, '--as', as, ...(ns ? ['-n', ns] : ['--all-namespaces'])], { allowFail: true })).code === 0;
 
@@ -56,7 +58,7 @@ describe('Helm chart deploy/helm/meshscope', () => {
     assert.equal(command, 'analyzer');
     const opts = parseAnalyzerArgs(args, { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
     assert.equal(opts.mesh, undefined);
-    assert.deepEqual(opts.istio, { dryRun: false, gateway: { name: 'meshscope-gateway', namespace: NS, port: 15080 }, alwaysVisible: ['istio-system/*', `${NS}/*`] });
+    assert.deepEqual(opts.istio, { dryRun: false, instance: 'meshscope', pruneGraceMs: 60_000, gateway: { name: 'meshscope-gateway', namespace: NS, port: 15080 }, alwaysVisible: ['istio-system/*', `${NS}/*`] });
     assert.equal(opts.data, '/var/lib/meshscope');
 
     const gateway = r.one('Deployment', 'meshscope-gateway');
@@ -72,6 +74,18 @@ describe('Helm chart deploy/helm/meshscope', () => {
     assert.equal(gc.readinessProbe.httpGet.path, '/readyz');
     assert.match(gc.args.join(' '), new RegExp(`--analyzer=http://meshscope-analyzer.${NS}:15090`));
     assert.deepEqual(r.one('Telemetry').spec.accessLogging[0].providers, [{ name: 'meshscope-als' }, { name: 'meshscope-als-tcp' }]);
+  });
+
+  it('passes the release name as the analyzer\'s --instance (or analyzer.instance), and refuses one that is not a DNS label', async () => {
+    const instanceOf = async (release: string, set: string[] = []) => {
+      const args: string[] = (await render(release, NS, set)).docs.find((d) => d.kind === 'Deployment' && d.metadata.name.endsWith('-analyzer')).spec.template.spec.containers[0].args;
+      return parseAnalyzerArgs(args.slice(1), { KUBERNETES_SERVICE_HOST: '10.96.0.1' }).istio!.instance;
+    };
+    assert.equal(await instanceOf('team-a'), 'team-a');
+    assert.equal(await instanceOf('team-a', ['analyzer.instance=meshscope']), 'meshscope');
+    const dotted = await helm(['template', 'team.a', CHART, '-n', NS], { allowFail: true });
+    assert.notEqual(dotted.code, 0);
+    assert.match(dotted.stderr, /meshscope instance "team.a" \(analyzer.instance, default the release name\) is not a DNS label: set analyzer.instance/);
   });
 
   it('every manifest is accepted by the API server (--dry-run=server), with default and with other values', async () => {
@@ -130,29 +144,60 @@ describe('Helm chart deploy/helm/meshscope', () => {
     assert.equal(await canI(as, 'list', 'sidecars.networking.istio.io'), true, 'still sees every Sidecar, to leave the foreign ones alone');
   });
 
-  it('the admission policy keeps the analyzer off Sidecars it did not make', async () => {
+  it('the admission policy keeps the analyzer off Sidecars its install did not make', async () => {
     // A user's Sidecar, made by the admin.
     await api.kubectl(['apply', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'users', namespace: 'shop' }, spec: { egress: [{ hosts: ['./*'] }] } }),
     });
     const asAnalyzer = (args: string[], input?: string) => api.kubectl([...args, '--as', ANALYZER, '-n', 'shop'], { input, allowFail: true });
-    const sidecar = (name: string, labels: Record<string, string>) =>
-      JSON.stringify({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace: 'shop', labels }, spec: { workloadSelector: { labels: { app: name } }, egress: [{ hosts: ['istio-system/*'] }] } });
     const ssa = ['apply', '--server-side', '--field-manager=meshscope', '-f', '-'];
     // The policy is live once the API server has loaded it: poll for the first refusal.
     let refused = { code: 0 as number | null, stdout: '', stderr: '' };
     await waitUntil(async () => (refused = await asAnalyzer([...ssa, '--dry-run=server'], sidecar('unlabelled', {}))).code !== 0, 'the owned-only policy to refuse an unlabelled Sidecar', 30_000, { intervalMs: 200 });
-    assert.match(refused.stderr, /meshscope may only write Sidecars and EnvoyFilters labelled app.kubernetes.io\/managed-by=meshscope; shop\/unlabelled is not one/);
+    assert.match(refused.stderr, /meshscope instance meshscope may only write Sidecars and EnvoyFilters labelled app.kubernetes.io\/managed-by=meshscope and app.kubernetes.io\/instance=meshscope; shop\/unlabelled is not one/);
 
-    const own = await asAnalyzer(ssa, sidecar('meshscope-web', { 'app.kubernetes.io/managed-by': 'meshscope' }));
+    const ours = { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'meshscope' };
+    const own = await asAnalyzer(ssa, sidecar('meshscope-web', ours));
     assert.equal(own.code, 0, own.stderr);
     assert.equal((await asAnalyzer(['delete', 'sidecar', 'meshscope-web'])).code, 0);
 
-    const takeOver = await asAnalyzer(ssa, JSON.stringify({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'users', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'meshscope' } }, spec: { egress: [{ hosts: ['./*'] }] } }));
+    // Another install's (instance team-b): not to be written, relabelled or deleted by this one.
+    const theirs = { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'team-b' };
+    assert.notEqual((await asAnalyzer([...ssa, '--dry-run=server'], sidecar('meshscope-api', theirs))).code, 0, 'creating one labelled as another install\'s is refused');
+    await api.kubectl(['apply', '--server-side', '--field-manager=meshscope-team-b', '-f', '-'], { input: sidecar('meshscope-api', theirs) });
+    const relabel = await asAnalyzer(ssa, sidecar('meshscope-api', ours));
+    assert.notEqual(relabel.code, 0, 'taking over another install\'s Sidecar is refused');
+    const delTheirs = await asAnalyzer(['delete', 'sidecar', 'meshscope-api']);
+    assert.notEqual(delTheirs.code, 0);
+    assert.match(delTheirs.stderr, /shop\/meshscope-api is not one/);
+
+    // Written by a version before instances (no instance label): the default instance's, to relabel and delete.
+    await api.kubectl(['apply', '--server-side', '--field-manager=meshscope', '-f', '-'], { input: sidecar('meshscope-old', { 'app.kubernetes.io/managed-by': 'meshscope' }) });
+    const relabelOld = await asAnalyzer(ssa, sidecar('meshscope-old', ours));
+    assert.equal(relabelOld.code, 0, relabelOld.stderr);
+    assert.equal((await asAnalyzer(['delete', 'sidecar', 'meshscope-old'])).code, 0);
+
+    const takeOver = await asAnalyzer(ssa, JSON.stringify({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'users', namespace: 'shop', labels: ours }, spec: { egress: [{ hosts: ['./*'] }] } }));
     assert.notEqual(takeOver.code, 0, 'relabelling a user Sidecar as meshscope\'s is refused (the old object is not meshscope\'s)');
     const del = await asAnalyzer(['delete', 'sidecar', 'users']);
     assert.notEqual(del.code, 0);
     assert.match(del.stderr, /shop\/users is not one/);
     assert.equal((await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/users')).status, 200);
+  });
+
+  it('another release is another instance: its analyzer may write only its own, not the unlabelled Sidecars of before instances', async () => {
+    await createNamespace(api, 'team-b');
+    await api.kubectl(['apply', '-f', '-'], { input: (await render('team-b', 'team-b')).text });
+    const asB = (args: string[], input?: string) => api.kubectl([...args, '--as', 'system:serviceaccount:team-b:team-b-meshscope-analyzer', '-n', 'shop'], { input, allowFail: true });
+    const ssaB = ['apply', '--server-side', '--field-manager=meshscope-team-b', '-f', '-'];
+    const theirs = { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'team-b' };
+    await api.kubectl(['apply', '--server-side', '--field-manager=meshscope', '-f', '-'], { input: sidecar('meshscope-older', { 'app.kubernetes.io/managed-by': 'meshscope' }) });
+    let refused = { code: 0 as number | null, stdout: '', stderr: '' };
+    await waitUntil(async () => (refused = await asB([...ssaB, '--dry-run=server'], sidecar('meshscope-older', theirs))).code !== 0, "team-b's policy to refuse relabelling the default instance's Sidecar", 30_000, { intervalMs: 200 });
+    assert.match(refused.stderr, /meshscope instance team-b may only write Sidecars and EnvoyFilters labelled app.kubernetes.io\/managed-by=meshscope and app.kubernetes.io\/instance=team-b; shop\/meshscope-older is not one/);
+    assert.notEqual((await asB(['delete', 'sidecar', 'meshscope-older'])).code, 0);
+    const own = await asB(ssaB, sidecar('meshscope-team-b-web', theirs));
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal((await asB(['delete', 'sidecar', 'meshscope-team-b-web'])).code, 0);
   });
 });

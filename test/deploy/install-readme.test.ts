@@ -95,8 +95,9 @@ describe('README "Install next to Istio", as written', () => {
     await sh(upgrade.code);
     assert.ok(!(await analyzerArgs()).includes('--dry-run'), 'the upgrade lets it write');
 
-    // What meshscope would have written by now, and a Sidecar of the user's.
-    for (const [name, labels] of [['meshscope-web', { 'app.kubernetes.io/managed-by': 'meshscope' }], ['users', {}]] as const) {
+    // What meshscope would have written by now, a Sidecar of another meshscope install's, and one of the user's.
+    const meshscope = (instance: string) => ({ 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': instance });
+    for (const [name, labels] of [['meshscope-web', meshscope('meshscope')], ['meshscope-api', meshscope('team-b')], ['users', {}]] as const) {
       const res = await api.request('POST', '/apis/networking.istio.io/v1/namespaces/shop/sidecars', {
         apiVersion: 'networking.istio.io/v1',
         kind: 'Sidecar',
@@ -107,11 +108,12 @@ describe('README "Install next to Istio", as written', () => {
     }
     const listed = await sh(list.code);
     assert.match(listed, /shop\s+meshscope-web/);
-    assert.doesNotMatch(listed, /users/);
+    assert.doesNotMatch(listed, /users|meshscope-api/);
 
     await sh(uninstall.code);
     assert.equal((await api.request('GET', '/apis/apps/v1/namespaces/meshscope/deployments/meshscope-analyzer')).status, 404);
     assert.equal((await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-web')).status, 404, "meshscope's Sidecars go with it");
     assert.equal((await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/users')).status, 200, "the user's stays");
+    assert.equal((await api.request('GET', '/apis/networking.istio.io/v1/namespaces/shop/sidecars/meshscope-api')).status, 200, "the other install's stays");
   });
 });

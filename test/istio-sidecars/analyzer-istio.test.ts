@@ -20,10 +20,10 @@ describe('meshscope analyzer --istio (flags)', () => {
   it('reads the Istio flags, with defaults from the gateway Service', () => {
     const o = parseAnalyzerArgs(['--mesh', 'm', '--data', 'd', '--istio', '--kubeconfig', 'k', '--gateway-service', 'gw.mesh:15080', '--dry-run'], {});
     assert.equal(o.mesh, 'm', 'with --istio, the inventory from --mesh and Sidecars to --kubeconfig');
-    assert.deepEqual(o.istio, { kubeconfig: 'k', dryRun: true, gateway: { name: 'gw', namespace: 'mesh', port: 15080 }, alwaysVisible: ['istio-system/*', 'mesh/*'] });
-    const v = parseAnalyzerArgs(['--kubeconfig', 'k', '--data', 'd', '--istio', '--always-visible', 'istio-system/*,ops/*'], {});
+    assert.deepEqual(o.istio, { kubeconfig: 'k', dryRun: true, instance: 'meshscope', pruneGraceMs: 60_000, gateway: { name: 'gw', namespace: 'mesh', port: 15080 }, alwaysVisible: ['istio-system/*', 'mesh/*'] });
+    const v = parseAnalyzerArgs(['--kubeconfig', 'k', '--data', 'd', '--istio', '--always-visible', 'istio-system/*,ops/*', '--instance', 'team-a', '--prune-grace', '5m'], {});
     assert.equal(v.kubernetes?.kubeconfig, 'k');
-    assert.deepEqual(v.istio, { dryRun: false, gateway: undefined, alwaysVisible: ['istio-system/*', 'ops/*'] });
+    assert.deepEqual(v.istio, { dryRun: false, instance: 'team-a', pruneGraceMs: 300_000, gateway: undefined, alwaysVisible: ['istio-system/*', 'ops/*'] });
     assert.equal(parseAnalyzerArgs(['--mesh', 'm', '--data', 'd'], {}).istio, undefined);
   });
 
@@ -34,6 +34,10 @@ describe('meshscope analyzer --istio (flags)', () => {
     bad(['--istio', '--xds-port', '1'], /Istio mode does not run \(istiod pushes\)/);
     bad(['--istio', '--gateway-service', 'gw:1'], /--gateway-service "gw:1": expected .*NAME\.NAMESPACE:PORT/);
     bad(['--istio', '--always-visible', 'nope'], /"nope" is not a Sidecar egress host/);
+    bad(['--instance', 'a'], /--instance belongs to Istio mode; add --istio/);
+    bad(['--prune-grace', '1m'], /--prune-grace belongs to Istio mode; add --istio/);
+    bad(['--istio', '--instance', 'Team.A'], /--instance "Team.A": not a DNS label; use 1-63 lowercase letters, digits and '-'/);
+    bad(['--istio', '--prune-grace', '60'], /--prune-grace: "60" is not a duration; write a number and a unit/);
   });
 });
 
@@ -152,7 +156,7 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
     await p.stop();
   });
 
-  it('with the inventory from Kubernetes (no --mesh): a Sidecar per Deployment, scoped by traffic, pruned when it goes', async () => {
+  it('with the inventory from Kubernetes (no --mesh): a Sidecar per Deployment, scoped by traffic, pruned when it has been gone for --prune-grace', async () => {
     await createNamespace(api, 'web');
     const rs = (deploy: string) => ({ kind: 'ReplicaSet', name: `${deploy}-7c9d5f` });
     const pods = [
@@ -165,7 +169,7 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
       await createService(api, { namespace: 'web', name: app, selector: { app }, ports: [{ name: 'http', port: 8080 }] });
       await putEndpointSlice(api, { namespace: 'web', name: app }, pods.filter((p) => p.labels.app === app), [{ name: 'http', port: 8080 }]);
     }
-    const { p, port } = await spawn([], ['--data', join(dir, 'data-k8s')]);
+    const { p, port } = await spawn(['--prune-grace', '1s'], ['--data', join(dir, 'data-k8s')]);
     const web = async () => new Map((await sidecarsIn(api, 'web')).map((s) => [s.metadata.name, s]));
     await waitUntil(async () => (await web()).size === 2, 'a Sidecar for each Deployment in web', 20_000);
     const frontend = (await web()).get('meshscope-frontend');
@@ -184,6 +188,8 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
     assert.equal((await api.request('DELETE', '/api/v1/namespaces/web/pods/backend-7c9d5f-ccccc')).status, 200);
     await waitUntil(async () => !(await web()).has('meshscope-backend'), 'the backend Sidecar pruned', 20_000);
     assert.ok((await web()).has('meshscope-frontend'));
+    // After the grace the flag gave it (logged when it was found unneeded).
+    assert.match(p.logTail(400), /no workload group needs web\/meshscope-backend; deleting it at \S+ unless its workloads come back/);
     await p.stop();
     assert.equal(p.exitInfo?.code, 0, p.logTail());
   });

@@ -1,7 +1,7 @@
 // The pure parts of the Sidecar writer: grouping, the spec, ownership, options.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildSidecar, findGroups, foreignClaim, isOwn, parseAlwaysVisible, parseGatewayService, sameSidecar, type KubeSidecar } from '../../istio-sidecars/index.ts';
+import { buildSidecar, fieldManager, findGroups, foreignClaim, isOwn, parseAlwaysVisible, parseGatewayService, parseInstance, sameSidecar, type KubeSidecar } from '../../istio-sidecars/index.ts';
 import { bookinfo, inventory } from './mesh.ts';
 
 const gateway = { name: 'meshscope-gateway', namespace: 'meshscope', port: 15080 };
@@ -80,7 +80,7 @@ describe('Sidecar spec', () => {
     assert.deepEqual(s, {
       apiVersion: 'networking.istio.io/v1',
       kind: 'Sidecar',
-      metadata: { name: 'meshscope-productpage-v1', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'meshscope' } },
+      metadata: { name: 'meshscope-productpage-v1', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'meshscope' } },
       spec: {
         workloadSelector: { labels: { app: 'productpage', version: 'v1' } },
         egress: [{ hosts: ['istio-system/*', 'meshscope/*', 'shop/details.shop.svc.cluster.local', 'shop/reviews.shop.svc.cluster.local'] }],
@@ -103,21 +103,62 @@ describe('Sidecar spec', () => {
     assert.equal(sameSidecar(have, want), true);
     assert.equal(sameSidecar({ ...have, spec: { ...have.spec, egress: [{ hosts: ['istio-system/*', 'x/y'] }] } }, want), false);
     assert.equal(sameSidecar({ ...have, metadata: { ...have.metadata, labels: {} } }, want), false);
+    // Written by a version before instances: the same spec, but it gets its instance label on the next write.
+    assert.equal(sameSidecar({ ...have, metadata: { ...have.metadata, labels: { 'app.kubernetes.io/managed-by': 'meshscope' } } }, want), false);
+  });
+
+  it('labels each Sidecar with the install that writes it', () => {
+    const s = buildSidecar(pp, [], { alwaysVisible: [], clusterDomain: 'cluster.local', instance: 'canary' });
+    assert.deepEqual(s.metadata.labels, { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'canary' });
   });
 });
 
 describe('ownership', () => {
   const pp = findGroups(inventory(bookinfo('shop'))).groups.find((g) => g.name === 'meshscope-productpage-v1')!;
   const labels = [{ app: 'productpage', version: 'v1', 'pod-template-hash': 'x' }];
-  const sidecar = (name: string, sel: Record<string, string> | undefined, managers: string[], own = false): KubeSidecar => ({
-    metadata: { name, namespace: 'shop', labels: own ? { 'app.kubernetes.io/managed-by': 'meshscope' } : {}, managedFields: managers.map((manager) => ({ manager })) },
+  /** own: labelled managed-by meshscope; a string: with that instance label too. */
+  const sidecar = (name: string, sel: Record<string, string> | undefined, managers: string[], own: boolean | string = false): KubeSidecar => ({
+    metadata: {
+      name,
+      namespace: 'shop',
+      labels: own === false ? {} : { 'app.kubernetes.io/managed-by': 'meshscope', ...(typeof own === 'string' ? { 'app.kubernetes.io/instance': own } : {}) },
+      managedFields: managers.map((manager) => ({ manager })),
+    },
     spec: sel ? { workloadSelector: { labels: sel } } : {},
   });
 
   it('owns only what carries its label and its field manager', () => {
-    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], true)), true);
-    assert.equal(isOwn(sidecar('a', {}, ['kubectl'], true)), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], 'meshscope')), true);
+    assert.equal(isOwn(sidecar('a', {}, ['kubectl'], 'meshscope')), false);
     assert.equal(isOwn(sidecar('a', {}, ['meshscope'], false)), false);
+  });
+
+  it('each install owns only what carries its instance label and its own field manager', () => {
+    assert.equal(fieldManager('meshscope'), 'meshscope', 'the default instance applies as every earlier version did');
+    assert.equal(fieldManager('canary'), 'meshscope-canary');
+    const canarys = sidecar('a', {}, ['meshscope-canary'], 'canary');
+    assert.equal(isOwn(canarys, 'canary'), true);
+    assert.equal(isOwn(canarys, 'meshscope'), false);
+    assert.equal(isOwn(canarys, 'blue'), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], 'canary'), 'canary'), false, 'its label, another field manager: not its own');
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope-canary'], 'blue'), 'canary'), false, 'its field manager, another instance label: not its own');
+  });
+
+  it('without an instance label (written before instances) a Sidecar is the default instance\'s', () => {
+    const old = sidecar('a', {}, ['meshscope'], true);
+    assert.equal(isOwn(old), true);
+    assert.equal(isOwn(old, 'meshscope'), true);
+    assert.equal(isOwn(old, 'canary'), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope-canary'], true), 'canary'), false);
+  });
+
+  it('another install\'s Sidecar claims the group like any other owner, its instance named', () => {
+    const blues = sidecar('meshscope-productpage-v1', { app: 'productpage', version: 'v1' }, ['meshscope-blue'], 'blue');
+    assert.match(foreignClaim(pp, [blues], labels, 'green')!, /^Sidecar shop\/meshscope-productpage-v1 \(meshscope instance "blue"\) has the name meshscope would write; it is not this install's \(instance "green"\)$/);
+    assert.equal(foreignClaim(pp, [blues], labels, 'blue'), undefined);
+    const old = sidecar('meshscope-productpage-v1', { app: 'productpage' }, ['meshscope'], true);
+    assert.match(foreignClaim(pp, [old], labels, 'green')!, /\(meshscope instance "meshscope"\) has the name/);
+    assert.match(foreignClaim(pp, [sidecar('x', { app: 'productpage' }, ['meshscope-blue'], 'blue')], labels, 'green')!, /Sidecar shop\/x \(meshscope instance "blue"\) already selects its pods/);
   });
 
   it('names the Sidecar that claims the group: same name, selecting its pods, or the namespace default', () => {
@@ -133,6 +174,13 @@ describe('options', () => {
     assert.deepEqual(parseGatewayService('meshscope-gateway.meshscope:15080'), gateway);
     assert.throws(() => parseGatewayService('meshscope-gateway:15080'), /--gateway-service "meshscope-gateway:15080": expected .*NAME.NAMESPACE:PORT/);
     assert.throws(() => parseGatewayService('gw.ns:0'), /NAME.NAMESPACE:PORT/);
+  });
+
+  it('reads --instance as a DNS label', () => {
+    assert.equal(parseInstance('team-a'), 'team-a');
+    for (const bad of ['Team', 'a.b', '-a', 'a-', '', 'x'.repeat(64)]) {
+      assert.throws(() => parseInstance(bad), /^Error: --instance "[^"]*": not a DNS label; use 1-63 lowercase letters, digits and '-'.* e\.g\. --instance meshscope-canary$/);
+    }
   });
 
   it('reads --always-visible as ns/host entries', () => {

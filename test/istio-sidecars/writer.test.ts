@@ -1,25 +1,26 @@
 // The Sidecar writer against a real kube-apiserver with the Istio CRDs: what it
 // writes (hosts, selector, label, field manager, accepted by the server's
 // schema with strict field validation), what it leaves alone and reports,
-// what it deletes, how many writes a burst costs (counted by the API server),
-// dry run, and a restart that rewrites nothing.
+// what it deletes and when (after the prune grace), how many writes a burst
+// costs (counted by the API server), dry run, and a restart that rewrites
+// nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { startApiServer, type ApiServer } from '../harness/k8s/apiserver.ts';
 import { createNamespace } from '../harness/k8s/workloads.ts';
 import { waitUntil } from '../harness/wait.ts';
-import { istioSidecarRoutes, kubeSidecarApi, loadKubeConfig, sidecarMetrics, SidecarWriteError, type IstioSidecars } from '../../istio-sidecars/index.ts';
+import { istioSidecarRoutes, kubeSidecarApi, loadKubeConfig, sidecarMetrics, SidecarWriteError, type IstioSidecars, type IstioSidecarOptions } from '../../istio-sidecars/index.ts';
 import { GATEWAY, sidecarsIn, sidecarWrites, startWriter } from './apiserver.ts';
 import { FixedInventorySource } from '../../contracts/index.ts';
-import { bookinfo, inventory, type DeploymentSpec } from './mesh.ts';
+import { bookinfo, inventory, pods, type DeploymentSpec } from './mesh.ts';
 
 describe('Sidecar writer on a real kube-apiserver', () => {
   let api: ApiServer;
   const shop = new FixedInventorySource(inventory(bookinfo('shop')));
   const running: IstioSidecars[] = [];
   const logs: string[] = [];
-  const start = async (inv: FixedInventorySource, opts = {}) => {
+  const start = async (inv: FixedInventorySource, opts: IstioSidecarOptions = {}) => {
     const s = await startWriter(api, inv, opts, (m) => logs.push(m));
     running.push(s);
     return s;
@@ -30,7 +31,7 @@ describe('Sidecar writer on a real kube-apiserver', () => {
 
   before(async () => {
     api = await startApiServer();
-    for (const ns of ['shop', 'dry', 'burst', 'meshscope']) await createNamespace(api, ns);
+    for (const ns of ['shop', 'dry', 'burst', 'grace', 'meshscope']) await createNamespace(api, ns);
   });
   after(async () => {
     await stopAll();
@@ -38,7 +39,8 @@ describe('Sidecar writer on a real kube-apiserver', () => {
   });
 
   it('writes one Sidecar per workload group with its scope, selector, label and field manager', async () => {
-    const { writer } = await start(shop);
+    // Prunes at once: the prune grace has its own test below.
+    const { writer } = await start(shop, { pruneGraceMs: 0 });
     writer.setServiceScope('productpage.shop', ['reviews.shop', 'details.shop']);
     writer.setServiceScope('reviews.shop', ['ratings.shop']);
     writer.start();
@@ -52,6 +54,7 @@ describe('Sidecar writer on a real kube-apiserver', () => {
       outboundTrafficPolicy: { mode: 'ALLOW_ANY', egressProxy: { host: 'meshscope-gateway.meshscope.svc.cluster.local', port: { number: GATEWAY.port } } },
     });
     assert.equal(pp.metadata.labels['app.kubernetes.io/managed-by'], 'meshscope');
+    assert.equal(pp.metadata.labels['app.kubernetes.io/instance'], 'meshscope', 'the default instance');
     assert.deepEqual(pp.metadata.managedFields.map((f: any) => [f.manager, f.operation]), [['meshscope', 'Apply']]);
     const reviews = items.filter((s) => s.metadata.name.startsWith('meshscope-reviews-'));
     for (const r of reviews) assert.deepEqual(r.spec.egress[0].hosts, ['istio-system/*', 'meshscope/*', 'shop/ratings.shop.svc.cluster.local']);
@@ -176,6 +179,69 @@ describe('Sidecar writer on a real kube-apiserver', () => {
     assert.equal(states.get('meshscope-productpage-v1'), 'current');
     assert.equal(states.get('meshscope-ratings-v1'), 'skipped');
     assert.equal(states.get('meshscope-details-v1'), 'skipped', 'the edited Sidecar stays the editor\'s, without a refused apply each start');
+  });
+
+  it('a group gone for less than the prune grace keeps its Sidecar untouched; gone longer, it is deleted when the grace is over', async () => {
+    await stopAll();
+    const grace = new FixedInventorySource(inventory(bookinfo('grace')));
+    const reviews = grace.current.service('reviews.grace')!;
+    const v1Only = () => grace.current.apply({ services: [{ ...reviews, workloads: reviews.workloads.filter((w) => !w.name.startsWith('reviews-v2')) }] });
+    const path = '/apis/networking.istio.io/v1/namespaces/grace/sidecars/meshscope-reviews-v2';
+    const prune = (w: IstioSidecars['writer']) => w.status().pruned.find((p) => p.namespace === 'grace' && p.name === 'meshscope-reviews-v2');
+    // A grace no loaded machine can outrun: the group is back long before it ends.
+    const GRACE = 10 * 60_000;
+    // An instance of its own: the Sidecars earlier tests left in other namespaces are not its to prune.
+    const { writer } = await start(grace, { pruneGraceMs: GRACE, instance: 'grace' });
+    writer.start();
+    await writer.idle();
+    const written = (await api.request('GET', path)).body;
+    const writes = await sidecarWrites(api);
+
+    // A Recreate rollout: every reviews-v2 pod is gone…
+    const gone = Date.now();
+    grace.set(v1Only());
+    await writer.idle();
+    const pending = prune(writer);
+    assert.equal(pending?.state, 'pending', 'reported as a pending prune');
+    assert.ok(Date.parse(pending.due!) >= gone + GRACE && Date.parse(pending.due!) <= Date.now() + GRACE, `due when the grace is over: ${pending.due}`);
+    assert.equal(sidecarMetrics(writer).find((f) => f.name === 'meshscope_istio_sidecar_prunes_pending')!.samples[0].value, 1);
+    const app = Fastify();
+    await app.register(istioSidecarRoutes, { writer });
+    const served = (await app.inject('/api/v1/istio/sidecars?namespace=grace')).json();
+    await app.close();
+    assert.deepEqual(served.pruned.map((p: any) => [p.name, p.state, p.due]), [['meshscope-reviews-v2', 'pending', pending.due]]);
+    assert.equal((await api.request('GET', path)).status, 200);
+
+    // …and its new pods (new names, the same Deployment) come up within the grace.
+    const newPods = pods({ name: 'reviews-v2', namespace: 'grace', service: 'reviews', labels: { app: 'reviews', version: 'v2' }, replicas: 3 });
+    grace.set(grace.current.apply({ services: [{ ...reviews, workloads: [...reviews.workloads.filter((w) => !w.name.startsWith('reviews-v2')), ...newPods] }] }));
+    await writer.idle();
+    assert.equal(prune(writer), undefined, 'no prune pending any more');
+    assert.equal((await api.request('GET', path)).body.metadata.resourceVersion, written.metadata.resourceVersion, 'neither deleted nor rewritten');
+    assert.deepEqual(await sidecarWrites(api), writes);
+    assert.ok(logs.includes('istio sidecars: grace/meshscope-reviews-v2 is needed again within the grace period; kept'));
+
+    // Gone again; closing the writer cancels the pending prune's timer (else it would hold this process for GRACE).
+    grace.set(v1Only());
+    await writer.idle();
+    assert.equal(prune(writer)?.state, 'pending');
+    await stopAll();
+    assert.equal(writer.prunesPending, 0);
+
+    // It stays gone: a writer with a short grace finds it unneeded, and deletes it once the grace is over, not before.
+    const { writer: short } = await start(new FixedInventorySource(grace.current), { pruneGraceMs: 1500, instance: 'grace' });
+    let deletedAt = 0;
+    short.on('deleted', (_ns, name) => name === 'meshscope-reviews-v2' && (deletedAt = Date.now()));
+    short.start();
+    await short.idle();
+    const due = Date.parse(prune(short)!.due!);
+    await waitUntil(async () => (await api.request('GET', path)).status === 404, 'reviews-v2 Sidecar deleted after the grace', 30_000);
+    // Timers and Date.now() are different clocks: a few ms of slack.
+    assert.ok(deletedAt >= due - 20, `deleted ${due - deletedAt} ms before it was due`);
+    await short.idle();
+    assert.equal(prune(short)?.state, 'deleted');
+    assert.equal((await sidecarWrites(api)).delete - writes.delete, 1);
+    assert.deepEqual((await sidecarsIn(api, 'grace')).map((s) => s.metadata.name).sort(), ['meshscope-details-v1', 'meshscope-productpage-v1', 'meshscope-ratings-v1', 'meshscope-reviews-v1']);
   });
 
   it('dry run serves what would be written and writes nothing', async () => {

@@ -1,6 +1,10 @@
 // An Envoy sidecar bootstrap (ADS from the analyzer's xDS server) plus two
 // static listeners that log to the analyzer's Access Log Service: an HTTP one
-// answering directly, and a TCP proxy to an outbound-named cluster.
+// answering directly, and a TCP proxy to an outbound-named cluster. The HTTP
+// listener carries the TCP logger too, as Istio attaches both ALS providers of a
+// Telemetry resource to every listener: its per-request TCP entries must not count.
+// A third listener (both loggers) routes HTTP to an outbound-named cluster, as a
+// sidecar's outbound listener does, so those entries name a destination.
 import { envoyBootstrap } from '../../../xds-server/index.ts';
 
 const HTTP_OPTS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -37,32 +41,37 @@ const staticCluster = (name: string, port: number, http2 = false) => ({
     : {}),
 });
 
-export function alsBootstrap(opts: { workload: string; xdsPort: number; alsPort: number; tcpUpstreamPort: number; tcpCluster: string }) {
-  const b = envoyBootstrap({ workload: opts.workload, cluster: 'als-test', xds: { host: '127.0.0.1', port: opts.xdsPort }, adminPort: 0, egressPort: 0, ingressPort: 0 }) as any;
-  b.static_resources.clusters.push(staticCluster('meshscope_als', opts.alsPort, true), staticCluster(opts.tcpCluster, opts.tcpUpstreamPort));
-  b.static_resources.listeners = [
+const hcm = (name: string, route: object) => ({
+  name,
+  address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+  filter_chains: [
     {
-      name: 'logged_http',
-      address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-      filter_chains: [
+      filters: [
         {
-          filters: [
-            {
-              name: 'envoy.filters.network.http_connection_manager',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-                stat_prefix: 'logged_http',
-                access_log: [grpcLog('http')],
-                route_config: {
-                  virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'ok' } } }] }],
-                },
-                http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-              },
-            },
-          ],
+          name: 'envoy.filters.network.http_connection_manager',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+            stat_prefix: name,
+            access_log: [grpcLog('http'), grpcLog('tcp')],
+            route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, ...route }] }] },
+            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+          },
         },
       ],
     },
+  ],
+});
+
+export function alsBootstrap(opts: { workload: string; xdsPort: number; alsPort: number; tcpUpstreamPort: number; tcpCluster: string; httpUpstreamPort: number; httpCluster: string }) {
+  const b = envoyBootstrap({ workload: opts.workload, cluster: 'als-test', xds: { host: '127.0.0.1', port: opts.xdsPort }, adminPort: 0, egressPort: 0, ingressPort: 0 }) as any;
+  b.static_resources.clusters.push(
+    staticCluster('meshscope_als', opts.alsPort, true),
+    staticCluster(opts.tcpCluster, opts.tcpUpstreamPort),
+    staticCluster(opts.httpCluster, opts.httpUpstreamPort),
+  );
+  b.static_resources.listeners = [
+    hcm('logged_http', { direct_response: { status: 200, body: { inline_string: 'ok' } } }),
+    hcm('logged_http_upstream', { route: { cluster: opts.httpCluster } }),
     {
       name: 'logged_tcp',
       address: { socket_address: { address: '127.0.0.1', port_value: 0 } },

@@ -18,6 +18,15 @@ app.kubernetes.io/name: {{ .component }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 
+{{- /* The analyzer's --instance: analyzer.instance, else the release name; a DNS label (it is a label value and part of a field manager name). */ -}}
+{{- define "meshscope.instance" -}}
+{{- $i := .Values.analyzer.instance | default .Release.Name -}}
+{{- if not (regexMatch "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" $i) -}}
+{{- fail (printf "meshscope instance %q (analyzer.instance, default the release name) is not a DNS label: set analyzer.instance to at most 63 lowercase letters, digits and '-'" $i) -}}
+{{- end -}}
+{{- $i -}}
+{{- end -}}
+
 {{- define "meshscope.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{- end -}}
 
 {{- define "meshscope.gatewayService" -}}{{ include "meshscope.gateway" . }}.{{ .Release.Namespace }}:{{ .Values.gateway.port }}{{- end -}}
