@@ -118,6 +118,7 @@ function inProcessRecords(inv: Inventory, n: number, t0: number): AccessLogRecor
 /** One live run: a fresh store, Analyzer.start() timers, every batch through analyzer.sink in its own turn. */
 async function inProcessRun(run: number, inv: Inventory, records: readonly AccessLogRecord[], dir: string): Promise<number> {
   const a = Analyzer.open({ inventory: inv, db: join(dir, `in-process-${run}.db`) });
+  await a.flush(); // the store's writer thread is up before the clock starts, as in a running analyzer
   let flushes = 0;
   const flush = a.flush.bind(a);
   a.flush = () => {
@@ -174,6 +175,7 @@ try {
   const bytes = lines.reduce((n, l) => n + l.length, 0);
   process.stdout.write(`\nNDJSON lines, half native, half Envoy (bookinfo mesh; average line ${Math.round(bytes / N)} bytes; batches of 5,000; one flush at the end)\n`);
   const b = Analyzer.open({ inventory: inv, db: join(dir, 'lines.db'), clock: new VirtualClock() });
+  await b.flush();
   const endToEnd = await timeAsync('lines → parse → graph + SQLite flush', N, async () => {
     for (let i = 0; i < N; i += 5000) b.ingest(lines.slice(i, i + 5000).map((value) => ({ value, ref: 'bench' })));
     await b.flush();
@@ -208,6 +210,7 @@ try {
   });
   const objects = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const c = Analyzer.open({ inventory: inv, db: join(dir, 'objects.db'), clock: new VirtualClock() });
+  await c.flush();
   await timeAsync('decoded objects (half Envoy) → graph + SQLite flush', N, async () => {
     for (let i = 0; i < N; i += 5000) c.ingest(objects.slice(i, i + 5000).map((value) => ({ value, ref: 'bench' })));
     await c.flush();
