@@ -124,6 +124,8 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     // Graph, pins and rules are restored and every scope computed here, before any proxy can connect.
     const analyzer = Analyzer.open({ inventory: inventory.current, db: join(opts.data, DB_FILE), dependencyTtlMs: opts.dependencyTtlMs, log });
     cleanup.push(() => analyzer.close());
+    // The store's writer thread is up (a few hundred ms of its own start-up) before any traffic, not amid it.
+    await analyzer.flush();
     const onInventory = (next: Inventory) => analyzer.setInventory(next);
     inventory.on('change', onInventory);
     cleanup.push(() => inventory.off('change', onInventory));

@@ -38,6 +38,12 @@ function time(label: string, n: number, fn: () => void): number {
   return report(label, n, Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+async function timeAsync(label: string, n: number, fn: () => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return report(label, n, Number(process.hrtime.bigint() - start) / 1e9);
+}
+
 /** 4 namespaces × 10 services × 3 pods, named as in Online Boutique: enough callers and callees that edges, caches and flushes are not trivial. */
 function benchMesh(): Inventory {
   const names = ['frontend', 'productcatalogservice', 'currencyservice', 'cartservice', 'recommendationservice', 'shippingservice', 'checkoutservice', 'adservice', 'paymentservice', 'emailservice'];
@@ -112,11 +118,12 @@ function inProcessRecords(inv: Inventory, n: number, t0: number): AccessLogRecor
 /** One live run: a fresh store, Analyzer.start() timers, every batch through analyzer.sink in its own turn. */
 async function inProcessRun(run: number, inv: Inventory, records: readonly AccessLogRecord[], dir: string): Promise<number> {
   const a = Analyzer.open({ inventory: inv, db: join(dir, `in-process-${run}.db`) });
+  await a.flush(); // the store's writer thread is up before the clock starts, as in a running analyzer
   let flushes = 0;
   const flush = a.flush.bind(a);
   a.flush = () => {
     flushes++;
-    flush();
+    return flush();
   };
   a.start();
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -125,10 +132,10 @@ async function inProcessRun(run: number, inv: Inventory, records: readonly Acces
     await a.sink.send(records.slice(i, i + SINK_BATCH));
     await turn();
   }
-  a.flush();
+  await a.flush();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const s = a.stats();
-  a.close();
+  await a.close();
   if (s.records !== records.length || s.rejected !== 0) throw new Error(`in-process run ${run}: ${JSON.stringify(s)}`);
   const note = `; ${flushes} flushes; accepted ${fmt(s.accepted)}, unresolved ${fmt(s.unresolved)}, duplicates ${fmt(s.duplicates)}`;
   return report(`  run ${run}`, records.length, seconds, note);
@@ -168,11 +175,12 @@ try {
   const bytes = lines.reduce((n, l) => n + l.length, 0);
   process.stdout.write(`\nNDJSON lines, half native, half Envoy (bookinfo mesh; average line ${Math.round(bytes / N)} bytes; batches of 5,000; one flush at the end)\n`);
   const b = Analyzer.open({ inventory: inv, db: join(dir, 'lines.db'), clock: new VirtualClock() });
-  const endToEnd = time('lines → parse → graph + SQLite flush', N, () => {
+  await b.flush();
+  const endToEnd = await timeAsync('lines → parse → graph + SQLite flush', N, async () => {
     for (let i = 0; i < N; i += 5000) b.ingest(lines.slice(i, i + 5000).map((value) => ({ value, ref: 'bench' })));
-    b.flush();
+    await b.flush();
   });
-  b.close();
+  await b.close();
 
   process.stdout.write('\nstages apart (same lines)\n');
   time('JSON.parse only', N, () => {
@@ -202,11 +210,12 @@ try {
   });
   const objects = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const c = Analyzer.open({ inventory: inv, db: join(dir, 'objects.db'), clock: new VirtualClock() });
-  time('decoded objects (half Envoy) → graph + SQLite flush', N, () => {
+  await c.flush();
+  await timeAsync('decoded objects (half Envoy) → graph + SQLite flush', N, async () => {
     for (let i = 0; i < N; i += 5000) c.ingest(objects.slice(i, i + 5000).map((value) => ({ value, ref: 'bench' })));
-    c.flush();
+    await c.flush();
   });
-  c.close();
+  await c.close();
 
   const fixture = join(dir, 'fixture');
   mkdirSync(fixture);

@@ -1,6 +1,6 @@
 // The analyzer core: ingest (every shape, every transport) → resolve → graph
 // + SQLite → scopes → ScopeTarget. One instance per process; transports call
-// ingest()/flush(), the xDS server hears scope changes through attach().
+// ingest() and await flush(), the xDS server hears scope changes through attach().
 import { EventEmitter } from 'node:events';
 import type { AccessLogRecord, AccessLogSink, Inventory, ScopeTarget, ServiceId } from '../../contracts/index.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -15,8 +15,10 @@ import { Policy, validateRule, type Pin, type ScopeRule } from './policy.ts';
 import { Resolver } from './resolve.ts';
 import { restore } from './restore.ts';
 import { Scopes } from './scopes.ts';
+import { flushBatch } from './store/batch.ts';
 import { FlushHealth } from './store/flush-health.ts';
 import { Store } from './store/store.ts';
+import { StoreWorker } from './store/store-worker.ts';
 import type { IngestResult, RawInput, RejectionLog } from './types.ts';
 import { edgeView, edgeViews, rejectedViews, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
 
@@ -64,18 +66,25 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   readonly storeHealth: FlushHealth;
   readonly clock: Clock;
 
-  /** Opens the store, restores graph, pins and rules, and computes every scope before returning. */
+  /**
+   * Opens the store, restores graph, pins and rules, and computes every scope before returning.
+   * Loading reads the file here, once; from then on the store's worker thread does every write.
+   */
   static open(opts: AnalyzerOptions): Analyzer {
-    const store = Store.open(opts.db ?? ':memory:');
+    const file = opts.db ?? ':memory:';
+    const store = Store.open(file);
     try {
-      return new Analyzer(opts, store);
-    } catch (err) {
+      return new Analyzer(opts, store, new StoreWorker(file));
+    } finally {
       store.close();
-      throw err;
     }
   }
 
-  private constructor(opts: AnalyzerOptions, private readonly store: Store) {
+  /** Writes in flight, oldest first: a flush is durable only once every earlier one is. */
+  private readonly writes = new Set<Promise<void>>();
+  private closing?: Promise<void>;
+
+  private constructor(opts: AnalyzerOptions, loaded: Store, private readonly store: StoreWorker) {
     super();
     this.inv = opts.inventory;
     this.clock = opts.clock ?? systemClock;
@@ -84,7 +93,7 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     const grace = opts.graceMs ?? Expiry.defaultGrace(ttl);
     this.expiry = new Expiry(ttl, grace, this.clock.now() + grace);
     this.graphState.syncInventory(this.inv);
-    restore(store, this.inv, this.graphState, this.policy, this.outcomes);
+    restore(loaded, this.inv, this.graphState, this.policy, this.outcomes);
     for (const e of this.graphState.all()) if (e.active) this.expiry.noteActive(e);
     this.scopesState = new Scopes(this.inv, this.graphState, this.policy, (s, deps) => this.emit('scope', s, deps));
     this.scopesState.refreshAll();
@@ -139,21 +148,34 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     },
   };
 
-  /** Makes everything ingested so far durable (one SQLite transaction). Transports acknowledge after it. */
-  flush(): void {
+  /**
+   * Makes everything ingested so far durable (one SQLite transaction in the store's worker thread);
+   * resolves once it is. Transports acknowledge after it. Here only the changed rows are gathered.
+   */
+  flush(): Promise<void> {
     const o = this.outcomes.takeDirty();
     const edges = this.graphState.takeDirty();
-    try {
-      this.store.save({ edges, ...o, counters: { records: this.outcomes.records, accepted: this.outcomes.accepted, duplicates: this.outcomes.duplicates } });
-    } catch (err) {
-      // Nothing is lost in memory: the next flush writes it again (transports have not acknowledged it).
-      for (const e of edges) this.graphState.markDirty(e);
-      this.outcomes.putBack(o);
-      this.storeHealth.failed(err as Error, Date.now());
-      throw err;
-    }
-    this.storeHealth.succeeded(Date.now());
-    this.lastFlushAt = this.clock.now();
+    const batch = flushBatch(edges, o, { records: this.outcomes.records, accepted: this.outcomes.accepted, duplicates: this.outcomes.duplicates });
+    const earlier = [...this.writes];
+    const own = this.store.save(batch).then(
+      () => {
+        this.storeHealth.succeeded(Date.now());
+        this.lastFlushAt = this.clock.now();
+      },
+      (err: Error) => {
+        // Nothing is lost in memory: the next flush writes it again (transports have not acknowledged it).
+        for (const e of edges) this.graphState.markDirty(e);
+        this.outcomes.putBack(o);
+        this.storeHealth.failed(err, Date.now());
+        throw err;
+      },
+    );
+    this.writes.add(own);
+    const done = () => this.writes.delete(own);
+    own.then(done, done);
+    // An earlier flush still in flight may hold this caller's records (it took them first): if it
+    // fails, they are pending again, not durable, so this flush fails too and its caller does not acknowledge.
+    return Promise.all([...earlier, own]).then(() => undefined);
   }
 
   /** Pushes every current scope to `target` now, then each change as it happens; several targets may attach. Returns detach. */
@@ -223,21 +245,22 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     return [...this.policy.pins.values()];
   }
 
-  /** Keeps `dest` in `source`'s scope whatever the traffic says. Both must be inventory services. */
-  pin(source: ServiceId, dest: ServiceId, note?: string): readonly ServiceId[] {
+  /** Keeps `dest` in `source`'s scope whatever the traffic says. Both must be inventory services. Resolves once stored, with the new scope. */
+  async pin(source: ServiceId, dest: ServiceId, note?: string): Promise<readonly ServiceId[]> {
     for (const [field, id] of [['source', source], ['dest', dest]] as const) {
       if (!this.inv.service(id)) throw new Error(`pin.${field}: ${id} is not a service of the mesh inventory; use NAME.NAMESPACE of a listed service`);
     }
     const pin: Pin = { source, dest, note, createdAt: this.clock.now() };
-    this.store.putPin(pin);
+    await this.store.putPin(pin);
     this.policy.addPin(pin);
     this.scopesState.refresh([source]);
     return this.scope(source);
   }
 
-  unpin(source: ServiceId, dest: ServiceId): boolean {
+  async unpin(source: ServiceId, dest: ServiceId): Promise<boolean> {
+    if (!this.policy.pins.has(`${source} ${dest}`)) return false;
+    await this.store.deletePin(source, dest);
     if (!this.policy.removePin(source, dest)) return false;
-    this.store.deletePin(source, dest);
     this.scopesState.refresh([source]);
     return true;
   }
@@ -247,20 +270,21 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   }
 
   /** Adds or replaces a rule (by id); scopes of the callers it covers change at once. */
-  addRule(rule: Omit<ScopeRule, 'createdAt'> & { createdAt?: number }): ScopeRule {
+  async addRule(rule: Omit<ScopeRule, 'createdAt'> & { createdAt?: number }): Promise<ScopeRule> {
     validateRule(rule);
     const stored: ScopeRule = { ...rule, createdAt: rule.createdAt ?? this.clock.now() };
+    await this.store.putRule(stored);
     const previous = this.policy.rules.get(rule.id);
-    this.store.putRule(stored);
     this.policy.rules.set(stored.id, stored);
     this.refreshCallers(stored, previous);
     return stored;
   }
 
-  removeRule(id: string): boolean {
+  async removeRule(id: string): Promise<boolean> {
+    if (!this.policy.rules.has(id)) return false;
+    await this.store.deleteRule(id);
     const previous = this.policy.rules.get(id);
     if (!previous) return false;
-    this.store.deleteRule(id);
     this.policy.rules.delete(id);
     this.refreshCallers(previous);
     return true;
@@ -280,13 +304,16 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
    */
   start(opts: { flushMs?: number; expiryCheckMs?: number } = {}): this {
     const flushMs = opts.flushMs ?? 1000;
+    this.store.start();
+    // The next tick is timed from the end of this flush: never two timer flushes at once.
     const tick = () => {
-      try {
-        this.flush();
-      } catch {
-        // Counted and logged by storeHealth; what failed stays pending for the next tick.
-      }
-      this.flushTimer = setTimeout(tick, this.storeHealth.nextDelay(flushMs)).unref();
+      this.flushTimer = undefined;
+      // A failure is counted and logged by storeHealth; what failed stays pending for the next tick.
+      void this.flush()
+        .catch(() => {})
+        .then(() => {
+          if (!this.closing) this.flushTimer = setTimeout(tick, this.storeHealth.nextDelay(flushMs)).unref();
+        });
     };
     this.flushTimer = setTimeout(tick, flushMs).unref();
     this.timers.push(setInterval(() => this.checkExpiry(), opts.expiryCheckMs ?? 30_000).unref());
@@ -301,25 +328,21 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   private readonly flushSoon = (): void => {
     this.flushPending ??= setImmediate(() => {
       this.flushPending = undefined;
-      try {
-        this.flush();
-      } catch {
-        // Counted by storeHealth; the timer retries what stays pending.
-      }
+      // A failure is counted by storeHealth; the timer retries what stays pending.
+      this.flush().catch(() => {});
     });
   };
 
-  /** Flushes and closes the store. */
-  close(): void {
+  /** Flushes (rejecting if that fails), then closes the store and its worker thread. */
+  close(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.off('scope', this.flushSoon);
     clearImmediate(this.flushPending);
     this.flushPending = undefined;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (!this.store.db.open) return;
-    this.flush();
-    this.store.close();
+    this.closing ??= this.flush().finally(() => this.store.close());
+    return this.closing;
   }
 
   private refreshCallers(...rules: Array<ScopeRule | undefined>): void {

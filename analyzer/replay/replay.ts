@@ -57,10 +57,10 @@ export async function replay(dir: string, opts: ReplayOptions = {}): Promise<Rep
       file,
       options: opts.feedOptions ?? {},
     });
-    analyzer.flush();
+    await analyzer.flush();
     return { report: report(fixture, analyzer), fixture, rejected: analyzer.rejected(), unresolved: analyzer.unresolved(), duplicates: analyzer.stats().duplicates };
   } finally {
-    analyzer.close();
+    await analyzer.close();
   }
 }
 

@@ -113,7 +113,7 @@ export async function startAlsServer(opts: AlsOptions): Promise<AlsServer> {
       // Envoy never ends its log stream, so waiting for calls to finish would only delay shutdown;
       // everything received so far is already queued for ingest.
       server.forceShutdown();
-      ingest.close();
+      await ingest.close();
     },
   };
 }

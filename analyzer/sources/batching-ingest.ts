@@ -36,13 +36,13 @@ export class BatchingIngest {
       this.opts.onError?.(err as Error);
       return;
     }
-    this.flushTimer ??= setTimeout(() => this.flushNow(), this.opts.flushMs ?? 200);
+    this.flushTimer ??= setTimeout(() => void this.flushNow(), this.opts.flushMs ?? 200);
   }
 
-  private flushNow(): void {
+  private async flushNow(): Promise<void> {
     this.flushTimer = undefined;
     try {
-      this.target.flush();
+      await this.target.flush();
     } catch (err) {
       // What failed to be written stays pending in the target, whose flush timer retries it
       // with back-off (analyzer/core/store/flush-health.ts): one policy, not one per transport.
@@ -50,11 +50,11 @@ export class BatchingIngest {
     }
   }
 
-  /** Ingests and flushes everything queued; later pushes throw. */
-  close(): void {
+  /** Ingests and flushes everything queued; later pushes throw. Resolves once it is durable. */
+  async close(): Promise<void> {
     this.drain();
     this.closed = true;
     clearTimeout(this.flushTimer);
-    this.flushNow();
+    await this.flushNow();
   }
 }

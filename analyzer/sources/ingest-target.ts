@@ -9,8 +9,8 @@ export type { IngestResult, RawInput, RejectionLog };
 export interface IngestTarget {
   /** With `rejections`, the first few rejected inputs are told there too (for a reply to the sender). */
   ingest(batch: readonly RawInput[], rejections?: RejectionLog): IngestResult;
-  /** Makes the effects of every ingested record durable; transports acknowledge only after it. */
-  flush(): void;
+  /** Makes the effects of every ingested record durable; resolves once they are. Transports acknowledge only after it. */
+  flush(): Promise<void>;
 }
 
 export function emptyResult(): IngestResult {

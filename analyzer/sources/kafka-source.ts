@@ -1,13 +1,15 @@
 // Consumes access-log records from Kafka with at-least-once delivery: a
 // batch's offsets are committed only after the core has made its effects
 // durable, so a crash replays (never loses) records; the core dedupes
-// redelivered records by request id. Message keys are only the producers'
+// redelivered records by request id. The flush (a write in the store's worker
+// thread) and its commit run while the next batch is fetched and ingested;
+// one at a time, so a slow store holds the consumer back instead of piling up. Message keys are only the producers'
 // partitioning (the gateway keys by caller, so one caller's records keep their
 // order): the record's own fields say who called.
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../../contracts/index.ts';
 import type { IngestTarget, RawInput } from './ingest-target.ts';
-import { ingestSlices } from './slices.ts';
+import { SLICE, ingestSlices, pace } from './slices.ts';
 
 export const DEFAULT_GROUP = 'meshscope-analyzer';
 /** Optional message header naming the record's origin (replay sets `traffic.jsonl:LINE`). */
@@ -20,6 +22,8 @@ export interface KafkaSourceOptions {
   group?: string;
   clientId?: string;
   log?: (msg: string) => void;
+  /** Largest fetch (default FETCH.maxBytes); kafkajs decodes a whole fetch in one turn. For benches. */
+  fetchMaxBytes?: number;
 }
 
 /** Counted once a batch is ingested, flushed and committed. */
@@ -36,14 +40,17 @@ export interface KafkaSource {
   stats(): KafkaSourceStats;
   /** Resolves once `messages` messages in all have been ingested, flushed and committed; rejects with `signal`'s reason. */
   consumed(messages: number, signal?: AbortSignal): Promise<void>;
-  /** Finishes the batch in hand (ingest, flush, commit), leaves the group and disconnects. */
+  /** Finishes the batch in hand (ingest, flush, commit) and the commit in flight, leaves the group and disconnects. */
   stop(): Promise<void>;
 }
 
-// kafkajs decodes a whole fetch response in one synchronous turn (~2 s for 64 MiB of
-// small records, a stalled /healthz and gateway): fetches stay at 2 MiB, tens of
-// milliseconds of decoding; the batch itself is then ingested in slices (slices.ts).
-const FETCH = { maxBytes: 2 << 20, maxBytesPerPartition: 1 << 20, minBytes: 1, maxWaitTimeInMs: 100 };
+// kafkajs decodes a whole fetch response in one synchronous turn: ~0.45 µs a small
+// record (bench/analyzer-drain.ts), and the GC of what it allocates on top. 2 MiB
+// fetches held the loop 10-40 ms at a time and a drain pushed the gateway's p99 to
+// 3-7× idle; 256 KiB is ~3,000 records, a couple of milliseconds. (The broker still
+// returns a producer's record batch whole when it is larger.) The batch is then
+// ingested in slices (slices.ts).
+const FETCH = { maxBytes: 512 << 10, maxBytesPerPartition: 256 << 10, minBytes: 1, maxWaitTimeInMs: 100 };
 // A crashed analyzer's member blocks the group until its session expires: a
 // short session lets a restarted one resume in seconds. One fetch (≤ 2 MiB,
 // tens of milliseconds of work) always fits well inside it.
@@ -60,7 +67,8 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
     logCreator: () => (e: LogEntry) => log(`kafka: ${e.log.message}${e.log.error ? ` (${e.log.error})` : ''}`),
     retry: { initialRetryTime: 200, retries: 8 },
   });
-  const consumer = kafka.consumer({ groupId: group, ...FETCH, ...SESSION, retry: { restartOnFailure: async () => true } });
+  const fetch = opts.fetchMaxBytes ? { ...FETCH, maxBytes: opts.fetchMaxBytes, maxBytesPerPartition: opts.fetchMaxBytes } : FETCH;
+  const consumer = kafka.consumer({ groupId: group, ...fetch, ...SESSION, retry: { restartOnFailure: async () => true } });
   const stats: KafkaSourceStats = { messages: 0, batches: 0 };
   const waiters = new Set<{ messages: number; resolve: () => void }>();
   const onBatch = () => {
@@ -97,43 +105,91 @@ export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaS
     await consumer.disconnect().catch(() => {});
     throw new Error(`kafka: cannot consume ${topic} from ${opts.brokers.join(',')}: ${(err as Error).message}; check --kafka HOST:PORT, that the broker is up and that the topic exists (--topic)`);
   }
+  const commits = new DurableCommits(opts.target, stats, onBatch, log);
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
-    eachBatch: async (payload) => {
-      if (await consumeBatch(payload, opts.target, stats)) onBatch();
-    },
+    eachBatch: (payload) => consumeBatch(payload, opts.target, commits),
   });
   log(`kafka: consuming ${topic} as group ${group} from ${opts.brokers.join(',')}`);
-  return { topic, group, joined, stats: () => ({ ...stats }), consumed, stop: () => stopConsumer(consumer) };
+  return { topic, group, joined, stats: () => ({ ...stats }), consumed, stop: () => stopConsumer(consumer, commits) };
 }
 
-/** Whether the batch was consumed (ingested, flushed, committed). */
-async function consumeBatch(p: EachBatchPayload, target: IngestTarget, stats: KafkaSourceStats): Promise<boolean> {
+async function consumeBatch(p: EachBatchPayload, target: IngestTarget, commits: DurableCommits): Promise<void> {
   const { batch } = p;
-  if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return false;
+  if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
   const prefix = `kafka:${batch.topic}/${batch.partition}@`;
-  const inputs: RawInput[] = new Array(batch.messages.length);
-  for (let i = 0; i < batch.messages.length; i++) {
-    const m = batch.messages[i];
+  const input = (m: KafkaMessage): RawInput => {
     const origin = m.headers?.[REF_HEADER];
     const ref = origin === undefined ? prefix + m.offset : String(origin);
-    inputs[i] = m.value ? { value: m.value.toString('utf8'), ref } : { value: '', ref, rejectReason: 'no-value' };
-  }
-  // A batch can be 64 MiB: in slices, so the rest of the process keeps being served meanwhile.
-  await ingestSlices(target, inputs);
-  // Durable first, commit second: a crash between the two only redelivers this batch.
-  target.flush();
+    return m.value ? { value: m.value.toString('utf8'), ref } : { value: '', ref, rejectReason: 'no-value' };
+  };
+  // kafkajs has just decoded the fetch in one turn: that counts towards the next rest too.
+  await pace();
+  // Converted and ingested a slice at a time, so the rest of the process keeps being served meanwhile.
+  for (let i = 0; i < batch.messages.length; i += SLICE) await ingestSlices(target, batch.messages.slice(i, i + SLICE).map(input));
   p.resolveOffset(batch.lastOffset());
-  await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
-  stats.messages += inputs.length;
-  stats.batches++;
+  await commits.after(p, batch.messages.length);
   await p.heartbeat();
-  return true;
 }
 
-async function stopConsumer(consumer: Consumer): Promise<void> {
+/**
+ * Durable first, commit second: a crash between the two only redelivers. The
+ * flush of one batch and its commit run while the next batch is fetched and
+ * ingested; the next one waits for them, so one is in flight at most. A flush
+ * that fails commits nothing: the next success (which implies every earlier
+ * write is durable, see Analyzer.flush) commits past it.
+ */
+class DurableCommits {
+  private inFlight: Promise<void> = Promise.resolve();
+  /** Messages and batches ingested and not yet committed. */
+  private pending = { messages: 0, batches: 0 };
+  stopping = false;
+
+  constructor(
+    private readonly target: IngestTarget,
+    private readonly stats: KafkaSourceStats,
+    private readonly onCommit: () => void,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Waits for the previous flush and commit, then starts this batch's (awaited too while stopping). */
+  async after(p: EachBatchPayload, messages: number): Promise<void> {
+    await this.inFlight;
+    this.pending.messages += messages;
+    this.pending.batches++;
+    const covered = { ...this.pending };
+    const offsets = p.uncommittedOffsets();
+    this.inFlight = this.target
+      .flush()
+      .then(
+        async () => {
+          await p.commitOffsetsIfNecessary(offsets);
+          this.pending.messages -= covered.messages;
+          this.pending.batches -= covered.batches;
+          this.stats.messages += covered.messages;
+          this.stats.batches += covered.batches;
+          this.onCommit();
+        },
+        // Counted by the store's failure policy (retried, /readyz 503); what is not committed is redelivered after a crash.
+        (err: Error) => this.log(`kafka: not committing ${covered.messages} records yet, the store failed to write them: ${err.message}`),
+      )
+      .catch((err: Error) => this.log(`kafka: commit failed (${err.message}); the records are redelivered after a restart or rebalance`));
+    if (this.stopping) await this.inFlight;
+  }
+
+  /** Resolves once the flush and commit in flight, if any, are done. */
+  settled(): Promise<void> {
+    return this.inFlight;
+  }
+}
+
+async function stopConsumer(consumer: Consumer, commits: DurableCommits): Promise<void> {
+  // A batch in hand finishes its own commit before the group is left; one already in flight is awaited here.
+  commits.stopping = true;
+  await commits.settled();
   await consumer.stop();
+  await commits.settled();
   await consumer.disconnect();
 }

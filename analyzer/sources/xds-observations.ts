@@ -8,7 +8,7 @@ export interface ObservationSource {
   onObservation(listener: (record: AccessLogRecord) => void): unknown;
 }
 
-export function feedObservations(xds: ObservationSource, target: IngestTarget, log: (msg: string) => void = () => {}): { close(): void } {
+export function feedObservations(xds: ObservationSource, target: IngestTarget, log: (msg: string) => void = () => {}): { close(): Promise<void> } {
   const ingest = new BatchingIngest(target, { onError: (e) => log(`xDS observations: ingest failed: ${e.message}`) });
   let open = true;
   xds.onObservation((record) => {
@@ -17,7 +17,7 @@ export function feedObservations(xds: ObservationSource, target: IngestTarget, l
   return {
     close: () => {
       open = false;
-      ingest.close();
+      return ingest.close();
     },
   };
 }

@@ -72,36 +72,36 @@ test('expiry also happens as record time passes the deadline (replay)', () => {
   analyzer.close();
 });
 
-test('pins and rules join the scope, are validated, and leave it when removed', () => {
+test('pins and rules join the scope, are validated, and leave it when removed', async () => {
   const target = new RecordingTarget();
   const { analyzer } = open({ target });
   target.calls = [];
-  assert.deepEqual(analyzer.pin('productpage.default', 'cart.shop'), ['cart.shop']);
+  assert.deepEqual(await analyzer.pin('productpage.default', 'cart.shop'), ['cart.shop']);
   assert.deepEqual(target.calls, [['productpage.default', ['cart.shop']]]);
-  assert.throws(() => analyzer.pin('productpage.default', 'nope.default'), /pin\.dest: nope\.default is not a service/);
+  await assert.rejects(analyzer.pin('productpage.default', 'nope.default'), /pin\.dest: nope\.default is not a service/);
 
   // A namespace rule for every caller of namespace shop (not the caller itself).
-  analyzer.addRule({ id: 'shop-sees-shop', source: '*.shop', namespace: 'shop' });
+  await analyzer.addRule({ id: 'shop-sees-shop', source: '*.shop', namespace: 'shop' });
   assert.deepEqual(analyzer.scope('cart.shop'), ['ratings.shop']);
   assert.deepEqual(analyzer.scope('ratings.shop'), ['cart.shop']);
   assert.deepEqual(analyzer.scope('reviews.default'), []);
   // A label selector for one caller.
-  analyzer.addRule({ id: 'stars', source: 'loadgen.default', selector: { team: 'stars' } });
+  await analyzer.addRule({ id: 'stars', source: 'loadgen.default', selector: { team: 'stars' } });
   assert.deepEqual(analyzer.scope('loadgen.default'), ['ratings.default', 'ratings.shop']);
   // Observed edges merge with rules and pins.
   analyzer.ingest(inputs(call(PAGE, 'reviews')));
   assert.deepEqual(analyzer.scope('productpage.default'), ['cart.shop', 'reviews.default']);
 
-  assert.throws(() => analyzer.addRule({ id: 'x', source: 'loadgen.default', namespace: 'shop', selector: { a: 'b' } }), /exactly one of namespace .* or selector/);
-  assert.throws(() => analyzer.addRule({ id: 'x', source: 'not a service' }), /rule\.source/);
-  assert.throws(() => analyzer.addRule({ id: 'x', source: '*', selector: {} }), /rule\.selector/);
+  await assert.rejects(analyzer.addRule({ id: 'x', source: 'loadgen.default', namespace: 'shop', selector: { a: 'b' } }), /exactly one of namespace .* or selector/);
+  await assert.rejects(analyzer.addRule({ id: 'x', source: 'not a service' }), /rule\.source/);
+  await assert.rejects(analyzer.addRule({ id: 'x', source: '*', selector: {} }), /rule\.selector/);
 
   target.calls = [];
-  assert.equal(analyzer.removeRule('stars'), true);
-  assert.equal(analyzer.unpin('productpage.default', 'cart.shop'), true);
+  assert.equal(await analyzer.removeRule('stars'), true);
+  assert.equal(await analyzer.unpin('productpage.default', 'cart.shop'), true);
   assert.deepEqual(target.calls, [['loadgen.default', []], ['productpage.default', ['reviews.default']]]);
-  assert.equal(analyzer.removeRule('stars'), false);
-  analyzer.close();
+  assert.equal(await analyzer.removeRule('stars'), false);
+  await analyzer.close();
 });
 
 test('a new inventory re-resolves and drops services it no longer lists from every scope', () => {

@@ -12,18 +12,18 @@ import { CART, DAY, PAGE, T0, call, inputs, open } from './mesh.ts';
 const dir = mkdtempSync(join(tmpdir(), 'meshscope-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a restart restores graph, scopes, pins, rules and outcomes: scopes never shrink', () => {
+test('a restart restores graph, scopes, pins, rules and outcomes: scopes never shrink', async () => {
   const db = join(dir, 'nested', 'analyzer.db');
   const first = open({ db });
   first.analyzer.ingest(inputs(call(PAGE, 'reviews', T0, { durationMs: 40, code: 503 }), call(CART, 'ratings'), 'junk', call(PAGE, 'api.stripe.com')));
-  first.analyzer.pin('ratings.default', 'cart.shop', 'nightly export');
-  first.analyzer.addRule({ id: 'shop-all', source: 'loadgen.default', namespace: 'shop' });
-  first.analyzer.flush();
+  await first.analyzer.pin('ratings.default', 'cart.shop', 'nightly export');
+  await first.analyzer.addRule({ id: 'shop-all', source: 'loadgen.default', namespace: 'shop' });
+  await first.analyzer.flush();
   const before = first.analyzer.scopes();
   const edgesBefore = first.analyzer.edges({ includeExpired: true });
   // Ingested after the last flush, then closed: close() flushes too.
   first.analyzer.ingest(inputs(call(PAGE, 'ratings', T0 + 1)));
-  first.analyzer.close();
+  await first.analyzer.close();
 
   const second = open({ db, clock: new VirtualClock(T0 + 1) });
   const after = second.analyzer.scopes();
@@ -42,14 +42,14 @@ test('a restart restores graph, scopes, pins, rules and outcomes: scopes never s
   // The restored edge keeps counting from where it was.
   second.analyzer.ingest(inputs(call(PAGE, 'reviews', T0 + 2)));
   assert.equal(second.analyzer.edges().find((e) => e.kind === 'service' && e.dest === 'reviews.default')?.count, 2);
-  second.analyzer.close();
+  await second.analyzer.close();
 });
 
-test('the store is WAL, versioned, and flush makes ingested records durable for another reader', () => {
+test('the store is WAL, versioned, and flush makes ingested records durable for another reader', async () => {
   const db = join(dir, 'wal.db');
   const { analyzer } = open({ db });
   analyzer.ingest(inputs(call(PAGE, 'reviews')));
-  analyzer.flush();
+  await analyzer.flush();
   const reader = new Database(db, { readonly: true });
   assert.equal(reader.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(schemaVersion(reader), MIGRATIONS.length);
@@ -58,21 +58,21 @@ test('the store is WAL, versioned, and flush makes ingested records durable for 
     { kind: 'workload', source: PAGE, dest: 'reviews.default', count: 1 },
   ]);
   reader.close();
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('a flush that fails loses nothing: the next flush writes what it was to write', () => {
+test('a flush that fails loses nothing: the next flush writes what it was to write', async () => {
   const db = join(dir, 'failing.db');
   const { analyzer } = open({ db });
   analyzer.ingest(inputs(call(PAGE, 'reviews'), 'junk', call(PAGE, 'api.stripe.com')));
   // Another process breaks the schema under the analyzer for a moment.
   const other = new Database(db);
   other.exec('ALTER TABLE counters RENAME TO counters_away');
-  assert.throws(() => analyzer.flush(), /counters/);
+  await assert.rejects(analyzer.flush(), /counters/);
   other.exec('ALTER TABLE counters_away RENAME TO counters');
   other.close();
-  analyzer.flush();
-  analyzer.close();
+  await analyzer.flush();
+  await analyzer.close();
   const reader = new Database(db, { readonly: true });
   assert.deepEqual(reader.prepare('SELECT kind, dest, count FROM edges ORDER BY kind').all(), [
     { kind: 'service', dest: 'reviews.default', count: 1 },
@@ -84,7 +84,7 @@ test('a flush that fails loses nothing: the next flush writes what it was to wri
   reader.close();
 });
 
-test('an older schema is migrated in order and its data kept', () => {
+test('an older schema is migrated in order and its data kept', async () => {
   const db = join(dir, 'v1.db');
   const old = new Database(db);
   assert.equal(migrate(old, MIGRATIONS.slice(0, 1), db), 0);
@@ -100,7 +100,7 @@ test('an older schema is migrated in order and its data kept', () => {
   assert.deepEqual(analyzer.scope('cart.shop'), ['ratings.default']);
   const [edge] = analyzer.edges({ kind: 'service' });
   assert.deepEqual([edge.count, edge.errors, edge.protocols, edge.p50Ms, edge.active], [42, 1, [], undefined, true]);
-  analyzer.close();
+  await analyzer.close();
   const check = new Database(db, { readonly: true });
   assert.equal(schemaVersion(check), MIGRATIONS.length);
   check.close();
@@ -116,11 +116,11 @@ test('a store written by a newer meshscope is refused with a clear message', () 
   assert.throws(() => open({ db }), new RegExp(`schema version ${found}, newer than this meshscope knows \\(${known}\\); upgrade meshscope or point --db`));
 });
 
-test('days without an analyzer running are not days without traffic: no expiry before start + grace', () => {
+test('days without an analyzer running are not days without traffic: no expiry before start + grace', async () => {
   const db = join(dir, 'downtime.db');
   const first = open({ db, dependencyTtlMs: 7 * DAY, graceMs: DAY });
   first.analyzer.ingest(inputs(call(PAGE, 'reviews', T0)));
-  first.analyzer.close();
+  await first.analyzer.close();
   // Restarted 30 days later: the edge is far past TTL + grace by its last sighting.
   const clock = new VirtualClock(T0 + 30 * DAY);
   const second = open({ db, clock, dependencyTtlMs: 7 * DAY, graceMs: DAY });
@@ -133,5 +133,5 @@ test('days without an analyzer running are not days without traffic: no expiry b
   assert.deepEqual(second.analyzer.checkExpiry(), ['productpage.default']);
   assert.deepEqual(second.analyzer.scope('productpage.default'), []);
   assert.deepEqual(second.analyzer.scope('cart.shop'), ['ratings.shop']);
-  second.analyzer.close();
+  await second.analyzer.close();
 });

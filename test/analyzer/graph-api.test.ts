@@ -58,10 +58,10 @@ describe('graph API for the page', () => {
     const reviews = v.edges.find((e) => e.key === 'productpage.default>reviews.default')!;
     assert.ok(reviews.direct > 0 && reviews.viaGateway === 0);
     assert.equal(reviews.expiresAt, reviews.lastSeen + 7 * 86_400_000 + 0.7 * 86_400_000, 'TTL + grace after the last sighting');
-    analyzer.pin('frontend.shop', 'ratings.default');
+    await analyzer.pin('frontend.shop', 'ratings.default');
     const pinned = (await past(v.version)).edges.find((e) => e.key === 'frontend.shop>ratings.default');
     assert.deepEqual({ pinned: pinned?.pinned, count: pinned?.count }, { pinned: true, count: 0 });
-    analyzer.unpin('frontend.shop', 'ratings.default');
+    await analyzer.unpin('frontend.shop', 'ratings.default');
   });
 
   it('keeps every position when edges and services arrive; a new service lands near its neighbours', async () => {

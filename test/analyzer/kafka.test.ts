@@ -124,7 +124,50 @@ describe('Kafka source (real broker)', () => {
       assert.deepEqual(edgeCounts(), { 'productpage.default>details.default': 1, 'productpage.default>reviews.default': 2 });
       assert.equal(analyzer.stats().duplicates, 5);
     } finally {
-      analyzer.close();
+      await analyzer.close();
+    }
+  });
+
+  it('commits a batch only once its flush is durable, and ingests the next batch meanwhile', async () => {
+    const topic = 'access-logs-durable-commit';
+    const group = 'durable-commit';
+    await broker.createTopic(topic, 1);
+    const analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    // The store's flushes, held until the test lets each one go (all of them once it ends).
+    const held: Array<() => void> = [];
+    let holding = true;
+    const target = {
+      ingest: analyzer.ingest.bind(analyzer),
+      flush: () => (holding ? new Promise<void>((resolve, reject) => held.push(() => analyzer.flush().then(resolve, reject))) : analyzer.flush()),
+    };
+    const admin = broker.client().admin();
+    await admin.connect();
+    const committed = async () => (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0].partitions[0].offset;
+    const source = await startKafkaSource({ brokers: broker.brokers, topic, group, target });
+    try {
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'reviews:9080')), keyed(native(PAGE, 'details:9080')), keyed(native(PAGE, 'ratings:9080'))] });
+      await waitUntil(() => held.length === 1, 'the first batch to ask for its flush', 30_000);
+      assert.equal(analyzer.stats().records, 3);
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'reviews:9080')), keyed(native(PAGE, 'details:9080'))] });
+      await waitUntil(() => analyzer.stats().records === 5, 'the second batch to be ingested while the first flush is pending', 30_000);
+      assert.equal(held.length, 1, 'one flush in flight: the second waits for the first');
+      assert.equal(await committed(), '-1', 'nothing committed before the flush is durable');
+      assert.equal(source.stats().messages, 0);
+
+      held[0]();
+      await source.consumed(3, AbortSignal.timeout(30_000));
+      assert.equal(await committed(), '3');
+      await waitUntil(() => held.length === 2, 'the second batch to ask for its flush', 30_000);
+      assert.equal(await committed(), '3', 'the second batch is not committed before its flush is durable');
+      held[1]();
+      await source.consumed(5, AbortSignal.timeout(30_000));
+      assert.equal(await committed(), '5');
+    } finally {
+      holding = false;
+      for (const release of held) release();
+      await source.stop();
+      await admin.disconnect();
+      await analyzer.close();
     }
   });
 });

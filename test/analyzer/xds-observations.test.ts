@@ -81,7 +81,7 @@ services:
     try {
       assert.deepEqual(reopened.scope('client.default'), ['greeter.default']);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 });

@@ -1,9 +1,12 @@
 // SQLite persistence of the analyzer's state (better-sqlite3, WAL). Writes are
-// batched by the caller: one transaction per flush, whatever its size.
+// batched by the caller: one transaction per flush, whatever its size. The
+// analyzer opens it on its own thread only to load at start; every write runs
+// in the store's worker thread (worker.ts), so an fsync never stalls the loop.
 import { makeDirs } from './make-dirs.ts';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Edge, EdgeKind } from '../edge.ts';
+import type { EdgeKind } from '../edge.ts';
+import { BUCKETS } from '../histogram.ts';
 import type { RejectedEntry, RejectedSample, UnresolvedEntry } from '../outcomes.ts';
 import type { Pin, ScopeRule } from '../policy.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -27,8 +30,14 @@ export interface EdgeRow {
   reporters: string;
 }
 
+/** An edge as a flush writes it: plain values that cross to the worker thread; its histogram travels in FlushBatch.latency. */
+export type EdgeWrite = Omit<EdgeRow, 'latency'>;
+
+/** One flush: plain, structured-cloneable rows. */
 export interface FlushBatch {
-  edges: readonly Edge[];
+  edges: readonly EdgeWrite[];
+  /** The edges' latency histograms, BUCKETS counts each in `edges` order: one buffer, transferred rather than copied. */
+  latency: Float64Array;
   rejected: readonly RejectedEntry[];
   samples: ReadonlyArray<{ reason: string; sample: RejectedSample }>;
   unresolved: readonly UnresolvedEntry[];
@@ -128,10 +137,11 @@ export class Store {
   save(b: FlushBatch): void {
     const s = this.stmts;
     this.db.transaction(() => {
-      for (const e of b.edges) {
-        const ms = (t: number) => (Number.isFinite(t) ? t : null);
-        s.edge.run(e.kind, e.source, e.dest, e.count, e.errors, e.firstSeen, e.lastSeen, e.protocols.join(','), e.latency.toBuffer(), e.active ? 1 : 0, ms(e.lastViaGateway), ms(e.lastDirect), e.reporters.join(','));
-      }
+      const bytes = BUCKETS * Float64Array.BYTES_PER_ELEMENT;
+      b.edges.forEach((e, i) => {
+        const latency = Buffer.from(b.latency.buffer, b.latency.byteOffset + i * bytes, bytes);
+        s.edge.run(e.kind, e.source, e.dest, e.count, e.errors, e.first_seen, e.last_seen, e.protocols, latency, e.active, e.via_gateway, e.direct, e.reporters);
+      });
       for (const r of b.rejected) s.rejected.run(r.reason, r.count, r.firstAt, r.lastAt);
       for (const { reason, sample } of b.samples) s.sample.run(reason, sample.ref, sample.detail, sample.raw, sample.at);
       for (const r of b.rejected) s.pruneSamples.run(r.reason, r.reason);

@@ -127,7 +127,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps> = async (app, deps) =>
         return badRequest(reply, `content-encoding ${encoding}: the body does not decode (${(err as Error).message}) after ${total.lines} lines, which were ingested`);
       } finally {
         // Even a body cut short leaves what it delivered counted and durable.
-        deps.ingest.flush();
+        await deps.ingest.flush();
       }
       const rejections = log.entries.map(({ ref, reason, detail }) => {
         const at = ref.slice(prefix.length);

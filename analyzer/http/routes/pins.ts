@@ -47,8 +47,8 @@ export const pinRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer,
       const unknown = services.filter((d) => !analyzer.inventory.service(d));
       if (unknown.length) return badRequest(reply, `services: ${unknown.join(', ')} not in the mesh inventory; pin NAME.NAMESPACE of listed services`);
       const wanted = new Set(services);
-      for (const p of analyzer.pins()) if (p.source === id && !wanted.has(p.dest)) analyzer.unpin(id, p.dest);
-      for (const d of services) analyzer.pin(id, d, note);
+      for (const p of analyzer.pins()) if (p.source === id && !wanted.has(p.dest)) await analyzer.unpin(id, p.dest);
+      for (const d of services) await analyzer.pin(id, d, note);
       return pinsOf(id);
     },
   );
@@ -59,7 +59,7 @@ export const pinRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer,
     async (req, reply) => {
       const id = serviceIdOf(req.params);
       if (!analyzer.inventory.service(id)) return notFound(reply, `service ${id} is not in the mesh inventory`);
-      for (const p of analyzer.pins()) if (p.source === id) analyzer.unpin(id, p.dest);
+      for (const p of analyzer.pins()) if (p.source === id) await analyzer.unpin(id, p.dest);
       return pinsOf(id);
     },
   );
@@ -73,7 +73,7 @@ export const pinRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer,
     async (req, reply) => {
       const id = serviceIdOf(req.params);
       const { dest } = req.params as { dest: string };
-      if (!analyzer.unpin(id, dest)) return notFound(reply, `${id} has no pin to ${dest}`);
+      if (!(await analyzer.unpin(id, dest))) return notFound(reply, `${id} has no pin to ${dest}`);
       return pinsOf(id);
     },
   );

@@ -58,8 +58,8 @@ export const ruleRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer
         return badRequest(reply, (err as Error).message);
       }
       const keep = new Set(next.map((r) => r.id));
-      for (const r of analyzer.rules()) if (r.source === id && !keep.has(r.id)) analyzer.removeRule(r.id);
-      for (const r of next) analyzer.addRule(r);
+      for (const r of analyzer.rules()) if (r.source === id && !keep.has(r.id)) await analyzer.removeRule(r.id);
+      for (const r of next) await analyzer.addRule(r);
       return rulesOf(id);
     },
   );
@@ -70,7 +70,7 @@ export const ruleRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer
     async (req, reply) => {
       const id = serviceIdOf(req.params);
       if (!analyzer.inventory.service(id)) return notFound(reply, `service ${id} is not in the mesh inventory`);
-      for (const r of analyzer.rules()) if (r.source === id) analyzer.removeRule(r.id);
+      for (const r of analyzer.rules()) if (r.source === id) await analyzer.removeRule(r.id);
       return rulesOf(id);
     },
   );
@@ -95,7 +95,7 @@ export const ruleRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer
       } catch (err) {
         return badRequest(reply, (err as Error).message);
       }
-      return ruleView(analyzer.addRule(rule));
+      return ruleView(await analyzer.addRule(rule));
     },
   );
 
@@ -104,7 +104,7 @@ export const ruleRoutes: FastifyPluginAsync<PolicyDeps> = async (app, { analyzer
     write('Remove a rule', { params: { type: 'object', properties: { id: str }, required: ['id'] }, response: { 204: { type: 'null' }, 401: errorSchema, 404: errorSchema } }),
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      if (!analyzer.removeRule(id)) return notFound(reply, `no rule ${id}; GET /api/v1/rules lists the rules by id`);
+      if (!(await analyzer.removeRule(id))) return notFound(reply, `no rule ${id}; GET /api/v1/rules lists the rules by id`);
       return reply.code(204).send();
     },
   );
