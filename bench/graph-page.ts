@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         await page.close();
       } finally {
         await app.close();
-        analyzer.close();
+        await analyzer.close();
       }
     }
   } finally {

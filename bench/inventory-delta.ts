@@ -99,7 +99,7 @@ const rows: Row[] = [];
     const next = a.inventory.apply({ services: [moved(a.inventory, g, g++)] });
     return time(() => a.setInventory(next));
   }))!;
-  a.close();
+  await a.close();
   rows.push({ step: 'analyzer.setInventory (whole version vs delta version)', before, after });
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE, T0, call, inputs, open } from './mesh.ts';
 
-test('a redelivered record with a request id counts once; other hops of the same request count', () => {
+test('a redelivered record with a request id counts once; other hops of the same request count', async () => {
   const { analyzer } = open();
   const line = JSON.stringify(call(PAGE, 'reviews', T0, { requestId: 'req-1' }));
   const first = analyzer.ingest(inputs(line, line));
@@ -18,18 +18,18 @@ test('a redelivered record with a request id counts once; other hops of the same
   const plain = JSON.stringify(call(PAGE, 'reviews', T0 + 9));
   assert.equal(analyzer.ingest(inputs(plain, plain)).accepted, 2);
   assert.equal(analyzer.stats().duplicates, 3);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('unresolved records are deduplicated too', () => {
+test('unresolved records are deduplicated too', async () => {
   const { analyzer } = open();
   const line = JSON.stringify(call(PAGE, 'www.googleapis.com', T0, { requestId: 'r' }));
   assert.deepEqual(analyzer.ingest(inputs(line, line)), { accepted: 0, rejected: 0, unresolved: 1, duplicates: 1 });
   assert.equal(analyzer.unresolved()[0].count, 1);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('the dedupe store is bounded by time: an id is kept at least the window, at most twice it', () => {
+test('the dedupe store is bounded by time: an id is kept at least the window, at most twice it', async () => {
   const { analyzer, clock } = open({ dedupeWindowMs: 60_000 });
   const line = JSON.stringify(call(PAGE, 'reviews', T0, { requestId: 'req-9' }));
   analyzer.ingest(inputs(line));
@@ -38,15 +38,15 @@ test('the dedupe store is bounded by time: an id is kept at least the window, at
   clock.advance(62_000);
   // Two windows later the id is forgotten: a very late redelivery counts again.
   assert.equal(analyzer.ingest(inputs(line)).accepted, 1);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('the dedupe store is bounded by size', () => {
+test('the dedupe store is bounded by size', async () => {
   const { analyzer } = open({ dedupeMaxEntries: 1000 });
   const recs = Array.from({ length: 5000 }, (_, i) => call(PAGE, 'reviews', T0, { requestId: `id-${i}` }));
   assert.equal(analyzer.ingest(inputs(...recs)).accepted, 5000);
   assert.ok(analyzer.stats().dedupeEntries <= 1000, `${analyzer.stats().dedupeEntries} entries`);
   // The latest ids are still remembered.
   assert.equal(analyzer.ingest(inputs(recs[4999])).duplicates, 1);
-  analyzer.close();
+  await analyzer.close();
 });

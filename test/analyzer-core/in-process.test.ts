@@ -24,10 +24,10 @@ test('in-process records: every spelling and caller form lands on one edge', asy
   );
   assert.equal(analyzer.stats().duplicates, 1);
   assert.deepEqual(analyzer.edges({ kind: 'service' })[0].protocols, ['grpc', 'http']);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('in-process records are checked like any other input: bad ones are rejected and counted', () => {
+test('in-process records are checked like any other input: bad ones are rejected and counted', async () => {
   const { analyzer } = open();
   const bad = [
     { time: at(), source: PAGE, authority: 'reviews', code: 'ok' },
@@ -47,10 +47,10 @@ test('in-process records are checked like any other input: bad ones are rejected
   assert.ok(analyzer.rejected().every((r) => r.samples.every((s) => s.ref === 'gateway:0')));
   assert.deepEqual(analyzer.scope('productpage.default'), ['ratings.default']);
   assert.equal(analyzer.stats().records, 10);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('a spelling resolved before an inventory change is resolved again after it', () => {
+test('a spelling resolved before an inventory change is resolved again after it', async () => {
   const { analyzer } = open();
   const rec = (t: number): AccessLogRecord => ({ time: at(t), source: PAGE, authority: 'payments.shop:8080' });
   assert.equal(analyzer.ingestRecords([rec(T0)]).unresolved, 1);
@@ -58,10 +58,10 @@ test('a spelling resolved before an inventory change is resolved again after it'
   analyzer.setInventory(new Inventory(parseMesh(next, 'next.yaml')));
   assert.equal(analyzer.ingestRecords([rec(T0 + 1)]).accepted, 1);
   assert.deepEqual(analyzer.scope('productpage.default'), ['payments.shop']);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('a pod named like a service keeps its workload edge apart from that service edge', () => {
+test('a pod named like a service keeps its workload edge apart from that service edge', async () => {
   // Pod `api` of service web has the id api.default, like service api.
   const mesh = `apiVersion: meshscope/v1
 kind: Mesh
@@ -86,10 +86,10 @@ services:
     ],
   );
   assert.equal(analyzer.graph.size, 4);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('one request id seen on a call and on its reverse call counts both', () => {
+test('one request id seen on a call and on its reverse call counts both', async () => {
   const { analyzer } = open();
   const r = analyzer.ingestRecords([
     { time: at(), source: PAGE, authority: 'reviews', requestId: 'same' },
@@ -97,5 +97,5 @@ test('one request id seen on a call and on its reverse call counts both', () => 
     { time: at(), source: PAGE, authority: 'reviews', requestId: 'same' },
   ]);
   assert.deepEqual(r, { accepted: 2, rejected: 0, unresolved: 0, duplicates: 1 });
-  analyzer.close();
+  await analyzer.close();
 });

@@ -24,7 +24,7 @@ const ENVOY = {
   downstream_remote_address: '10.244.0.5:43210', x_forwarded_for: null, user_agent: '-',
 };
 
-test('native shape: workload, service or address as source', () => {
+test('native shape: workload, service or address as source', async () => {
   const r = ok(JSON.stringify(call(PAGE, 'reviews:9080', T0, { code: 201, durationMs: 3, requestId: 'a' })));
   assert.equal(r.timeMs, T0);
   assert.equal(r.source, PAGE);
@@ -35,7 +35,7 @@ test('native shape: workload, service or address as source', () => {
   assert.equal(ok({ time: '2026-01-05T10:00:00Z', source: CART, authority: 'xds:///ratings:9080', reporter: 'xds', protocol: 'grpc' }).authority, 'ratings:9080');
 });
 
-test('Envoy/Istio JSON: numbers as strings, "-" and null as absent, header spellings', () => {
+test('Envoy/Istio JSON: numbers as strings, "-" and null as absent, header spellings', async () => {
   const r = ok(ENVOY);
   assert.deepEqual([r.code, r.durationMs, r.requestId, r.sourceAddress], [503, 17, 'rq-1', '10.244.0.5']);
   assert.deepEqual([r.clusterHost, r.clusterPort, r.upstreamHost], ['reviews.default.svc.cluster.local', 9080, '10.244.1.7']);
@@ -50,7 +50,7 @@ test('Envoy/Istio JSON: numbers as strings, "-" and null as absent, header spell
   assert.equal(ok({ ...ENVOY, upstream_cluster: 'inbound|9080||' }).inbound, true);
 });
 
-test('Fluent Bit: merged fields with nested or flattened kubernetes pod fields', () => {
+test('Fluent Bit: merged fields with nested or flattened kubernetes pod fields', async () => {
   const nested = ok({ ...ENVOY, downstream_remote_address: '-', kubernetes: { pod_name: 'productpage-v1-7d4b9c8f6d-abcde', namespace_name: 'default' } });
   assert.equal(nested.pod, PAGE);
   assert.equal(nested.sourceAddress, undefined);
@@ -58,7 +58,7 @@ test('Fluent Bit: merged fields with nested or flattened kubernetes pod fields',
   assert.equal(flat.pod, CART);
 });
 
-test('Vector: the record as a JSON string in message or log', () => {
+test('Vector: the record as a JSON string in message or log', async () => {
   const k = { pod_name: 'cart-0', pod_namespace: 'shop' };
   assert.equal(ok({ message: JSON.stringify(ENVOY), kubernetes: k, source_type: 'kubernetes_logs' }).pod, CART);
   assert.equal(ok({ log: JSON.stringify(call(PAGE, 'reviews')), stream: 'stdout' }).source, PAGE);
@@ -73,11 +73,11 @@ test("a shipper's own time does not hide the record it wraps (Fluent Bit's CRI p
   assert.equal(ok({ ...call(PAGE, 'reviews'), message: '{"authority":"ratings"}' }).authority, 'reviews');
 });
 
-test('a UTF-8 byte-order mark before the JSON is ignored', () => {
+test('a UTF-8 byte-order mark before the JSON is ignored', async () => {
   assert.equal(ok(`\uFEFF${JSON.stringify(call(PAGE, 'reviews'))}`).source, PAGE);
 });
 
-test('every malformed kind is rejected with its reason', () => {
+test('every malformed kind is rejected with its reason', async () => {
   assert.equal(reason('{"time": "2026-01-05T10:00:00Z", "source": "x'), 'not-json');
   assert.equal(reason('[1,2]'), 'not-object');
   assert.equal(reason('42'), 'not-object');
@@ -98,7 +98,7 @@ test('every malformed kind is rejected with its reason', () => {
   assert.equal(reason({ ...ENVOY, upstream_cluster: 'inbound|9080||', downstream_remote_address: '-', kubernetes: { pod_name: 'a', namespace_name: 'b' } }), 'no-source');
 });
 
-test('a batch keeps going past bad records, and counts and keeps every one', () => {
+test('a batch keeps going past bad records, and counts and keeps every one', async () => {
   const { analyzer } = open();
   const r = analyzer.ingest(
     inputs(
@@ -126,19 +126,19 @@ test('a batch keeps going past bad records, and counts and keeps every one', () 
   );
   const s = analyzer.stats();
   assert.deepEqual([s.records, s.accepted, s.rejected, s.unresolved], [9, 2, 5, 2]);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('a transport-rejected input is counted under the transport reason', () => {
+test('a transport-rejected input is counted under the transport reason', async () => {
   const { analyzer } = open();
   const r = analyzer.ingest([{ value: '', ref: 'kafka:t/0@7', rejectReason: 'kafka message without a value' }, ...inputs(call(PAGE, 'reviews'))]);
   assert.deepEqual(r, { accepted: 1, rejected: 1, unresolved: 0, duplicates: 0 });
   assert.equal(analyzer.rejected()[0].reason, 'kafka message without a value');
   assert.equal(analyzer.rejected()[0].samples[0].ref, 'kafka:t/0@7');
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('shape detection reads exactly the keys each shape declares', () => {
+test('shape detection reads exactly the keys each shape declares', async () => {
   for (const k of ENVOY_KEYS) assert.equal(hasEnvoyKey({ [k]: 'x' }), true, k);
   for (const k of NATIVE_KEYS) assert.equal(hasNativeKey({ [k]: 'x' }, false), true, k);
   for (const k of NATIVE_WEAK_KEYS) assert.deepEqual([hasNativeKey({ [k]: 'x' }, false), hasNativeKey({ [k]: 'x' }, true)], [false, true], k);
@@ -146,7 +146,7 @@ test('shape detection reads exactly the keys each shape declares', () => {
   assert.deepEqual([hasEnvoyKey(other), hasNativeKey(other, true)], [false, false]);
 });
 
-test('plain UTC times are read without Date.parse and always agree with it', () => {
+test('plain UTC times are read without Date.parse and always agree with it', async () => {
   let fast = 0;
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   for (const y of [99, 100, 1970, 2024, 2026]) {

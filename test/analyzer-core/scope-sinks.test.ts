@@ -16,7 +16,7 @@ class Sink implements ScopeTarget {
   }
 }
 
-test('two sinks: both hear every change; a late one is handed the current scopes; detach stops one', () => {
+test('two sinks: both hear every change; a late one is handed the current scopes; detach stops one', async () => {
   const { analyzer } = open();
   const first = new Sink();
   const detachFirst = analyzer.attach(first);
@@ -35,10 +35,10 @@ test('two sinks: both hear every change; a late one is handed the current scopes
   analyzer.ingest(inputs(call(PAGE, 'cart.shop')));
   assert.equal(first.calls.length, 1, 'a detached sink hears nothing more');
   assert.equal(second.calls.length, 2);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('an inventory delta recomputes only the scopes it touches', () => {
+test('an inventory delta recomputes only the scopes it touches', async () => {
   const { analyzer } = open();
   const sink = new Sink();
   analyzer.attach(sink);
@@ -59,5 +59,5 @@ test('an inventory delta recomputes only the scopes it touches', () => {
   sink.calls = [];
   assert.deepEqual(analyzer.setInventory(without.apply({ services: [inv.service('ratings.default')!] })), ['ratings.default', 'productpage.default']);
   assert.deepEqual(sink.calls, [['ratings.default', []], ['productpage.default', ['ratings.default', 'reviews.default']]]);
-  analyzer.close();
+  await analyzer.close();
 });

@@ -14,7 +14,7 @@ class RecordingTarget implements ScopeTarget {
   }
 }
 
-test('a new edge changes the scope at once and calls the target for that source only', () => {
+test('a new edge changes the scope at once and calls the target for that source only', async () => {
   const target = new RecordingTarget();
   const { analyzer } = open({ target });
   // attach() hands over every scope first.
@@ -28,10 +28,10 @@ test('a new edge changes the scope at once and calls the target for that source 
   // Two new edges of one source in one batch: one call with both.
   analyzer.ingest(inputs(call(CART, 'ratings'), call(CART, 'ratings.default')));
   assert.deepEqual(target.calls.slice(1), [['cart.shop', ['ratings.default', 'ratings.shop']]]);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('TTL expiry with hysteresis, on a virtual clock', () => {
+test('TTL expiry with hysteresis, on a virtual clock', async () => {
   const ttl = 7 * DAY;
   const grace = DAY;
   const target = new RecordingTarget();
@@ -59,17 +59,17 @@ test('TTL expiry with hysteresis, on a virtual clock', () => {
   analyzer.ingest(inputs(call(PAGE, 'ratings', T0 + ttl + grace + 2)));
   assert.deepEqual(analyzer.scope('productpage.default'), ['ratings.default', 'reviews.default']);
   assert.deepEqual(target.calls.at(-1), ['productpage.default', ['ratings.default', 'reviews.default']]);
-  analyzer.close();
+  await analyzer.close();
 });
 
-test('expiry also happens as record time passes the deadline (replay)', () => {
+test('expiry also happens as record time passes the deadline (replay)', async () => {
   const { analyzer } = open({ dependencyTtlMs: DAY, graceMs: 0 });
   analyzer.ingest(inputs(call(PAGE, 'ratings', T0), call(PAGE, 'reviews', T0)));
   analyzer.ingest(inputs(call(PAGE, 'reviews', T0 + DAY / 2)));
   assert.deepEqual(analyzer.scope('productpage.default'), ['ratings.default', 'reviews.default']);
   analyzer.ingest(inputs(call(PAGE, 'reviews', T0 + DAY + 1)));
   assert.deepEqual(analyzer.scope('productpage.default'), ['reviews.default']);
-  analyzer.close();
+  await analyzer.close();
 });
 
 test('pins and rules join the scope, are validated, and leave it when removed', async () => {
@@ -104,7 +104,7 @@ test('pins and rules join the scope, are validated, and leave it when removed', 
   await analyzer.close();
 });
 
-test('a new inventory re-resolves and drops services it no longer lists from every scope', () => {
+test('a new inventory re-resolves and drops services it no longer lists from every scope', async () => {
   const target = new RecordingTarget();
   const { analyzer } = open({ target });
   analyzer.ingest(inputs(call(PAGE, 'reviews'), call(PAGE, 'cart.shop'), call(PAGE, 'payments.shop')));
@@ -116,5 +116,5 @@ test('a new inventory re-resolves and drops services it no longer lists from eve
   assert.deepEqual(target.calls.find(([s]) => s === 'productpage.default'), ['productpage.default', ['reviews.default']]);
   analyzer.ingest(inputs(call(PAGE, 'payments.shop', T0 + 1)));
   assert.deepEqual(analyzer.scope('productpage.default'), ['payments.shop', 'reviews.default']);
-  analyzer.close();
+  await analyzer.close();
 });

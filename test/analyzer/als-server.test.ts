@@ -40,7 +40,7 @@ describe('Access Log Service (real gRPC client)', () => {
   after(async () => {
     client?.close();
     await als?.close();
-    analyzer?.close();
+    await analyzer?.close();
   });
 
   it('attributes the entries of later messages to the node of the first', async () => {

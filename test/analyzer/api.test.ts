@@ -37,7 +37,7 @@ describe('HTTP API (inject)', () => {
   });
   after(async () => {
     await app.close();
-    analyzer.close();
+    await analyzer.close();
   });
 
   it('serves the graph with every service and the observed edges', async () => {

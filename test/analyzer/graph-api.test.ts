@@ -43,7 +43,7 @@ describe('graph API for the page', () => {
   });
   after(async () => {
     await app.close();
-    analyzer.close();
+    await analyzer.close();
   });
 
   it('gives every service a position and every edge its route, errors, TTL and pin', async () => {

@@ -44,7 +44,7 @@ describe('graph page (headless Chromium, 10k services)', () => {
   after(async () => {
     await browser?.close();
     await app?.close();
-    analyzer?.close();
+    await analyzer?.close();
   });
 
   it('becomes ready on the namespace overview', async () => {

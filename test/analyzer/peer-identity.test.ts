@@ -61,7 +61,7 @@ describe('ALS: the node id must be the peer', () => {
   after(async () => {
     await strict?.close();
     await loopback?.close();
-    analyzer?.close();
+    await analyzer?.close();
   });
 
   it('refuses and counts a stream whose node names another workload than the peer, ingesting none of it', async () => {
