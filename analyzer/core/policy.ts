@@ -34,22 +34,20 @@ export class Policy {
     return this.pins.delete(`${source} ${dest}`);
   }
 
-  pinned(source: ServiceId): ServiceId[] {
-    const out: ServiceId[] = [];
-    for (const p of this.pins.values()) if (p.source === source) out.push(p.dest);
+  pinsOf(source: ServiceId): Pin[] {
+    const out: Pin[] = [];
+    for (const p of this.pins.values()) if (p.source === source) out.push(p);
     return out;
   }
 
-  /** The services the rules add to `caller`'s scope. */
-  ruleTargets(caller: Service, inv: Inventory): ServiceId[] {
-    const out: ServiceId[] = [];
+  /** Calls `fn` for each service a rule adds to `caller`'s scope, with that rule (a service twice if two rules add it). */
+  forEachRuleTarget(caller: Service, inv: Inventory, fn: (dest: ServiceId, rule: ScopeRule) => void): void {
     for (const r of this.rules.values()) {
       if (!appliesTo(r.source, caller)) continue;
       for (const s of inv.services) {
-        if (s.id !== caller.id && matches(r, s)) out.push(s.id);
+        if (s.id !== caller.id && matches(r, s)) fn(s.id, r);
       }
     }
-    return out;
   }
 
   /** Callers whose pins or rule targets a change of these services may alter. */

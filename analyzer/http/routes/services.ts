@@ -8,7 +8,7 @@ import { BodyCache, JsonPieces } from '../cached-body.ts';
 import { ArrayRuns, FragmentCache } from '../json-fragments.ts';
 import type { LiveGraph } from '../live-graph.ts';
 import { apiEdge } from '../graph-view.ts';
-import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, serviceParams } from '../schemas.ts';
+import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, scopeReasonSchema, serviceParams } from '../schemas.ts';
 import { pinView, rulesFor, ruleView } from './policy-views.ts';
 import { notFound, serviceIdOf } from './replies.ts';
 
@@ -53,6 +53,11 @@ const detail = {
     ...summary.properties,
     pins: { type: 'array', items: pinSchema },
     rules: { type: 'array', items: ruleSchema },
+    why: {
+      type: 'array',
+      description: 'each scope entry with every reason it is there: an edge in scope (who reported it, last seen, route), a pin, or a rule that matched it',
+      items: { type: 'object', properties: { dest: str, reasons: { type: 'array', items: scopeReasonSchema } }, required: ['dest', 'reasons'] },
+    },
     out: { type: 'array', items: edgeSchema },
     in: { type: 'array', items: edgeSchema },
     proxies: {
@@ -71,7 +76,7 @@ const detail = {
       },
     },
   },
-  required: [...summary.required, 'pins', 'rules', 'out', 'in', 'proxies'],
+  required: [...summary.required, 'pins', 'rules', 'why', 'out', 'in', 'proxies'],
 } as const;
 
 /** Whether a proxy took what it was last sent. */
@@ -182,6 +187,7 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
         ...summarize(s, countEdges(edges.filter((e) => e.source === id || e.dest === id))),
         pins: analyzer.pins().filter((p) => p.source === id).map(pinView),
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
+        why: analyzer.scopeWhy(id),
         out: own.out.map(apiEdge),
         in: own.in.map(apiEdge),
         proxies: await Promise.all(
