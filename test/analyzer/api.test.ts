@@ -171,6 +171,10 @@ describe('HTTP API (inject)', () => {
     const bad = await app.inject({ method: 'PUT', url, headers: auth, payload: { rules: [{ id: 'both', namespace: 'shop', selector: { a: 'b' } }] } });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().message, /exactly one of namespace/);
+    const badLabel = await app.inject({ method: 'PUT', url: '/api/v1/rules/labels', headers: auth, payload: { source: '*', selector: { 'bad key!': 'x' } } });
+    assert.equal(badLabel.statusCode, 400);
+    assert.match(badLabel.json().message, /^rule labels: selector key "bad key!" is not a Kubernetes label key/);
+    assert.ok(!analyzer.rules().some((r) => r.id === 'labels'), 'a refused rule is not stored');
     assert.deepEqual(analyzer.scope('details.default'), ['cart.shop', 'ratings.default'], 'a rejected list changes nothing');
 
     const global = await app.inject({ method: 'PUT', url: '/api/v1/rules/shop-sees-shop', headers: auth, payload: { source: '*.shop', namespace: 'shop' } });
