@@ -11,6 +11,7 @@ import { nodeKey, type Analyzer, type EdgeAttributes } from '../index.ts';
 import { JsonPieces } from './cached-body.ts';
 import { ArrayRuns, FragmentCache, type Fragment } from './json-fragments.ts';
 import { Layout, type Bbox } from './layout/layout.ts';
+import { sliced, type WarmStep } from './warm.ts';
 
 /** One service as the page gets it. */
 export interface ViewNode {
@@ -238,12 +239,7 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.nodeJson.begin();
     this.edgeJson.begin();
     const edges: Fragment[] = [];
-    for (const e of this.serviceEdges()) {
-      const key = `${e.source}>${e.dest}`;
-      const r = this.rates.get(key);
-      // Counts move with every sighting, and everything else an edge shows moves with them, its rates, or a pin.
-      edges.push(this.edgeJson.get(e, key, [e.count, e.active, pinned.has(key), r?.rps, r?.errPct], undefined, () => this.viewEdge(e, pinned)));
-    }
+    for (const e of this.serviceEdges()) edges.push(this.edgeFrag(e, pinned));
     for (const key of pinned) {
       const [s, t] = key.split('>');
       if (!this.find(s, t)) edges.push(this.edgeJson.get(`pin ${key}`, key, [], undefined, () => this.pinEdge(s, t)));
@@ -252,8 +248,7 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.known = new Set();
     for (const id of this.nodeIds()) {
       this.known.add(id);
-      const n = this.viewNode(id);
-      nodes.push(this.nodeJson.get(id, id, [n.name, n.ns, n.x, n.y, n.scope, n.workloads, n.client, n.missing], undefined, () => n));
+      nodes.push(this.nodeFrag(id));
     }
     this.nodeJson.end();
     this.edgeJson.end();
@@ -264,6 +259,31 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.edgeRuns.pieces(edges, pieces);
     pieces.push(']}');
     return new JsonPieces(pieces);
+  }
+
+  /**
+   * Warm steps (warm.ts): once the layout is ready, every node and edge is
+   * serialized ahead of the first view, which then only joins and compresses.
+   */
+  prepare(): WarmStep[] {
+    let pinned: Set<string> | undefined;
+    return [
+      async () => (await this.layout.ready(), true),
+      sliced(() => this.nodeIds(), (id) => this.nodeFrag(id)),
+      sliced(() => this.serviceEdges(), (e) => this.edgeFrag(e, (pinned ??= this.pinnedKeys()))),
+    ];
+  }
+
+  private nodeFrag(id: ServiceId): Fragment {
+    const n = this.viewNode(id);
+    return this.nodeJson.get(id, id, [n.name, n.ns, n.x, n.y, n.scope, n.workloads, n.client, n.missing], undefined, () => n);
+  }
+
+  private edgeFrag(e: EdgeAttributes['edge'], pinned: Set<string>): Fragment {
+    const key = `${e.source}>${e.dest}`;
+    const r = this.rates.get(key);
+    // Counts move with every sighting, and everything else an edge shows moves with them, its rates, or a pin.
+    return this.edgeJson.get(e, key, [e.count, e.active, pinned.has(key), r?.rps, r?.errPct], undefined, () => this.viewEdge(e, pinned));
   }
 
   /** Inventory services, then services only edges still name. */

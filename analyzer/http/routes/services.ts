@@ -11,6 +11,7 @@ import { apiEdge } from '../graph-view.ts';
 import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, scopeReasonSchema, serviceParams } from '../schemas.ts';
 import { pinView, rulesFor, ruleView } from './policy-views.ts';
 import { notFound, serviceIdOf } from './replies.ts';
+import { sliced, type Warmer } from '../warm.ts';
 
 export interface ServicesDeps {
   analyzer: Analyzer;
@@ -18,6 +19,8 @@ export interface ServicesDeps {
   proxies: () => ProxyStatus[];
   /** Its version keys the cached list. */
   live: LiveGraph;
+  /** Builds the whole list ahead of the first request. */
+  warmer?: Warmer;
 }
 
 const listQuery = {
@@ -29,6 +32,12 @@ const listQuery = {
   },
   additionalProperties: false,
 } as const;
+
+interface ListQuery {
+  namespace?: string;
+  offset: number;
+  limit?: number;
+}
 
 const str = { type: 'string' } as const;
 const summary = {
@@ -144,26 +153,35 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       },
     },
     async (req, reply) => {
-      const q = req.query as { namespace?: string; offset: number; limit?: number };
-      const all = q.namespace ? analyzer.inventory.services.filter((s) => s.namespace === q.namespace) : analyzer.inventory.services;
-      reply.header('x-total-count', String(all.length));
-      // Scopes and caller/dependency counts change only with the graph's structure.
-      const key = `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
-      return cache.reply(req, reply, key, () => {
-        const counts = countEdges(serviceEdges(analyzer));
-        const whole = all.length === analyzer.inventory.services.length && q.offset === 0 && q.limit === undefined;
-        fragments.begin();
-        const frags = all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) =>
-          fragments.get(s.id, s.id, [s, analyzer.scope(s.id), counts.callers.get(s.id), counts.dependencies.get(s.id)], undefined, () => summarize(s, counts)),
-        );
-        if (whole) fragments.end();
-        const pieces = ['['];
-        (whole ? runs : new ArrayRuns()).pieces(frags, pieces);
-        pieces.push(']');
-        return new JsonPieces(pieces);
-      });
+      const q = req.query as ListQuery;
+      reply.header('x-total-count', String(matching(q).length));
+      return cache.reply(req, reply, listKey(q), () => list(q));
     },
   );
+  // Scopes and caller/dependency counts change only with the graph's structure.
+  const listKey = (q: ListQuery) => `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
+  const matching = (q: ListQuery) => (q.namespace ? analyzer.inventory.services.filter((s) => s.namespace === q.namespace) : analyzer.inventory.services);
+  const fragment = (s: Service, counts: Counts) =>
+    fragments.get(s.id, s.id, [s, analyzer.scope(s.id), counts.callers.get(s.id), counts.dependencies.get(s.id)], undefined, () => summarize(s, counts));
+  const list = (q: ListQuery): JsonPieces => {
+    const all = matching(q);
+    const counts = countEdges(serviceEdges(analyzer));
+    const whole = all.length === analyzer.inventory.services.length && q.offset === 0 && q.limit === undefined;
+    fragments.begin();
+    const frags = all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) => fragment(s, counts));
+    if (whole) fragments.end();
+    const pieces = ['['];
+    (whole ? runs : new ArrayRuns()).pieces(frags, pieces);
+    pieces.push(']');
+    return new JsonPieces(pieces);
+  };
+  if (deps.warmer) {
+    // The whole list, as GET /api/v1/services (no query) asks it: each service serialized a slice at a time, then gzipped.
+    let counts: Counts | undefined;
+    deps.warmer.add(sliced(() => analyzer.inventory.services, (s) => fragment(s, (counts ??= countEdges(serviceEdges(analyzer))))));
+    const q: ListQuery = { offset: 0 };
+    deps.warmer.add(cache.warm(() => listKey(q), () => list(q)));
+  }
 
   app.get(
     '/api/v1/services/:ns/:name',
