@@ -60,6 +60,8 @@ async function size(n: number): Promise<void> {
   try {
     // Right after start the caches are being warmed in the background (analyzer/http/warm.ts): each first
     // answer takes what is done and builds the rest; /healthz is not held up meanwhile.
+    const warmLoop = monitorEventLoopDelay({ resolution: 5 });
+    warmLoop.enable();
     const health = await timed(base, '/healthz');
     const firsts: string[] = [`/healthz ${ms(health.ms).trim()}`];
     const startup: Record<string, { ms: number; bytes: number }> = {};
@@ -69,12 +71,17 @@ async function size(n: number): Promise<void> {
     }
     process.stdout.write(`first after start (in turn, warm-up under way): ${firsts.join(', ')}\n`);
     await app.warmer.start();
+    warmLoop.disable();
     process.stdout.write(`warm-up: ${ms(app.warmer.progress.ms).trim()} in the background after listen\n`);
     // Another start, the first requests arriving once the warm-up is done (a page opened seconds after start).
     const again = await buildApp({ analyzer });
     try {
       const base2 = await again.listen({ port: 0, host: '127.0.0.1' });
+      const idleLoop = monitorEventLoopDelay({ resolution: 5 });
+      idleLoop.enable();
       await again.warmer.start();
+      idleLoop.disable();
+      process.stdout.write(`event loop blocked at most ${ms(idleLoop.max / 1e6).trim()} during a warm-up no request interrupts (p99 ${ms(idleLoop.percentile(99) / 1e6).trim()})\n`);
       const warmed: string[] = [];
       for (const url of URLS) warmed.push(`${url} ${ms((await timed(base2, url)).ms).trim()}`);
       process.stdout.write(`first after start, warm-up done (${ms(again.warmer.progress.ms).trim()}): ${warmed.join(', ')}\n`);
