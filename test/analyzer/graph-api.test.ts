@@ -16,6 +16,7 @@ import { measureProxyBytes } from '../../xds-server/index.ts';
 import { PieceGzip } from '../../analyzer/http/gzip-pieces.ts';
 import { GraphJson } from '../../analyzer/http/graph-json.ts';
 import type { GraphDelta, GraphView } from '../../analyzer/http/live-graph.ts';
+import { decodeView, type ViewRows } from '../../analyzer/http/view-rows.ts';
 import { placeNew, seedPositions } from '../../analyzer/http/layout/seed.ts';
 import { FRONTEND, MESH, PAGE, native } from './support/mesh.ts';
 
@@ -169,6 +170,24 @@ describe('graph API for the page', () => {
     } finally {
       await withXds.close();
     }
+  });
+
+  it('gives the view as rows that decode to the very objects, in a third of the bytes or less', async () => {
+    const v = (await view()).version;
+    const pin = await app.inject({ method: 'PUT', url: '/api/v1/services/shop/frontend/pins', payload: { services: ['ratings.default'] } });
+    assert.equal(pin.statusCode, 200, pin.body);
+    const objects = await past(v);
+    const res = await app.inject('/api/v1/graph/view?encoding=rows');
+    const rows = res.json() as ViewRows;
+    assert.equal(rows.encoding, 'rows');
+    assert.ok(objects.edges.some((e) => e.pinned && e.count === 0), 'a pin without traffic is in the view');
+    assert.ok(objects.nodes.some((n) => n.client), 'a client-only service is in the view');
+    const { now: _a, ...want } = objects;
+    const { now: _b, ...got } = decodeView(rows);
+    assert.deepEqual(got, want);
+    assert.ok(res.body.length * 2 < JSON.stringify(objects).length, `${res.body.length} bytes as rows, ${JSON.stringify(objects).length} as objects`);
+    assert.equal((await app.inject('/api/v1/graph/view?encoding=columns')).statusCode, 400);
+    await app.inject({ method: 'DELETE', url: '/api/v1/services/shop/frontend/pins' });
   });
 
   it('closes with event streams open: they end, the server does not wait for them', { timeout: 10_000 }, async () => {
@@ -437,7 +456,7 @@ describe('warm-up after listen', () => {
     }
     return calls;
   };
-  const URLS = ['/api/v1/graph/view', '/api/v1/graph', '/api/v1/services'];
+  const URLS = ['/api/v1/graph/view?encoding=rows', '/api/v1/graph', '/api/v1/services'];
 
   it('builds the view, the graph and the services list in the background: health answered meanwhile, first answers serialize nothing and equal fresh ones', async () => {
     const g = syntheticGraph(1000, 3000);
@@ -463,7 +482,7 @@ describe('warm-up after listen', () => {
       });
       assert.ok(calls < 20, `the first answers after warm-up serialized ${calls} values (${g.edges + 1000} entities without it)`);
       assert.deepEqual(answers['/api/v1/graph'], JSON.parse(JSON.stringify(serviceGraphExport(analyzer))));
-      assert.equal((answers['/api/v1/graph/view'] as GraphView).edges.length, g.edges);
+      assert.equal(decodeView(answers['/api/v1/graph/view?encoding=rows'] as ViewRows).edges.length, g.edges);
       assert.equal((answers['/api/v1/services'] as unknown[]).length, 1000);
     } finally {
       await app.close();
@@ -486,7 +505,7 @@ describe('warm-up after listen', () => {
       }
       await app.warmer.stop();
       await warming;
-      const calls = await stringified(async () => assert.equal((await app.inject('/api/v1/graph/view')).statusCode, 200));
+      const calls = await stringified(async () => assert.equal((await app.inject('/api/v1/graph/view?encoding=rows')).statusCode, 200));
       assert.ok(calls >= g.edges && calls < g.edges + 20, `serialized ${calls}: the ${g.edges} edges, not the 500 nodes already done`);
     } finally {
       await app.close();

@@ -378,7 +378,7 @@ describe('graph page (headless Chromium, 10 services)', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let calls = 0;
-    await page.route('**/api/v1/graph/view', async (route) => {
+    await page.route('**/api/v1/graph/view?*', async (route) => {
       const n = ++calls;
       const res = await route.fetch();
       const body = await res.json();
@@ -394,7 +394,7 @@ describe('graph page (headless Chromium, 10 services)', () => {
     await drawn(page, () => page.evaluate(() => meshscope.reload()));
     release();
     await first;
-    await page.unroute('**/api/v1/graph/view');
+    await page.unroute('**/api/v1/graph/view?*');
     assert.equal(calls, 2);
     assert.deepEqual(await nodes(page), shop, 'still filtered to shop');
     assert.ok((await edges(page)).includes('frontend.shop>cart.shop'), 'the newer graph stayed');

@@ -10,7 +10,7 @@ import { toDot, toGexf } from '../graph-export.ts';
 import { parseFields, VALID_FIELDS } from '../graph-fields.ts';
 import { GraphJson } from '../graph-json.ts';
 import { serviceGraph, type GraphFilter } from '../graph-view.ts';
-import type { LiveGraph } from '../live-graph.ts';
+import type { LiveGraph, ViewEncoding } from '../live-graph.ts';
 import { errorSchema, graphSchema, graphViewSchema } from '../schemas.ts';
 import type { Warmer } from '../warm.ts';
 
@@ -90,11 +90,11 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
   );
   const graphKey = (fields: ReturnType<typeof parseFields>, filter: GraphFilter) =>
     `${live.structureVersion}|${Math.floor(analyzer.clock.now() / COUNTS_MS)}|${analyzer.inventory.version}|${fields.key}|${JSON.stringify(filter)}`;
-  const viewKey = () => `view|${live.version}|${analyzer.inventory.version}`;
+  const viewKey = (encoding: ViewEncoding) => `view|${encoding}|${live.version}|${analyzer.inventory.version}`;
   if (warmer) {
-    // What a first visit asks: the page's view, then the whole graph as GET /api/v1/graph (no query) is answered.
-    for (const step of live.prepare()) warmer.add(step);
-    warmer.add(cache.warm(viewKey, () => live.view()));
+    // What a first visit asks: the page's view (in rows), then the whole graph as GET /api/v1/graph (no query) is answered.
+    for (const step of live.prepare('rows')) warmer.add(step);
+    warmer.add(cache.warm(() => viewKey('rows'), () => live.view('rows')));
     const fields = parseFields(undefined);
     const plain: GraphFilter = { includeExpired: false };
     for (const step of builder(fields, false).prepare()) warmer.add(step);
@@ -106,12 +106,27 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
       schema: {
         tags: ['graph'],
         summary: 'What the graph page draws: every service with its position (stable as edges arrive), every edge with rates, TTL, gateway vs direct, pins',
+        querystring: {
+          type: 'object',
+          properties: {
+            encoding: {
+              type: 'string',
+              enum: ['objects', 'rows'],
+              default: 'objects',
+              description:
+                'objects: the GraphView below; rows: each node and edge as an array in a fixed order, an edge naming its ends by index in nodes ' +
+                '(a third of the bytes; what the page loads; the order is in analyzer/http/view-rows.ts)',
+            },
+          },
+          additionalProperties: false,
+        },
         response: { 200: graphViewSchema },
       },
     },
     async (req, reply) => {
+      const { encoding } = req.query as { encoding: ViewEncoding };
       await live.layout.ready();
-      return cache.reply(req, reply, viewKey(), () => live.view());
+      return cache.reply(req, reply, viewKey(encoding), () => live.view(encoding));
     },
   );
   app.get('/api/v1/graph.dot', { schema: doc('The graph as Graphviz DOT', 'text/vnd.graphviz') }, async (req, reply) =>
