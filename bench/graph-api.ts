@@ -49,7 +49,8 @@ async function settled(): Promise<void> {
   await new Promise((r) => setImmediate(r));
 }
 
-const URLS = ['/api/v1/graph', '/api/v1/services', '/api/v1/graph/view'] as const;
+// The view as the page asks it (rows); the object encoding's size is printed beside it.
+const URLS = ['/api/v1/graph', '/api/v1/services', '/api/v1/graph/view?encoding=rows'] as const;
 
 async function size(n: number): Promise<void> {
   const t0 = performance.now();
@@ -94,6 +95,8 @@ async function size(n: number): Promise<void> {
       const plain = await timed(base, url, false);
       process.stdout.write(`${url.padEnd(18)} cached median ${ms(median(cached))}; ${kb(plain.bytes)} plain, ${kb(startup[url].bytes)} gzip\n`);
     }
+    const objects = [await timed(base, '/api/v1/graph/view'), await timed(base, '/api/v1/graph/view', false)];
+    process.stdout.write(`/api/v1/graph/view (objects) first ${ms(objects[0].ms)}; ${kb(objects[1].bytes)} plain, ${kb(objects[0].bytes)} gzip\n`);
     // Changes: a new edge between two services that never called each other, then a pin.
     const after: Record<string, Record<string, number[]>> = {};
     const note = (change: string, url: string, gz: boolean, v: number) => ((after[`${change} ${gz ? 'gzip ' : 'plain'}`] ??= {})[url] ??= []).push(v);
