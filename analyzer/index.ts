@@ -3,7 +3,7 @@
 // meant to be imported from outside analyzer/.
 export { Analyzer, type AnalyzerOptions, type AnalyzerEvents } from './core/analyzer.ts';
 export type { IngestResult, RawInput, RejectionLog, NormalizedRecord, Rejection, RejectReason, UnresolvedKind } from './core/types.ts';
-export type { EdgeView, RejectedView, UnresolvedView, AnalyzerStats } from './core/views.ts';
+export type { EdgeView, RejectedView, UnresolvedView, AnalyzerStats, ScopeEntryView, ScopeReasonView } from './core/views.ts';
 export type { Pin, ScopeRule } from './core/policy.ts';
 export { validateRule } from './core/policy.ts';
 export type { EdgeKind } from './core/edge.ts';

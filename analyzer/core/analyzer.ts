@@ -20,7 +20,7 @@ import { FlushHealth } from './store/flush-health.ts';
 import { Store } from './store/store.ts';
 import { StoreWorker } from './store/store-worker.ts';
 import type { IngestResult, RawInput, RejectionLog } from './types.ts';
-import { edgeView, edgeViews, rejectedViews, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type RejectedView, type UnresolvedView } from './views.ts';
+import { edgeView, edgeViews, rejectedViews, scopeReasonView, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type ScopeEntryView, type RejectedView, type UnresolvedView } from './views.ts';
 
 export interface AnalyzerOptions {
   inventory: Inventory;
@@ -200,6 +200,12 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
 
   scope(service: ServiceId): readonly ServiceId[] {
     return this.scopesState.get(service);
+  }
+
+  /** Each entry of a service's scope with why it is there (edge, pin, rule), sorted by entry. */
+  scopeWhy(service: ServiceId): ScopeEntryView[] {
+    const reasons = this.scopesState.explain(service);
+    return [...reasons].map(([dest, rs]) => ({ dest, reasons: rs.map((r) => scopeReasonView(r, (t) => this.expiresAt(t))) }));
   }
 
   /** Every inventory service with its (sorted) scope, empty ones included. */

@@ -34,22 +34,20 @@ export class Policy {
     return this.pins.delete(`${source} ${dest}`);
   }
 
-  pinned(source: ServiceId): ServiceId[] {
-    const out: ServiceId[] = [];
-    for (const p of this.pins.values()) if (p.source === source) out.push(p.dest);
+  pinsOf(source: ServiceId): Pin[] {
+    const out: Pin[] = [];
+    for (const p of this.pins.values()) if (p.source === source) out.push(p);
     return out;
   }
 
-  /** The services the rules add to `caller`'s scope. */
-  ruleTargets(caller: Service, inv: Inventory): ServiceId[] {
-    const out: ServiceId[] = [];
+  /** Calls `fn` for each service a rule adds to `caller`'s scope, with that rule (a service twice if two rules add it). */
+  forEachRuleTarget(caller: Service, inv: Inventory, fn: (dest: ServiceId, rule: ScopeRule) => void): void {
     for (const r of this.rules.values()) {
       if (!appliesTo(r.source, caller)) continue;
       for (const s of inv.services) {
-        if (s.id !== caller.id && matches(r, s)) out.push(s.id);
+        if (s.id !== caller.id && matches(r, s)) fn(s.id, r);
       }
     }
-    return out;
   }
 
   /** Callers whose pins or rule targets a change of these services may alter. */
@@ -105,7 +103,31 @@ export function validateRule(r: Partial<ScopeRule>): void {
       throw new Error('rule.selector: expected a non-empty mapping of label name to value, e.g. {"team": "payments"}');
     }
     for (const [k, v] of Object.entries(sel)) {
-      if (typeof v !== 'string') throw new Error(`rule.selector.${k}: expected a string label value`);
+      const at = `rule ${r.id}: selector`;
+      const keyProblem = labelKeyProblem(k);
+      if (keyProblem) throw new Error(`${at} key ${JSON.stringify(k)} is not a Kubernetes label key: ${keyProblem}`);
+      if (typeof v !== 'string') throw new Error(`${at}.${k}: expected a string label value`);
+      if (!LABEL_VALUE.test(v)) {
+        throw new Error(`${at}.${k}: value ${JSON.stringify(v)} is not a Kubernetes label value: empty, or up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`);
+      }
     }
   }
+}
+
+// Label syntax as Kubernetes checks it (apimachinery validation.IsQualifiedName,
+// IsValidLabelValue): a rule no workload can ever match is refused, not stored.
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why `key` is not a label key (`[prefix/]name`), or undefined when it is one. */
+function labelKeyProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  if (parts.length > 2) return 'at most one "/" (PREFIX/NAME, e.g. app.kubernetes.io/name)';
+  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+    return `the prefix ${JSON.stringify(prefix)} must be a DNS subdomain (lowercase letters, digits, "-" and ".", up to 253 characters)`;
+  }
+  if (!LABEL_NAME.test(name)) return 'the name must be 1 to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+  return undefined;
 }

@@ -3,8 +3,12 @@
 // Sidecar writer…) hears only about services whose scope actually changed, at
 // the moment it changes.
 import type { Inventory, ScopeTarget, ServiceId } from '../../contracts/index.ts';
+import type { Edge } from './edge.ts';
 import type { DependencyGraph } from './graph.ts';
-import type { Policy } from './policy.ts';
+import type { Pin, Policy, ScopeRule } from './policy.ts';
+
+/** Why one entry is in a scope: an active edge, a pin, or a rule that matched it. */
+export type ScopeReason = { kind: 'edge'; edge: Edge } | { kind: 'pin'; pin: Pin } | { kind: 'rule'; rule: ScopeRule };
 
 export class Scopes {
   private readonly current = new Map<ServiceId, readonly ServiceId[]>();
@@ -18,14 +22,35 @@ export class Scopes {
   ) {}
 
   compute(service: ServiceId): ServiceId[] {
+    const deps = new Set<ServiceId>();
+    this.visit(service, (d) => deps.add(d));
+    return [...deps].sort();
+  }
+
+  /**
+   * Each entry of the scope with every reason it is there, sorted by entry. Walks
+   * the same inputs as compute() (one place decides what a scope holds), so the
+   * API can say why without re-matching rules itself.
+   */
+  explain(service: ServiceId): Map<ServiceId, ScopeReason[]> {
+    const out = new Map<ServiceId, ScopeReason[]>();
+    this.visit(service, (d, why) => {
+      const list = out.get(d);
+      if (list) list.push(why());
+      else out.set(d, [why()]);
+    });
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** Calls `add` once per (entry, reason) of the scope; `why` builds the reason only when asked. */
+  private visit(service: ServiceId, add: (dest: ServiceId, why: () => ScopeReason) => void): void {
     const inv = this.inventory;
     const svc = inv.service(service);
-    if (!svc) return [];
-    const deps = new Set<ServiceId>();
-    for (const e of this.graph.from(service)) if (e.active) deps.add(e.dest);
-    for (const d of this.policy.pinned(service)) deps.add(d);
-    for (const d of this.policy.ruleTargets(svc, inv)) deps.add(d);
-    return [...deps].filter((d) => inv.service(d) !== undefined).sort();
+    if (!svc) return;
+    const known = (d: ServiceId) => inv.service(d) !== undefined;
+    for (const e of this.graph.from(service)) if (e.active && known(e.dest)) add(e.dest, () => ({ kind: 'edge', edge: e }));
+    for (const p of this.policy.pinsOf(service)) if (known(p.dest)) add(p.dest, () => ({ kind: 'pin', pin: p }));
+    this.policy.forEachRuleTarget(svc, inv, (d, rule) => add(d, () => ({ kind: 'rule', rule })));
   }
 
   get(service: ServiceId): readonly ServiceId[] {

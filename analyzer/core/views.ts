@@ -4,6 +4,7 @@ import type { ServiceId } from '../../contracts/index.ts';
 import type { Edge, EdgeKind } from './edge.ts';
 import type { DependencyGraph } from './graph.ts';
 import type { Outcomes, RejectedEntry, UnresolvedEntry } from './outcomes.ts';
+import type { ScopeReason } from './scopes.ts';
 import type { IngestResult, UnresolvedKind } from './types.ts';
 
 export interface EdgeView {
@@ -48,6 +49,26 @@ export interface UnresolvedView {
   ref: string;
 }
 
+/** Why one entry is in a scope, as the API shows it. */
+export type ScopeReasonView =
+  | {
+      kind: 'edge';
+      /** Who reported the calls: `gateway`, `envoy`, `xds`, `log`. */
+      reporters: string[];
+      lastSeen: string;
+      /** How the latest call went: through the lazy gateway, direct, or unknown (stored before routes were kept). */
+      route: 'gateway' | 'direct' | 'unknown';
+      /** When it leaves the scope if no call is seen before (see --dependency-ttl). */
+      expiresAt: string;
+    }
+  | { kind: 'pin'; note?: string; createdAt: string }
+  | { kind: 'rule'; rule: string; source: string; namespace?: string; selector?: Record<string, string> };
+
+export interface ScopeEntryView {
+  dest: ServiceId;
+  reasons: ScopeReasonView[];
+}
+
 /** Totals since the store was created; `records` = accepted + rejected + unresolved + duplicates. */
 export interface AnalyzerStats extends IngestResult {
   records: number;
@@ -80,6 +101,17 @@ export function edgeView(e: Edge): EdgeView {
     lastDirect: Number.isFinite(e.lastDirect) ? iso(e.lastDirect) : undefined,
     reporters: [...e.reporters].sort(),
   };
+}
+
+export function scopeReasonView(r: ScopeReason, expiresAt: (lastSeen: number) => number): ScopeReasonView {
+  if (r.kind === 'pin') return { kind: 'pin', note: r.pin.note, createdAt: iso(r.pin.createdAt) };
+  if (r.kind === 'rule') {
+    const { id, source, namespace, selector } = r.rule;
+    return namespace !== undefined ? { kind: 'rule', rule: id, source, namespace } : { kind: 'rule', rule: id, source, selector: { ...selector } };
+  }
+  const e = r.edge;
+  const route = e.lastViaGateway === -Infinity && e.lastDirect === -Infinity ? 'unknown' : e.lastViaGateway > e.lastDirect ? 'gateway' : 'direct';
+  return { kind: 'edge', reporters: [...e.reporters].sort(), lastSeen: iso(e.lastSeen), route, expiresAt: iso(expiresAt(e.lastSeen)) };
 }
 
 export function rejectedView(e: RejectedEntry): RejectedView {

@@ -24,6 +24,14 @@ import { pinRoutes } from './routes/pins.ts';
 import { proxiesRoutes } from './routes/proxies.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { servicesRoutes } from './routes/services.ts';
+import { Warmer } from './warm.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Warms the API's caches once listening (inject-only apps: call start() to warm). */
+    warmer: Warmer;
+  }
+}
 
 export interface AppDeps {
   analyzer: Analyzer;
@@ -85,14 +93,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onListen', async () => bytes.warm());
   app.addHook('onClose', async () => bytes.close());
   const proxies = () => deps.xds?.proxies() ?? [];
+  // The caches a first visit needs (view, graph, services list) are built in the background once listening;
+  // stopped before what it reads is closed.
+  const warmer = new Warmer();
+  app.addHook('onListen', async () => void warmer.start());
+  app.addHook('onClose', async () => warmer.stop());
+  app.decorate('warmer', warmer);
   // The page's live view of the graph; the app owns it and stops it on close.
   const live = new LiveGraph(analyzer).start();
   app.addHook('onClose', async () => live.close());
   await app.register(pageRoutes);
   await app.register(healthRoutes, { notReady: () => deps.notReady?.() ?? analyzer.storeHealth.problem() });
-  await app.register(graphRoutes, { analyzer, live });
+  await app.register(graphRoutes, { analyzer, live, warmer });
   await app.register(graphEventRoutes, { live });
-  await app.register(servicesRoutes, { analyzer, bytes, proxies, live });
+  await app.register(servicesRoutes, { analyzer, bytes, proxies, live, warmer });
   await app.register(pinRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(ruleRoutes, { analyzer, adminToken: deps.adminToken });
   await app.register(proxiesRoutes, { analyzer, bytes, xds: deps.xds });

@@ -6,6 +6,7 @@
 // @fastify/compress leaves a body alone when it already carries a Content-Encoding.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PieceGzip } from './gzip-pieces.ts';
+import type { WarmStep } from './warm.ts';
 
 /** JSON text as pieces whose concatenation is the document. */
 export class JsonPieces {
@@ -44,6 +45,32 @@ export class BodyCache {
       return reply.header('content-encoding', 'gzip').send(e.gzip);
     }
     return reply.send(this.pieces.plain(e.pieces));
+  }
+
+  /**
+   * A warm step (warm.ts) that makes the entry for `key` as a first request
+   * would, then its gzip a slice at a time: a request meanwhile answers from it
+   * (or builds, if the key moved on) and reuses every piece already deflated.
+   */
+  warm(key: () => string, build: () => unknown | Promise<unknown>): WarmStep {
+    let e: Entry | undefined;
+    let next = 0;
+    return async (budgetMs) => {
+      if (!e) {
+        const k = key();
+        e = this.entries.get(k);
+        if (!e) {
+          const body = await build();
+          e = body instanceof JsonPieces ? { pieces: body.pieces } : { pieces: [JSON.stringify(body)] };
+          this.remember(k, e);
+        }
+        return false;
+      }
+      next = this.pieces.prepare(e.pieces, next, performance.now() + budgetMs);
+      if (next < e.pieces.length) return false;
+      e.gzip ??= this.pieces.gzip(e.pieces);
+      return true;
+    };
   }
 
   private remember(key: string, e: Entry): void {

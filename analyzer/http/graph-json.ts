@@ -13,6 +13,7 @@ import { JsonPieces } from './cached-body.ts';
 import type { FieldSelection } from './graph-fields.ts';
 import { byEnds, EXPORT_OPTIONS, exportEdge, exportNode, filterOf, type GraphFilter } from './graph-view.ts';
 import { ArrayRuns, FragmentCache, type Fragment } from './json-fragments.ts';
+import { sliced, type WarmStep } from './warm.ts';
 
 const EMPTY: readonly ServiceId[] = [];
 const PREFIX = `{"options":${JSON.stringify(EXPORT_OPTIONS)},"attributes":{},"nodes":[`;
@@ -48,8 +49,7 @@ export class GraphJson {
     const seen = new Set<ServiceId>();
     const addNode = (id: ServiceId, s = inv.service(id)) => {
       seen.add(id);
-      const scope = a.scope(id);
-      nodeFrags.push(this.nodes.get(id, id, [s, scope.length ? scope : EMPTY], undefined, () => exportNode(id, s, scope, this.fields)));
+      nodeFrags.push(this.nodeFrag(id, s));
     };
     for (const s of inv.services) if (wanted.node(s.id)) addNode(s.id, s);
     const edgeFrags: Fragment[] = [];
@@ -57,7 +57,7 @@ export class GraphJson {
       if (!(e.active || f.includeExpired) || !wanted.edge(e.source, e.dest, e.lastSeen)) continue;
       if (!seen.has(e.source)) addNode(e.source);
       if (!seen.has(e.dest)) addNode(e.dest);
-      edgeFrags.push(this.edges.get(e, e.key, [e.active], e.count, () => exportEdge(edgeView(e), this.fields)));
+      edgeFrags.push(this.edgeFrag(e));
     }
     if (whole) {
       this.nodes.end();
@@ -69,6 +69,27 @@ export class GraphJson {
     (whole ? this.edgeRuns : new ArrayRuns()).pieces(edgeFrags, pieces);
     pieces.push(']}');
     return new JsonPieces(pieces);
+  }
+
+  /**
+   * Warm steps (warm.ts) serializing, ahead of the first build, every inventory
+   * service and every edge in scope: that build then only joins and compresses.
+   */
+  prepare(): WarmStep[] {
+    const inv = () => this.analyzer.inventory.services;
+    return [
+      sliced(inv, (s) => this.nodeFrag(s.id, s)),
+      sliced(() => this.serviceEdges(), (e) => e.active && this.edgeFrag(e)),
+    ];
+  }
+
+  private nodeFrag(id: ServiceId, s = this.analyzer.inventory.service(id)): Fragment {
+    const scope = this.analyzer.scope(id);
+    return this.nodes.get(id, id, [s, scope.length ? scope : EMPTY], undefined, () => exportNode(id, s, scope, this.fields));
+  }
+
+  private edgeFrag(e: Edge): Fragment {
+    return this.edges.get(e, e.key, [e.active], e.count, () => exportEdge(edgeView(e), this.fields));
   }
 
   /** Entities serialized so far, nodes and edges. */

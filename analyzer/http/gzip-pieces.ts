@@ -54,21 +54,43 @@ export class PieceGzip {
     return Buffer.concat(parts);
   }
 
+  /**
+   * Encodes and deflates the pieces from index `from` on until `deadline`
+   * (performance.now()), ahead of an answer; returns the index to go on from
+   * (texts.length when all are done). Nothing is forgotten here: that waits for
+   * the next answer.
+   */
+  prepare(texts: readonly string[], from: number, deadline: number): number {
+    let i = from;
+    while (i < texts.length) {
+      const p = this.piece(texts[i++], this.generation);
+      if (p) p.z ??= deflateRawSync(p.plain, { level: this.level, finishFlush: constants.Z_FULL_FLUSH });
+      if (performance.now() > deadline) break;
+    }
+    return i;
+  }
+
+  /** The kept piece for this text (made if new), now the most recently used; undefined for an empty text. */
+  private piece(text: string, gen: number): Piece | undefined {
+    if (text.length === 0) return undefined;
+    let p = this.pieces.get(text);
+    if (p) this.pieces.delete(text);
+    else {
+      const plain = Buffer.from(text);
+      p = { plain, crc: crc32(plain), bytes: plain.length, used: gen };
+      this.bytes += p.bytes;
+    }
+    this.pieces.set(text, p);
+    p.used = gen;
+    return p;
+  }
+
   private lookup(texts: readonly string[]): Piece[] {
     const gen = ++this.generation;
     const out: Piece[] = [];
     for (const text of texts) {
-      if (text.length === 0) continue;
-      let p = this.pieces.get(text);
-      if (p) this.pieces.delete(text);
-      else {
-        const plain = Buffer.from(text);
-        p = { plain, crc: crc32(plain), bytes: plain.length, used: gen };
-        this.bytes += p.bytes;
-      }
-      this.pieces.set(text, p);
-      p.used = gen;
-      out.push(p);
+      const p = this.piece(text, gen);
+      if (p) out.push(p);
     }
     for (const [text, p] of this.pieces) {
       if (this.bytes <= this.maxBytes || p.used === gen) break;

@@ -11,6 +11,19 @@ import { nodeKey, type Analyzer, type EdgeAttributes } from '../index.ts';
 import { JsonPieces } from './cached-body.ts';
 import { ArrayRuns, FragmentCache, type Fragment } from './json-fragments.ts';
 import { Layout, type Bbox } from './layout/layout.ts';
+import { edgeRow, nodeRow } from './view-rows.ts';
+import { sliced, type WarmStep } from './warm.ts';
+
+/** `objects`: a GraphView; `rows`: the same as arrays (view-rows.ts), what the page loads. */
+export type ViewEncoding = 'objects' | 'rows';
+
+/** One encoding's serialized nodes and edges, and the runs they were last cut into. */
+class EncodingCache {
+  readonly nodes = new FragmentCache<ServiceId>();
+  readonly edges = new FragmentCache<EdgeAttributes['edge'] | string>();
+  readonly nodeRuns = new ArrayRuns();
+  readonly edgeRuns = new ArrayRuns();
+}
 
 /** One service as the page gets it. */
 export interface ViewNode {
@@ -95,13 +108,11 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
    * stats tick under steady traffic.
    */
   structureVersion = 0;
-  private cached?: { version: number; body: JsonPieces };
+  private readonly cached = new Map<ViewEncoding, { version: number; body: JsonPieces }>();
   /** Nodes the page has been given (in a view or a delta): a delta sends only new ones. */
   private known?: Set<ServiceId>;
-  private readonly nodeJson = new FragmentCache<ServiceId>();
-  private readonly edgeJson = new FragmentCache<EdgeAttributes['edge'] | string>();
-  private readonly nodeRuns = new ArrayRuns();
-  private readonly edgeRuns = new ArrayRuns();
+  /** Each encoding's serialized entities, kept between builds. */
+  private readonly json = { objects: new EncodingCache(), rows: new EncodingCache() };
   private readonly rates = new Map<string, Rate>();
   private lastTick: number;
   private timer?: NodeJS.Timeout;
@@ -140,11 +151,12 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.layout.close();
   }
 
-  /** The whole view (a GraphView) as JSON; built once per version (the first call waits for the layout). */
-  async view(): Promise<JsonPieces> {
+  /** The whole view as JSON, a GraphView or its rows (view-rows.ts); built once per version (the first call waits for the layout). */
+  async view(encoding: ViewEncoding = 'objects'): Promise<JsonPieces> {
     await this.layout.ready();
-    if (this.cached?.version !== this.version) this.cached = { version: this.version, body: this.build() };
-    return this.cached.body;
+    let c = this.cached.get(encoding);
+    if (c?.version !== this.version) this.cached.set(encoding, (c = { version: this.version, body: this.build(encoding) }));
+    return c.body;
   }
 
   /** Recomputes rates from the counts since the last tick; a new version when any moved. */
@@ -233,37 +245,69 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     });
   }
 
-  private build(): JsonPieces {
+  private build(encoding: ViewEncoding): JsonPieces {
+    const c = this.json[encoding];
     const pinned = this.pinnedKeys();
-    this.nodeJson.begin();
-    this.edgeJson.begin();
-    const edges: Fragment[] = [];
-    for (const e of this.serviceEdges()) {
-      const key = `${e.source}>${e.dest}`;
-      const r = this.rates.get(key);
-      // Counts move with every sighting, and everything else an edge shows moves with them, its rates, or a pin.
-      edges.push(this.edgeJson.get(e, key, [e.count, e.active, pinned.has(key), r?.rps, r?.errPct], undefined, () => this.viewEdge(e, pinned)));
-    }
-    for (const key of pinned) {
-      const [s, t] = key.split('>');
-      if (!this.find(s, t)) edges.push(this.edgeJson.get(`pin ${key}`, key, [], undefined, () => this.pinEdge(s, t)));
-    }
+    c.nodes.begin();
+    c.edges.begin();
     const nodes: Fragment[] = [];
+    const index = new Map<ServiceId, number>();
     this.known = new Set();
     for (const id of this.nodeIds()) {
       this.known.add(id);
-      const n = this.viewNode(id);
-      nodes.push(this.nodeJson.get(id, id, [n.name, n.ns, n.x, n.y, n.scope, n.workloads, n.client, n.missing], undefined, () => n));
+      index.set(id, nodes.length);
+      nodes.push(this.nodeFrag(id, encoding));
     }
-    this.nodeJson.end();
-    this.edgeJson.end();
-    const head: Omit<GraphView, 'nodes' | 'edges'> = { version: this.version, now: this.analyzer.clock.now(), bbox: this.layout.bbox };
+    const edges: Fragment[] = [];
+    for (const e of this.serviceEdges()) edges.push(this.edgeFrag(e, pinned, encoding, index));
+    for (const key of pinned) {
+      const [s, t] = key.split('>');
+      if (this.find(s, t)) continue;
+      const [si, ti] = [index.get(s), index.get(t)];
+      // A pin whose end left the inventory has no node to name in rows: the page draws no edge without its nodes anyway.
+      if (encoding === 'rows' && (si === undefined || ti === undefined)) continue;
+      edges.push(c.edges.get(`pin ${key}`, key, [si, ti], undefined, () => (encoding === 'rows' ? edgeRow(this.pinEdge(s, t), si!, ti!) : this.pinEdge(s, t))));
+    }
+    c.nodes.end();
+    c.edges.end();
+    const head = { version: this.version, now: this.analyzer.clock.now(), bbox: this.layout.bbox, ...(encoding === 'rows' ? { encoding } : {}) };
     const pieces = [`${JSON.stringify(head).slice(0, -1)},"nodes":[`];
-    this.nodeRuns.pieces(nodes, pieces);
+    c.nodeRuns.pieces(nodes, pieces);
     pieces.push('],"edges":[');
-    this.edgeRuns.pieces(edges, pieces);
+    c.edgeRuns.pieces(edges, pieces);
     pieces.push(']}');
     return new JsonPieces(pieces);
+  }
+
+  /**
+   * Warm steps (warm.ts): once the layout is ready, every node and edge is
+   * serialized in this encoding ahead of the first view, which then only joins
+   * and compresses.
+   */
+  prepare(encoding: ViewEncoding): WarmStep[] {
+    let pinned: Set<string> | undefined;
+    const index = new Map<ServiceId, number>();
+    return [
+      async () => (await this.layout.ready(), true),
+      sliced(() => this.nodeIds(), (id) => (index.set(id, index.size), this.nodeFrag(id, encoding))),
+      sliced(() => this.serviceEdges(), (e) => this.edgeFrag(e, (pinned ??= this.pinnedKeys()), encoding, index)),
+    ];
+  }
+
+  private nodeFrag(id: ServiceId, encoding: ViewEncoding): Fragment {
+    const n = this.viewNode(id);
+    return this.json[encoding].nodes.get(id, id, [n.name, n.ns, n.x, n.y, n.scope, n.workloads, n.client, n.missing], undefined, () => (encoding === 'rows' ? nodeRow(n) : n));
+  }
+
+  private edgeFrag(e: EdgeAttributes['edge'], pinned: Set<string>, encoding: ViewEncoding, index: Map<ServiceId, number>): Fragment {
+    const key = `${e.source}>${e.dest}`;
+    const r = this.rates.get(key);
+    // Counts move with every sighting, and everything else an edge shows moves with them, its rates, or a pin;
+    // in rows, also with where its ends are in the node list.
+    const [si, ti] = encoding === 'rows' ? [index.get(e.source)!, index.get(e.dest)!] : [0, 0];
+    return this.json[encoding].edges.get(e, key, [e.count, e.active, pinned.has(key), r?.rps, r?.errPct, si, ti], undefined, () =>
+      encoding === 'rows' ? edgeRow(this.viewEdge(e, pinned), si, ti) : this.viewEdge(e, pinned),
+    );
   }
 
   /** Inventory services, then services only edges still name. */

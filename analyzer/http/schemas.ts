@@ -80,6 +80,25 @@ export const pinSchema = {
   required: ['source', 'dest'],
 } as const;
 
+export const scopeReasonSchema = {
+  type: 'object',
+  description: 'kind edge: reporters, lastSeen, route, expiresAt; kind pin: note, createdAt; kind rule: rule (its id), source, namespace or selector',
+  properties: {
+    kind: { type: 'string', enum: ['edge', 'pin', 'rule'] },
+    reporters: { type: 'array', items: str },
+    lastSeen: { type: 'string', format: 'date-time' },
+    route: { type: 'string', enum: ['gateway', 'direct', 'unknown'] },
+    expiresAt: { type: 'string', format: 'date-time' },
+    note: str,
+    createdAt: { type: 'string', format: 'date-time' },
+    rule: str,
+    source: str,
+    namespace: str,
+    selector: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+  required: ['kind'],
+} as const;
+
 export const ruleSchema = {
   type: 'object',
   properties: {

@@ -171,6 +171,10 @@ describe('HTTP API (inject)', () => {
     const bad = await app.inject({ method: 'PUT', url, headers: auth, payload: { rules: [{ id: 'both', namespace: 'shop', selector: { a: 'b' } }] } });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().message, /exactly one of namespace/);
+    const badLabel = await app.inject({ method: 'PUT', url: '/api/v1/rules/labels', headers: auth, payload: { source: '*', selector: { 'bad key!': 'x' } } });
+    assert.equal(badLabel.statusCode, 400);
+    assert.match(badLabel.json().message, /^rule labels: selector key "bad key!" is not a Kubernetes label key/);
+    assert.ok(!analyzer.rules().some((r) => r.id === 'labels'), 'a refused rule is not stored');
     assert.deepEqual(analyzer.scope('details.default'), ['cart.shop', 'ratings.default'], 'a rejected list changes nothing');
 
     const global = await app.inject({ method: 'PUT', url: '/api/v1/rules/shop-sees-shop', headers: auth, payload: { source: '*.shop', namespace: 'shop' } });
@@ -231,5 +235,56 @@ describe('HTTP API (inject)', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('why each scope entry is there (GET /api/v1/services/:ns/:name)', () => {
+  let analyzer: Analyzer;
+  let app: FastifyInstance;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  before(async () => {
+    analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    app = await buildApp({ analyzer, adminToken: TOKEN });
+  });
+  after(async () => {
+    await app.close();
+    analyzer.close();
+  });
+
+  it('gives every entry its reasons: edge, pin, namespace rule, selector rule, and several at once', async () => {
+    const seen = native('loadgen-0.shop', 'frontend.shop:8080', { reporter: 'gateway' });
+    const ingest = await app.inject({ method: 'POST', url: '/api/v1/access-logs', payload: `${JSON.stringify(seen)}\n`, headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(ingest.json().accepted, 1, ingest.body);
+    const pin = await app.inject({ method: 'PUT', url: '/api/v1/services/shop/loadgen/pins', headers: auth, payload: { services: ['details.default'], note: 'monthly batch' } });
+    assert.equal(pin.statusCode, 200, pin.body);
+    const ns = await app.inject({ method: 'PUT', url: '/api/v1/rules/loadgen-sees-shop', headers: auth, payload: { source: 'loadgen.shop', namespace: 'shop' } });
+    assert.equal(ns.statusCode, 200, ns.body);
+    const sel = await app.inject({ method: 'PUT', url: '/api/v1/rules/stars', headers: auth, payload: { source: '*', selector: { team: 'stars' } } });
+    assert.equal(sel.statusCode, 200, sel.body);
+
+    const d = (await app.inject('/api/v1/services/shop/loadgen')).json();
+    assert.deepEqual(d.scope, ['cart.shop', 'details.default', 'frontend.shop', 'ratings.default']);
+    assert.deepEqual(d.why.map((w: any) => w.dest), d.scope, 'one entry per scope entry, in the same order');
+    const why = Object.fromEntries(d.why.map((w: any) => [w.dest, w.reasons]));
+    const nsRule = { kind: 'rule', rule: 'loadgen-sees-shop', source: 'loadgen.shop', namespace: 'shop' };
+    const starsRule = { kind: 'rule', rule: 'stars', source: '*', selector: { team: 'stars' } };
+    // frontend.shop: learnt from traffic (through the gateway) and also in the namespace the rule adds.
+    const [edge, ...rest] = why['frontend.shop'];
+    assert.deepEqual(rest, [nsRule]);
+    assert.equal(edge.kind, 'edge');
+    assert.deepEqual(edge.reporters, ['gateway']);
+    assert.equal(edge.route, 'gateway');
+    assert.equal(edge.lastSeen, new Date(Date.parse(seen.time as string)).toISOString());
+    assert.equal(Date.parse(edge.expiresAt), analyzer.expiresAt(Date.parse(edge.lastSeen)));
+    assert.deepEqual(why['details.default'].map(({ createdAt, ...p }: any) => (assert.ok(Date.parse(createdAt) > 0), p)), [{ kind: 'pin', note: 'monthly batch' }]);
+    assert.deepEqual(why['cart.shop'], [nsRule, starsRule], 'both rules that add it');
+    assert.deepEqual(why['ratings.default'], [starsRule]);
+
+    // A reason goes with its input: the namespace rule removed, only the edge keeps frontend.shop and only the selector cart.shop.
+    await app.inject({ method: 'DELETE', url: '/api/v1/rules/loadgen-sees-shop', headers: auth });
+    const after = (await app.inject('/api/v1/services/shop/loadgen')).json();
+    assert.deepEqual(after.why.find((w: any) => w.dest === 'frontend.shop').reasons.map((r: any) => r.kind), ['edge']);
+    assert.deepEqual(after.why.find((w: any) => w.dest === 'cart.shop').reasons, [starsRule]);
   });
 });

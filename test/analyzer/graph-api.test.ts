@@ -16,6 +16,7 @@ import { measureProxyBytes } from '../../xds-server/index.ts';
 import { PieceGzip } from '../../analyzer/http/gzip-pieces.ts';
 import { GraphJson } from '../../analyzer/http/graph-json.ts';
 import type { GraphDelta, GraphView } from '../../analyzer/http/live-graph.ts';
+import { decodeView, type ViewRows } from '../../analyzer/http/view-rows.ts';
 import { placeNew, seedPositions } from '../../analyzer/http/layout/seed.ts';
 import { FRONTEND, MESH, PAGE, native } from './support/mesh.ts';
 
@@ -169,6 +170,24 @@ describe('graph API for the page', () => {
     } finally {
       await withXds.close();
     }
+  });
+
+  it('gives the view as rows that decode to the very objects, in a third of the bytes or less', async () => {
+    const v = (await view()).version;
+    const pin = await app.inject({ method: 'PUT', url: '/api/v1/services/shop/frontend/pins', payload: { services: ['ratings.default'] } });
+    assert.equal(pin.statusCode, 200, pin.body);
+    const objects = await past(v);
+    const res = await app.inject('/api/v1/graph/view?encoding=rows');
+    const rows = res.json() as ViewRows;
+    assert.equal(rows.encoding, 'rows');
+    assert.ok(objects.edges.some((e) => e.pinned && e.count === 0), 'a pin without traffic is in the view');
+    assert.ok(objects.nodes.some((n) => n.client), 'a client-only service is in the view');
+    const { now: _a, ...want } = objects;
+    const { now: _b, ...got } = decodeView(rows);
+    assert.deepEqual(got, want);
+    assert.ok(res.body.length * 2 < JSON.stringify(objects).length, `${res.body.length} bytes as rows, ${JSON.stringify(objects).length} as objects`);
+    assert.equal((await app.inject('/api/v1/graph/view?encoding=columns')).statusCode, 400);
+    await app.inject({ method: 'DELETE', url: '/api/v1/services/shop/frontend/pins' });
   });
 
   it('closes with event streams open: they end, the server does not wait for them', { timeout: 10_000 }, async () => {
@@ -419,6 +438,77 @@ describe('/api/v1/graph under steady traffic', () => {
       assert.deepEqual(JSON.parse(lazy.build({}).pieces.join('')), want);
       assert.equal(lazy.rendered - lazyBefore, g.edges, 'without renewal the answer serializes every edge');
     } finally {
+      await analyzer.close();
+    }
+  });
+});
+
+describe('warm-up after listen', () => {
+  /** JSON.stringify calls while `fn` runs: every entity a cache serializes is one. */
+  const stringified = async (fn: () => Promise<unknown>): Promise<number> => {
+    const original = JSON.stringify;
+    let calls = 0;
+    JSON.stringify = ((...args: Parameters<typeof original>) => (calls++, original(...args))) as typeof original;
+    try {
+      await fn();
+    } finally {
+      JSON.stringify = original;
+    }
+    return calls;
+  };
+  const URLS = ['/api/v1/graph/view?encoding=rows', '/api/v1/graph', '/api/v1/services'];
+
+  it('builds the view, the graph and the services list in the background: health answered meanwhile, first answers serialize nothing and equal fresh ones', async () => {
+    const g = syntheticGraph(1000, 3000);
+    const analyzer = Analyzer.open({ inventory: g.inventory });
+    analyzer.ingestRecords(g.records);
+    const app = await buildApp({ analyzer });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const health = await app.inject('/healthz');
+      assert.equal(health.statusCode, 200);
+      const { done, total } = app.warmer.progress;
+      assert.ok(done < total, `/healthz answered while warming (${done} of ${total} steps done)`);
+      await app.warmer.start();
+      assert.equal(app.warmer.progress.done, total);
+      const answers: Record<string, unknown> = {};
+      const calls = await stringified(async () => {
+        for (const url of URLS) {
+          const res = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+          assert.equal(res.statusCode, 200, res.body);
+          assert.equal(res.headers['content-encoding'], 'gzip', url);
+          answers[url] = JSON.parse(gunzipSync(res.rawPayload).toString());
+        }
+      });
+      assert.ok(calls < 20, `the first answers after warm-up serialized ${calls} values (${g.edges + 1000} entities without it)`);
+      assert.deepEqual(answers['/api/v1/graph'], JSON.parse(JSON.stringify(serviceGraphExport(analyzer))));
+      assert.equal(decodeView(answers['/api/v1/graph/view?encoding=rows'] as ViewRows).edges.length, g.edges);
+      assert.equal((answers['/api/v1/services'] as unknown[]).length, 1000);
+    } finally {
+      await app.close();
+      await analyzer.close();
+    }
+  });
+
+  it('a request mid-warm reuses what is done and builds only the rest', async () => {
+    const g = syntheticGraph(500, 1500);
+    const analyzer = Analyzer.open({ inventory: g.inventory });
+    analyzer.ingestRecords(g.records);
+    const app = await buildApp({ analyzer });
+    try {
+      // Inject-only: started by hand (after ready(): its schema compilation stringifies too), stopped once the
+      // view's nodes are serialized (steps: layout, nodes).
+      await app.ready();
+      const warming = app.warmer.start();
+      for (const deadline = Date.now() + 20_000; app.warmer.progress.done < 2; await new Promise((r) => setImmediate(r))) {
+        assert.ok(Date.now() < deadline, 'warm-up stalled before the view nodes');
+      }
+      await app.warmer.stop();
+      await warming;
+      const calls = await stringified(async () => assert.equal((await app.inject('/api/v1/graph/view?encoding=rows')).statusCode, 200));
+      assert.ok(calls >= g.edges && calls < g.edges + 20, `serialized ${calls}: the ${g.edges} edges, not the 500 nodes already done`);
+    } finally {
+      await app.close();
       await analyzer.close();
     }
   });

@@ -243,7 +243,7 @@ describe('graph page (headless Chromium, 10 services)', () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('meshscope.adminToken')), TOKEN);
     assert.equal(await page.evaluate(() => localStorage.length), 0);
     await page.waitForSelector('#panel li[data-dest="cart.shop"]');
-    assert.match((await page.textContent('#panel li[data-dest="cart.shop"] .why')) ?? '', /^pinned$/);
+    assert.match((await page.textContent('#panel li[data-dest="cart.shop"] .why')) ?? '', /^pinned \d+s ago$/);
     // A second write needs no prompt.
     await page.click('#panel [data-unpin="cart.shop"]');
     await page.waitForFunction(() => !meshscope.graph.hasEdge('productpage.default>cart.shop'), undefined, { timeout: 10_000 });
@@ -273,7 +273,8 @@ describe('graph page (headless Chromium, 10 services)', () => {
     assert.ok((await scopeOf()).includes('audit.ops'));
     assert.equal(await page.textContent('#panel li[data-rule="productpage.default.labels.app-audit"]'), 'productpage.default.labels.app-audit: labels app=audit · this service · audit trail ✕');
     await page.waitForSelector('#panel li[data-dest="audit.ops"]');
-    assert.equal(await page.textContent('#panel li[data-dest="audit.ops"] .why'), 'rule productpage.default.labels.app-audit (label selector)');
+    // The why comes from the analyzer, which matched the labels: the rule named is the one that added it.
+    assert.equal(await page.textContent('#panel li[data-dest="audit.ops"] .why'), 'rule productpage.default.labels.app-audit (labels app=audit; this service)');
 
     // A namespace rule for every service of productpage's namespace.
     await addRule('namespace', 'ops', '*.default');
@@ -284,6 +285,11 @@ describe('graph page (headless Chromium, 10 services)', () => {
     ]);
     assert.match((await page.textContent('#panel li[data-rule="every.default.ns.ops"]')) ?? '', /^every\.default\.ns\.ops: namespace ops · every service in default/);
     assert.ok((await scopeOf()).includes('metrics-sink.ops'));
+    // audit.ops is now there for two reasons, metrics-sink.ops for the namespace rule only.
+    const reasons = (dest: string) => page.$$eval(`#panel li[data-dest="${dest}"] .why [data-reason]`, (els) => els.map((e) => `${e.getAttribute('data-reason')} ${e.getAttribute('data-rule')}`));
+    assert.deepEqual(await reasons('audit.ops'), ['rule productpage.default.labels.app-audit', 'rule every.default.ns.ops']);
+    assert.deepEqual(await reasons('metrics-sink.ops'), ['rule every.default.ns.ops']);
+    assert.equal(await page.textContent('#panel li[data-dest="metrics-sink.ops"] .why'), 'rule every.default.ns.ops (namespace ops; every service in default)');
     await page.screenshot({ path: artifact('graph-page-10-rules.png') });
 
     // Refused by the API: the panel shows the API's own answer for that rule, and nothing is stored.
@@ -372,7 +378,7 @@ describe('graph page (headless Chromium, 10 services)', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let calls = 0;
-    await page.route('**/api/v1/graph/view', async (route) => {
+    await page.route('**/api/v1/graph/view?*', async (route) => {
       const n = ++calls;
       const res = await route.fetch();
       const body = await res.json();
@@ -388,7 +394,7 @@ describe('graph page (headless Chromium, 10 services)', () => {
     await drawn(page, () => page.evaluate(() => meshscope.reload()));
     release();
     await first;
-    await page.unroute('**/api/v1/graph/view');
+    await page.unroute('**/api/v1/graph/view?*');
     assert.equal(calls, 2);
     assert.deepEqual(await nodes(page), shop, 'still filtered to shop');
     assert.ok((await edges(page)).includes('frontend.shop>cart.shop'), 'the newer graph stayed');

@@ -1,5 +1,8 @@
 // Calls to the analyzer API. Writes (pins, rules) carry the admin token, asked
 // for once and kept in sessionStorage only (gone when the tab closes).
+import type { GraphView } from '../live-graph.ts';
+import { decodeView, type ViewRows } from '../view-rows.ts';
+
 const TOKEN_KEY = 'meshscope.adminToken';
 
 export class Unauthorized extends Error {}
@@ -19,6 +22,11 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
   const res = await fetch(url, { signal, headers: { accept: 'application/json' } });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${(await res.json().catch(() => ({}))).message ?? res.statusText}`);
   return (await res.json()) as T;
+}
+
+/** The graph view, fetched as rows (a third of the bytes and a quarter of the parse of objects) and decoded. */
+export async function getView(): Promise<GraphView> {
+  return decodeView(await getJson<ViewRows>('/api/v1/graph/view?encoding=rows'));
 }
 
 export function adminToken(): string | null {

@@ -7,7 +7,7 @@ import { DirectedGraph } from 'graphology';
 import Sigma from 'sigma';
 import { EdgeLineProgram, NodePointProgram } from 'sigma/rendering';
 import type { GraphDelta, GraphView } from '../live-graph.ts';
-import { getJson } from './api.ts';
+import { getView } from './api.ts';
 import { buildDisplay, changesMoreThan, syncGraph, type Display } from './display.ts';
 import { exportGexf, exportJson, exportPng } from './export.ts';
 import { Model } from './model.ts';
@@ -24,7 +24,7 @@ const OVERVIEW_ABOVE = 1000;
 const state = readState(location.search);
 // The view is asked for first: it is on its way while sigma and the toolbar are set up.
 performance.mark('meshscope:fetch');
-let firstView: Promise<GraphView> | undefined = getJson<GraphView>('/api/v1/graph/view');
+let firstView: Promise<GraphView> | undefined = getView();
 const model = new Model();
 let graph = new DirectedGraph({ allowSelfLoops: true });
 let display: Display = { nodes: new Map(), edges: new Map(), services: 0 };
@@ -193,7 +193,7 @@ let pending: GraphDelta[] = [];
 async function load(): Promise<void> {
   const mine = ++loadSeq;
   try {
-    const request = firstView ?? getJson<GraphView>('/api/v1/graph/view');
+    const request = firstView ?? getView();
     firstView = undefined;
     const view = await request;
     // Only the latest request counts: an older answer arriving late is dropped.

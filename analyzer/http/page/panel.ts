@@ -18,6 +18,11 @@ interface ApiEdge {
   p99Ms?: number;
 }
 
+type Reason =
+  | { kind: 'edge'; reporters: string[]; lastSeen: string; route: 'gateway' | 'direct' | 'unknown'; expiresAt: string }
+  | { kind: 'pin'; note?: string; createdAt: string }
+  | { kind: 'rule'; rule: string; source: string; namespace?: string; selector?: Record<string, string> };
+
 interface Detail {
   id: string;
   name: string;
@@ -26,6 +31,8 @@ interface Detail {
   scope: string[];
   pins: Array<{ dest: string; note?: string; createdAt?: string }>;
   rules: Array<{ id: string; source: string; namespace?: string; selector?: Record<string, string>; note?: string }>;
+  /** Each scope entry with every reason it is there, decided by the analyzer. */
+  why: Array<{ dest: string; reasons: Reason[] }>;
   out: ApiEdge[];
   in: ApiEdge[];
   proxies: Array<{ workload: string; clusters: number; bytesScoped: number; bytesFull: number; xds?: Array<{ nodeId: string; state: string; nack?: string }> }>;
@@ -64,7 +71,7 @@ function route(e: ApiEdge): string {
 
 type Rule = Detail['rules'][number];
 
-function ruleWhat(r: Rule): string {
+function ruleWhat(r: Pick<Rule, 'namespace' | 'selector'>): string {
   if (r.namespace) return `namespace ${h(r.namespace)}`;
   return `labels ${h(Object.entries(r.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(', '))}`;
 }
@@ -178,25 +185,18 @@ export class Panel {
     // Keep what is being typed across live refreshes.
     const typed = Object.fromEntries([...this.el.querySelectorAll<HTMLInputElement>('[data-keep]')].map((i) => [i.dataset.keep!, i.value]));
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.keep;
-    const outBy = new Map(d.out.map((e) => [e.target, e]));
-    const pinned = new Map(d.pins.map((p) => [p.dest, p]));
-    const why = (dest: string): string => {
-      const parts: string[] = [];
-      const e = outBy.get(dest);
-      if (e?.active) {
-        const live = this.hooks.edgeInfo(`${d.id}>${dest}`);
-        const ttl = live?.expiresAt ? ` · expires in ${ago(live.expiresAt - now)}` : '';
-        parts.push(`traffic (${h((e.reporters ?? []).join(', ') || 'log')}) · last seen ${ago(now - Date.parse(e.lastSeen))} ago · ${route(e)}${ttl}`);
-      }
-      const p = pinned.get(dest);
-      if (p) parts.push(`pinned${p.note ? `: ${h(p.note)}` : ''}`);
-      if (!parts.length) {
-        const ns = dest.slice(dest.lastIndexOf('.') + 1);
-        const r = d.rules.find((x) => x.namespace === ns) ?? d.rules.find((x) => x.selector);
-        parts.push(r ? `rule ${h(r.id)}${r.namespace ? ` (namespace ${h(r.namespace)})` : ' (label selector)'}` : 'rule');
-      }
-      return parts.join(' · ');
-    };
+    const reasons = new Map(d.why.map((w) => [w.dest, w.reasons]));
+    const why = (dest: string): string =>
+      (reasons.get(dest) ?? [])
+        .map((r) => {
+          if (r.kind === 'edge') {
+            const route = r.route === 'gateway' ? 'via gateway' : r.route === 'direct' ? 'direct' : 'route unknown (learnt before the store kept routes)';
+            return `<span class="reason" data-reason="edge">traffic (${h(r.reporters.join(', ') || 'log')}) · last seen ${ago(now - Date.parse(r.lastSeen))} ago · ${route} · expires in ${ago(Date.parse(r.expiresAt) - now)}</span>`;
+          }
+          if (r.kind === 'pin') return `<span class="reason" data-reason="pin">pinned ${ago(now - Date.parse(r.createdAt))} ago${r.note ? `: ${h(r.note)}` : ''}</span>`;
+          return `<span class="reason" data-reason="rule" data-rule="${h(r.rule)}">rule <b>${h(r.rule)}</b> (${ruleWhat(r)}; ${h(appliesTo(r.source, d))})</span>`;
+        })
+        .join(' · ');
     const error = (at: 'pin' | 'rule' | 'top') => (this.message?.at === at ? `<p class="error" data-message="${at}">${h(this.message.text)}</p>` : '');
     const edgeRow = (e: ApiEdge, other: string, key: string) => {
       const live = this.hooks.edgeInfo(key);

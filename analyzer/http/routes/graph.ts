@@ -10,8 +10,9 @@ import { toDot, toGexf } from '../graph-export.ts';
 import { parseFields, VALID_FIELDS } from '../graph-fields.ts';
 import { GraphJson } from '../graph-json.ts';
 import { serviceGraph, type GraphFilter } from '../graph-view.ts';
-import type { LiveGraph } from '../live-graph.ts';
+import type { LiveGraph, ViewEncoding } from '../live-graph.ts';
 import { errorSchema, graphSchema, graphViewSchema } from '../schemas.ts';
+import type { Warmer } from '../warm.ts';
 
 /** How stale the counts of a cached /api/v1/graph may be. */
 export const COUNTS_MS = 30_000;
@@ -45,7 +46,7 @@ const graphQuery = {
   additionalProperties: false,
 } as const;
 
-export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGraph }> = async (app, { analyzer, live }) => {
+export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGraph; warmer?: Warmer }> = async (app, { analyzer, live, warmer }) => {
   const doc = (summary: string, type: string) => ({
     tags: ['graph'],
     summary,
@@ -57,8 +58,8 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
   const cache = new BodyCache();
   const builders = new Map<string, GraphJson>();
   let askedAt = -Infinity;
-  const builder = (fields: ReturnType<typeof parseFields>): GraphJson => {
-    askedAt = performance.now();
+  const builder = (fields: ReturnType<typeof parseFields>, asked = true): GraphJson => {
+    if (asked) askedAt = performance.now();
     let b = builders.get(fields.key);
     if (b) builders.delete(fields.key);
     else b = new GraphJson(analyzer, fields, COUNTS_MS);
@@ -84,22 +85,48 @@ export const graphRoutes: FastifyPluginAsync<{ analyzer: Analyzer; live: LiveGra
       // A relative `since` moves with the clock: such answers are not cached (the entities still are).
       if (filter.since) return cache.reply(req, reply, undefined, build);
       // Counts in a cached export lag by at most COUNTS_MS; a new edge, expiry or scope change shows at once.
-      const key = `${live.structureVersion}|${Math.floor(analyzer.clock.now() / COUNTS_MS)}|${analyzer.inventory.version}|${fields.key}|${JSON.stringify(filter)}`;
-      return cache.reply(req, reply, key, build);
+      return cache.reply(req, reply, graphKey(fields, filter), build);
     },
   );
+  const graphKey = (fields: ReturnType<typeof parseFields>, filter: GraphFilter) =>
+    `${live.structureVersion}|${Math.floor(analyzer.clock.now() / COUNTS_MS)}|${analyzer.inventory.version}|${fields.key}|${JSON.stringify(filter)}`;
+  const viewKey = (encoding: ViewEncoding) => `view|${encoding}|${live.version}|${analyzer.inventory.version}`;
+  if (warmer) {
+    // What a first visit asks: the page's view (in rows), then the whole graph as GET /api/v1/graph (no query) is answered.
+    for (const step of live.prepare('rows')) warmer.add(step);
+    warmer.add(cache.warm(() => viewKey('rows'), () => live.view('rows')));
+    const fields = parseFields(undefined);
+    const plain: GraphFilter = { includeExpired: false };
+    for (const step of builder(fields, false).prepare()) warmer.add(step);
+    warmer.add(cache.warm(() => graphKey(fields, plain), () => builder(fields, false).build(plain)));
+  }
   app.get(
     '/api/v1/graph/view',
     {
       schema: {
         tags: ['graph'],
         summary: 'What the graph page draws: every service with its position (stable as edges arrive), every edge with rates, TTL, gateway vs direct, pins',
+        querystring: {
+          type: 'object',
+          properties: {
+            encoding: {
+              type: 'string',
+              enum: ['objects', 'rows'],
+              default: 'objects',
+              description:
+                'objects: the GraphView below; rows: each node and edge as an array in a fixed order, an edge naming its ends by index in nodes ' +
+                '(a third of the bytes; what the page loads; the order is in analyzer/http/view-rows.ts)',
+            },
+          },
+          additionalProperties: false,
+        },
         response: { 200: graphViewSchema },
       },
     },
     async (req, reply) => {
+      const { encoding } = req.query as { encoding: ViewEncoding };
       await live.layout.ready();
-      return cache.reply(req, reply, `view|${live.version}|${analyzer.inventory.version}`, () => live.view());
+      return cache.reply(req, reply, viewKey(encoding), () => live.view(encoding));
     },
   );
   app.get('/api/v1/graph.dot', { schema: doc('The graph as Graphviz DOT', 'text/vnd.graphviz') }, async (req, reply) =>

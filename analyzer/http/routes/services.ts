@@ -8,9 +8,10 @@ import { BodyCache, JsonPieces } from '../cached-body.ts';
 import { ArrayRuns, FragmentCache } from '../json-fragments.ts';
 import type { LiveGraph } from '../live-graph.ts';
 import { apiEdge } from '../graph-view.ts';
-import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, serviceParams } from '../schemas.ts';
+import { edgeSchema, errorSchema, pinSchema, proxyBytesSchema, ruleSchema, scopeReasonSchema, serviceParams } from '../schemas.ts';
 import { pinView, rulesFor, ruleView } from './policy-views.ts';
 import { notFound, serviceIdOf } from './replies.ts';
+import { sliced, type Warmer } from '../warm.ts';
 
 export interface ServicesDeps {
   analyzer: Analyzer;
@@ -18,6 +19,8 @@ export interface ServicesDeps {
   proxies: () => ProxyStatus[];
   /** Its version keys the cached list. */
   live: LiveGraph;
+  /** Builds the whole list ahead of the first request. */
+  warmer?: Warmer;
 }
 
 const listQuery = {
@@ -29,6 +32,12 @@ const listQuery = {
   },
   additionalProperties: false,
 } as const;
+
+interface ListQuery {
+  namespace?: string;
+  offset: number;
+  limit?: number;
+}
 
 const str = { type: 'string' } as const;
 const summary = {
@@ -53,6 +62,11 @@ const detail = {
     ...summary.properties,
     pins: { type: 'array', items: pinSchema },
     rules: { type: 'array', items: ruleSchema },
+    why: {
+      type: 'array',
+      description: 'each scope entry with every reason it is there: an edge in scope (who reported it, last seen, route), a pin, or a rule that matched it',
+      items: { type: 'object', properties: { dest: str, reasons: { type: 'array', items: scopeReasonSchema } }, required: ['dest', 'reasons'] },
+    },
     out: { type: 'array', items: edgeSchema },
     in: { type: 'array', items: edgeSchema },
     proxies: {
@@ -71,7 +85,7 @@ const detail = {
       },
     },
   },
-  required: [...summary.required, 'pins', 'rules', 'out', 'in', 'proxies'],
+  required: [...summary.required, 'pins', 'rules', 'why', 'out', 'in', 'proxies'],
 } as const;
 
 /** Whether a proxy took what it was last sent. */
@@ -139,26 +153,35 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
       },
     },
     async (req, reply) => {
-      const q = req.query as { namespace?: string; offset: number; limit?: number };
-      const all = q.namespace ? analyzer.inventory.services.filter((s) => s.namespace === q.namespace) : analyzer.inventory.services;
-      reply.header('x-total-count', String(all.length));
-      // Scopes and caller/dependency counts change only with the graph's structure.
-      const key = `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
-      return cache.reply(req, reply, key, () => {
-        const counts = countEdges(serviceEdges(analyzer));
-        const whole = all.length === analyzer.inventory.services.length && q.offset === 0 && q.limit === undefined;
-        fragments.begin();
-        const frags = all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) =>
-          fragments.get(s.id, s.id, [s, analyzer.scope(s.id), counts.callers.get(s.id), counts.dependencies.get(s.id)], undefined, () => summarize(s, counts)),
-        );
-        if (whole) fragments.end();
-        const pieces = ['['];
-        (whole ? runs : new ArrayRuns()).pieces(frags, pieces);
-        pieces.push(']');
-        return new JsonPieces(pieces);
-      });
+      const q = req.query as ListQuery;
+      reply.header('x-total-count', String(matching(q).length));
+      return cache.reply(req, reply, listKey(q), () => list(q));
     },
   );
+  // Scopes and caller/dependency counts change only with the graph's structure.
+  const listKey = (q: ListQuery) => `${deps.live.structureVersion}|${analyzer.inventory.version}|${q.namespace ?? ''}|${q.offset}|${q.limit ?? ''}`;
+  const matching = (q: ListQuery) => (q.namespace ? analyzer.inventory.services.filter((s) => s.namespace === q.namespace) : analyzer.inventory.services);
+  const fragment = (s: Service, counts: Counts) =>
+    fragments.get(s.id, s.id, [s, analyzer.scope(s.id), counts.callers.get(s.id), counts.dependencies.get(s.id)], undefined, () => summarize(s, counts));
+  const list = (q: ListQuery): JsonPieces => {
+    const all = matching(q);
+    const counts = countEdges(serviceEdges(analyzer));
+    const whole = all.length === analyzer.inventory.services.length && q.offset === 0 && q.limit === undefined;
+    fragments.begin();
+    const frags = all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) => fragment(s, counts));
+    if (whole) fragments.end();
+    const pieces = ['['];
+    (whole ? runs : new ArrayRuns()).pieces(frags, pieces);
+    pieces.push(']');
+    return new JsonPieces(pieces);
+  };
+  if (deps.warmer) {
+    // The whole list, as GET /api/v1/services (no query) asks it: each service serialized a slice at a time, then gzipped.
+    let counts: Counts | undefined;
+    deps.warmer.add(sliced(() => analyzer.inventory.services, (s) => fragment(s, (counts ??= countEdges(serviceEdges(analyzer))))));
+    const q: ListQuery = { offset: 0 };
+    deps.warmer.add(cache.warm(() => listKey(q), () => list(q)));
+  }
 
   app.get(
     '/api/v1/services/:ns/:name',
@@ -182,6 +205,7 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
         ...summarize(s, countEdges(edges.filter((e) => e.source === id || e.dest === id))),
         pins: analyzer.pins().filter((p) => p.source === id).map(pinView),
         rules: rulesFor(analyzer.rules(), s).map(ruleView),
+        why: analyzer.scopeWhy(id),
         out: own.out.map(apiEdge),
         in: own.in.map(apiEdge),
         proxies: await Promise.all(
