@@ -1,8 +1,7 @@
 // Istio-mode option values, checked where they are parsed so a bad one names
 // the flag and the fix.
+import { DNS_LABEL } from '../contracts/kube-names.ts';
 import type { GatewayService } from './sidecar-spec.ts';
-
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** `NAME.NAMESPACE:PORT`, the lazy gateway's Service. */
 export function parseGatewayService(text: string, flag = '--gateway-service'): GatewayService {

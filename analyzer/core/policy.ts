@@ -2,6 +2,7 @@
 // show yet) and rules (a whole namespace, or every service whose workloads
 // carry some labels). Both are stored; scopes.ts merges them with the edges.
 import type { Inventory, Service, ServiceId } from '../../contracts/index.ts';
+import { isLabelValue, labelKeyProblem } from '../../contracts/kube-names.ts';
 
 export interface Pin {
   source: ServiceId;
@@ -107,27 +108,9 @@ export function validateRule(r: Partial<ScopeRule>): void {
       const keyProblem = labelKeyProblem(k);
       if (keyProblem) throw new Error(`${at} key ${JSON.stringify(k)} is not a Kubernetes label key: ${keyProblem}`);
       if (typeof v !== 'string') throw new Error(`${at}.${k}: expected a string label value`);
-      if (!LABEL_VALUE.test(v)) {
+      if (!isLabelValue(v)) {
         throw new Error(`${at}.${k}: value ${JSON.stringify(v)} is not a Kubernetes label value: empty, or up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`);
       }
     }
   }
-}
-
-// Label syntax as Kubernetes checks it (apimachinery validation.IsQualifiedName,
-// IsValidLabelValue): a rule no workload can ever match is refused, not stored.
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Why `key` is not a label key (`[prefix/]name`), or undefined when it is one. */
-function labelKeyProblem(key: string): string | undefined {
-  const parts = key.split('/');
-  if (parts.length > 2) return 'at most one "/" (PREFIX/NAME, e.g. app.kubernetes.io/name)';
-  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
-    return `the prefix ${JSON.stringify(prefix)} must be a DNS subdomain (lowercase letters, digits, "-" and ".", up to 253 characters)`;
-  }
-  if (!LABEL_NAME.test(name)) return 'the name must be 1 to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
-  return undefined;
 }

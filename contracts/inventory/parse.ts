@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { DNS_LABEL } from '../kube-names.ts';
 import { InventoryError, closest } from './errors.ts';
 import { PROTOCOLS, serviceId, type MeshSpec, type Protocol, type Service, type ServicePort, type Workload } from './model.ts';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Parses and validates mesh.yaml text; every error names `file`, the key path and the fix. */

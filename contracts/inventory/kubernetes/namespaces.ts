@@ -2,15 +2,13 @@
 // namespace is in when it matches any selector (all of them when none is
 // given) and is not a system namespace. Selectors are Kubernetes equality
 // selectors: `k=v`, `k==v`, `k!=v`, `k` (has the label), `!k` (has not).
+import { isLabelValue, labelKeyProblem } from '../../kube-names.ts';
 
 /** Left out unless a selector names them explicitly… they never are: they run the platform, not the apps. */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system'];
 
 type Term = { key: string; op: '=' | '!=' | 'exists' | '!exists'; value?: string };
 export type LabelSelector = readonly Term[];
-
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /** Parses `k=v,k2!=v2,k3,!k4`; the error names the flag, the term and the accepted forms. */
 export function parseLabelSelector(text: string, flag = '--namespace-selector'): LabelSelector {
@@ -21,9 +19,9 @@ export function parseLabelSelector(text: string, flag = '--namespace-selector'):
     const bad = () => new Error(`${flag} ${JSON.stringify(text)}: cannot read "${t}"; write label=value, label!=value, label or !label, separated by commas`);
     if (!t || !m) throw bad();
     const [, not, k, op, v] = m;
-    if (!LABEL_KEY.test(k)) throw bad();
+    if (labelKeyProblem(k)) throw bad();
     if (op) {
-      if (not || !LABEL_VALUE.test(v)) throw bad();
+      if (not || !isLabelValue(v)) throw bad();
       terms.push({ key: k, op: op === '!=' ? '!=' : '=', value: v });
     } else {
       terms.push({ key: k, op: not ? '!exists' : 'exists' });
