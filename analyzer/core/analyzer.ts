@@ -193,9 +193,9 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     return this.scopesState.setInventory(next);
   }
 
-  /** When an active edge last seen at `lastSeenMs` leaves its scope if unseen until then (epoch ms). */
+  /** When an active edge last seen at `lastSeenMs` leaves its scope if unseen until then (epoch ms), as expiry decides it. */
   expiresAt(lastSeenMs: number): number {
-    return lastSeenMs + this.expiry.ttlMs + this.expiry.graceMs;
+    return this.expiry.deadlineAt(lastSeenMs);
   }
 
   scope(service: ServiceId): readonly ServiceId[] {

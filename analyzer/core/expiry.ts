@@ -29,7 +29,12 @@ export class Expiry {
   }
 
   deadline(e: Edge): number {
-    return Math.max(e.lastSeen + this.ttlMs + this.graceMs, this.floorMs);
+    return this.deadlineAt(e.lastSeen);
+  }
+
+  /** When an edge last seen at `lastSeenMs` leaves its scope if unseen until then: never before start + grace. */
+  deadlineAt(lastSeenMs: number): number {
+    return Math.max(lastSeenMs + this.ttlMs + this.graceMs, this.floorMs);
   }
 
   /** Whether a sighting at `time` may (re)activate an edge. */

@@ -125,6 +125,9 @@ test('days without an analyzer running are not days without traffic: no expiry b
   const clock = new VirtualClock(T0 + 30 * DAY);
   const second = open({ db, clock, dependencyTtlMs: 7 * DAY, graceMs: DAY });
   assert.deepEqual(second.analyzer.scope('productpage.default'), ['reviews.default']);
+  // What the API says of it (the why of the scope entry) is that same deadline, not lastSeen + TTL + grace.
+  const [why] = second.analyzer.scopeWhy('productpage.default');
+  assert.deepEqual(why.reasons.map((r: any) => r.expiresAt), [new Date(T0 + 31 * DAY).toISOString()]);
   clock.advance(DAY);
   assert.deepEqual(second.analyzer.checkExpiry(), []);
   // Traffic since the restart keeps what is used; the rest leaves after the grace.
