@@ -323,7 +323,8 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     return ids;
   }
 
-  private serviceEdges(): Array<EdgeAttributes['edge']> {
+  /** The live service-level edges, straight off the graph (no views built). */
+  serviceEdges(): Array<EdgeAttributes['edge']> {
     const out: Array<EdgeAttributes['edge']> = [];
     this.analyzer.graph.forEachEdge((_k, a) => {
       if (a.kind === 'service') out.push(a.edge);

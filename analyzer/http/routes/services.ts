@@ -113,15 +113,6 @@ function countEdges(edges: Iterable<{ source: string; dest: string; active: bool
   return c;
 }
 
-/** The live service-level edges, straight off the graph (no views built). */
-function serviceEdges(analyzer: Analyzer): Array<{ source: string; dest: string; active: boolean }> {
-  const out: Array<{ source: string; dest: string; active: boolean }> = [];
-  analyzer.graph.forEachEdge((_k, a) => {
-    if (a.kind === 'service') out.push(a.edge);
-  });
-  return out;
-}
-
 export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps) => {
   const { analyzer } = deps;
   const cache = new BodyCache();
@@ -165,7 +156,7 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
     fragments.get(s.id, s.id, [s, analyzer.scope(s.id), counts.callers.get(s.id), counts.dependencies.get(s.id)], undefined, () => summarize(s, counts));
   const list = (q: ListQuery): JsonPieces => {
     const all = matching(q);
-    const counts = countEdges(serviceEdges(analyzer));
+    const counts = countEdges(deps.live.serviceEdges());
     const whole = all.length === analyzer.inventory.services.length && q.offset === 0 && q.limit === undefined;
     fragments.begin();
     const frags = all.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit).map((s) => fragment(s, counts));
@@ -178,7 +169,7 @@ export const servicesRoutes: FastifyPluginAsync<ServicesDeps> = async (app, deps
   if (deps.warmer) {
     // The whole list, as GET /api/v1/services (no query) asks it: each service serialized a slice at a time, then gzipped.
     let counts: Counts | undefined;
-    deps.warmer.add(sliced(() => analyzer.inventory.services, (s) => fragment(s, (counts ??= countEdges(serviceEdges(analyzer))))));
+    deps.warmer.add(sliced(() => analyzer.inventory.services, (s) => fragment(s, (counts ??= countEdges(deps.live.serviceEdges())))));
     const q: ListQuery = { offset: 0 };
     deps.warmer.add(cache.warm(() => listKey(q), () => list(q)));
   }
