@@ -2,6 +2,7 @@
 // their ACK/NACK state, each scope entry with why it is there (traffic: who
 // reported it, last seen, gateway or direct, TTL; pin; rule), calls both ways,
 // and pins and rules editable in place. Refreshed live while open.
+import type { ScopeEntryView, ScopeReasonView } from '../../core/views.ts';
 import { getJson, Refused, servicePath, setAdminToken, Unauthorized, write } from './api.ts';
 
 interface ApiEdge {
@@ -18,11 +19,6 @@ interface ApiEdge {
   p99Ms?: number;
 }
 
-type Reason =
-  | { kind: 'edge'; reporters: string[]; lastSeen: string; route: 'gateway' | 'direct' | 'unknown'; expiresAt: string }
-  | { kind: 'pin'; note?: string; createdAt: string }
-  | { kind: 'rule'; rule: string; source: string; namespace?: string; selector?: Record<string, string> };
-
 interface Detail {
   id: string;
   name: string;
@@ -32,7 +28,7 @@ interface Detail {
   pins: Array<{ dest: string; note?: string; createdAt?: string }>;
   rules: Array<{ id: string; source: string; namespace?: string; selector?: Record<string, string>; note?: string }>;
   /** Each scope entry with every reason it is there, decided by the analyzer. */
-  why: Array<{ dest: string; reasons: Reason[] }>;
+  why: ScopeEntryView[];
   out: ApiEdge[];
   in: ApiEdge[];
   proxies: Array<{ workload: string; clusters: number; bytesScoped: number; bytesFull: number; xds?: Array<{ nodeId: string; state: string; nack?: string }> }>;
@@ -63,9 +59,13 @@ function bytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
 
-function route(e: ApiEdge): string {
-  if (!e.lastViaGateway && !e.lastDirect) return 'unknown (learnt before the store kept routes)';
-  if (e.lastViaGateway && (!e.lastDirect || e.lastViaGateway > e.lastDirect)) return 'via gateway';
+type Route = Extract<ScopeReasonView, { kind: 'edge' }>['route'];
+const ROUTE_TEXT: Record<Route, string> = { gateway: 'via gateway', direct: 'direct', unknown: 'route unknown (learnt before the store kept routes)' };
+
+/** How the latest call of an edge went, by the latest sighting of each way. */
+function route(e: ApiEdge): Route {
+  if (!e.lastViaGateway && !e.lastDirect) return 'unknown';
+  if (e.lastViaGateway && (!e.lastDirect || e.lastViaGateway > e.lastDirect)) return 'gateway';
   return 'direct';
 }
 
@@ -190,8 +190,7 @@ export class Panel {
       (reasons.get(dest) ?? [])
         .map((r) => {
           if (r.kind === 'edge') {
-            const route = r.route === 'gateway' ? 'via gateway' : r.route === 'direct' ? 'direct' : 'route unknown (learnt before the store kept routes)';
-            return `<span class="reason" data-reason="edge">traffic (${h(r.reporters.join(', ') || 'log')}) · last seen ${ago(now - Date.parse(r.lastSeen))} ago · ${route} · expires in ${ago(Date.parse(r.expiresAt) - now)}</span>`;
+            return `<span class="reason" data-reason="edge">traffic (${h(r.reporters.join(', ') || 'log')}) · last seen ${ago(now - Date.parse(r.lastSeen))} ago · ${ROUTE_TEXT[r.route]} · expires in ${ago(Date.parse(r.expiresAt) - now)}</span>`;
           }
           if (r.kind === 'pin') return `<span class="reason" data-reason="pin">pinned ${ago(now - Date.parse(r.createdAt))} ago${r.note ? `: ${h(r.note)}` : ''}</span>`;
           return `<span class="reason" data-reason="rule" data-rule="${h(r.rule)}">rule <b>${h(r.rule)}</b> (${ruleWhat(r)}; ${h(appliesTo(r.source, d))})</span>`;
@@ -202,7 +201,7 @@ export class Panel {
       const live = this.hooks.edgeInfo(key);
       const err = live ? live.errPct : e.count ? (100 * e.errors) / e.count : 0;
       const cls = !e.active ? 'expired' : err >= 5 ? 'bad' : err >= 1 ? 'warn' : '';
-      return `<tr class="${cls}" data-other="${h(other)}"><td><a href="#" data-locate="${h(other)}">${h(other)}</a></td><td>${e.count}</td><td>${live ? live.rps.toFixed(2) : '–'}</td><td>${err.toFixed(1)}%</td><td>${e.active ? route(e) : 'expired'}</td><td>${live?.expiresAt ? ago(live.expiresAt - now) : '–'}</td></tr>`;
+      return `<tr class="${cls}" data-other="${h(other)}"><td><a href="#" data-locate="${h(other)}">${h(other)}</a></td><td>${e.count}</td><td>${live ? live.rps.toFixed(2) : '–'}</td><td>${err.toFixed(1)}%</td><td>${e.active ? ROUTE_TEXT[route(e)] : 'expired'}</td><td>${live?.expiresAt ? ago(live.expiresAt - now) : '–'}</td></tr>`;
     };
     const table = (name: string, title: string, rows: string[]) =>
       `<h3>${title} <span class="muted">${rows.length}</span></h3>${rows.length ? `<table data-edges="${name}"><tr><th>service</th><th>calls</th><th>rps</th><th>err</th><th>route</th><th>TTL</th></tr>${rows.join('')}</table>` : '<p class="muted">none</p>'}`;
