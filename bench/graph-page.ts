@@ -15,9 +15,8 @@ import { loadavg } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../analyzer/http/app.ts';
-import { Analyzer } from '../analyzer/index.ts';
 import { launchChromium } from '../test/analyzer/support/chromium.ts';
-import { syntheticGraph } from './graph-synthetic.ts';
+import { syntheticAnalyzer } from './graph-synthetic.ts';
 import { median, percentile } from './stats.ts';
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
@@ -108,9 +107,7 @@ async function main(): Promise<void> {
   try {
     for (const n of SIZES.length ? SIZES : [1000, 10_000]) {
       const t0 = performance.now();
-      const g = syntheticGraph(n, 3 * n);
-      const analyzer = Analyzer.open({ inventory: g.inventory });
-      for (let i = 0; i < g.records.length; i += 2000) analyzer.ingestRecords(g.records.slice(i, i + 2000));
+      const { analyzer, graph: g } = syntheticAnalyzer(n);
       const app = await buildApp({ analyzer });
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
       process.stdout.write(`\n== ${n} services, ${g.edges} edges (mesh + ingest ${ms(performance.now() - t0)}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}) ==\n`);
