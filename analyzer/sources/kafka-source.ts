@@ -9,7 +9,7 @@
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../../contracts/index.ts';
 import type { IngestTarget, RawInput } from './ingest-target.ts';
-import { SLICE, ingestSlices, pace } from './slices.ts';
+import { SLICE, pace } from './slices.ts';
 
 export const DEFAULT_GROUP = 'meshscope-analyzer';
 /** Optional message header naming the record's origin (replay sets `traffic.jsonl:LINE`). */
@@ -128,7 +128,10 @@ async function consumeBatch(p: EachBatchPayload, target: IngestTarget, commits: 
   // kafkajs has just decoded the fetch in one turn: that counts towards the next rest too.
   await pace();
   // Converted and ingested a slice at a time, so the rest of the process keeps being served meanwhile.
-  for (let i = 0; i < batch.messages.length; i += SLICE) await ingestSlices(target, batch.messages.slice(i, i + SLICE).map(input));
+  for (let i = 0; i < batch.messages.length; i += SLICE) {
+    target.ingest(batch.messages.slice(i, i + SLICE).map(input));
+    await pace();
+  }
   p.resolveOffset(batch.lastOffset());
   await commits.after(p, batch.messages.length);
   await p.heartbeat();

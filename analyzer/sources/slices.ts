@@ -34,7 +34,7 @@ export async function pace(): Promise<void> {
 export async function ingestSlices(target: IngestTarget, inputs: readonly RawInput[], rejections?: RejectionLog): Promise<IngestResult> {
   const total = emptyResult();
   for (let i = 0; i < inputs.length; i += SLICE) {
-    addResult(total, target.ingest(i === 0 && inputs.length <= SLICE ? inputs : inputs.slice(i, i + SLICE), rejections));
+    addResult(total, target.ingest(inputs.slice(i, i + SLICE), rejections));
     await pace();
   }
   return total;
