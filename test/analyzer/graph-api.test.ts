@@ -388,6 +388,14 @@ describe('config bytes (measured in a worker thread)', () => {
       analyzer.setInventory(bigger);
       const after = await check(bigger);
       assert.ok(after.bytesFull > before.bytesFull, `${after.bytesFull} > ${before.bytesFull}`);
+      // A version derived from the last one (as Kubernetes makes them) reaches the worker as a delta:
+      // extra gets a second pod and ratings leaves the mesh; the figures are still exact.
+      const spec = parseMesh(`${MESH}  - name: extra\n    clusterIP: 10.96.0.99\n    ports: [{port: 8080}]\n    workloads: [{name: extra-0, address: 10.244.9.9, labels: {app: extra}}, {name: extra-1, address: 10.244.9.10, labels: {app: extra}}]\n`, 'mesh.yaml');
+      const derived = bigger.apply(bigger.deltaTo({ ...spec, services: spec.services.filter((x) => x.id !== 'ratings.default') }));
+      assert.deepEqual([...derived.changedSince(bigger)!].sort(), ['extra.default', 'ratings.default']);
+      analyzer.setInventory(derived);
+      const last = await check(derived);
+      assert.ok(last.bytesFull !== after.bytesFull, `${last.bytesFull} vs ${after.bytesFull}`);
     } finally {
       await app.close();
       await analyzer.close();

@@ -35,7 +35,9 @@ export interface MeshCacheOptions {
   /**
    * The encoded services of a cache of an earlier inventory (same gateway and
    * access log service): services whose resources did not change are taken
-   * over instead of encoded again. It is only read.
+   * over instead of encoded again. When this inventory was derived from its
+   * (Inventory.apply), only the services the delta names are revisited and the
+   * earlier cache's encodings are handed over: it is spent.
    */
   carryOver?: MeshCache;
 }
@@ -59,7 +61,8 @@ export class MeshCache implements XdsCache, NodeOwner, CacheContext {
 
   constructor(opts: MeshCacheOptions) {
     this.inventory = opts.inventory;
-    this.pool = opts.shareWith?.pool ?? new ServicePool(opts.inventory, opts.carryOver?.pool);
+    const earlier = opts.carryOver;
+    this.pool = opts.shareWith?.pool ?? new ServicePool(opts.inventory, earlier?.pool, earlier && opts.inventory.changedSince(earlier.inventory));
     this.memo = opts.shareWith?.memo ?? new SharedMemo<EncodedResource>();
     this.lazy = opts.lazy ?? true;
     this.scopes = new ScopeStore((change) => this.scopeChanged(change));

@@ -10,10 +10,11 @@ import type { BytesReply, BytesRequest } from './protocol.ts';
 let meter: ProxyBytesMeter | undefined;
 
 parentPort!.on('message', (req: BytesRequest) => {
-  if (req.op === 'inventory') {
+  if (req.op === 'inventory' || req.op === 'delta') {
     // Services the new version did not change keep their encodings: a 10k-service mesh whose
     // inventory moves every few seconds (Kubernetes) is not encoded again each time.
-    meter = new ProxyBytesMeter(new Inventory(req.spec), req.deployed, meter);
+    const inventory = req.op === 'inventory' ? new Inventory(req.spec) : meter!.inventory.apply(req.delta);
+    meter = new ProxyBytesMeter(inventory, req.deployed, meter);
     return;
   }
   let reply: BytesReply;
