@@ -18,7 +18,8 @@ import { Scopes } from './scopes.ts';
 import { flushBatch } from './store/batch.ts';
 import { FlushHealth } from './store/flush-health.ts';
 import { Store } from './store/store.ts';
-import { StoreWorker } from './store/store-worker.ts';
+import { InThreadStore } from './store/in-thread.ts';
+import { StoreWorker, type StoreWrites } from './store/store-worker.ts';
 import type { IngestResult, RawInput, RejectionLog } from './types.ts';
 import { edgeView, edgeViews, rejectedViews, scopeReasonView, statsView, unresolvedViews, type AnalyzerStats, type EdgeView, type ScopeEntryView, type RejectedView, type UnresolvedView } from './views.ts';
 
@@ -68,11 +69,20 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
 
   /**
    * Opens the store, restores graph, pins and rules, and computes every scope before returning.
-   * Loading reads the file here, once; from then on the store's worker thread does every write.
+   * Loading reads the file here, once; from then on the store's worker thread does every write
+   * (a ':memory:' store, which no one else can read, keeps its writes on this thread).
    */
   static open(opts: AnalyzerOptions): Analyzer {
     const file = opts.db ?? ':memory:';
     const store = Store.open(file);
+    if (file === ':memory:') {
+      try {
+        return new Analyzer(opts, store, new InThreadStore(store));
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+    }
     try {
       return new Analyzer(opts, store, new StoreWorker(file));
     } finally {
@@ -84,7 +94,7 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
   private readonly writes = new Set<Promise<void>>();
   private closing?: Promise<void>;
 
-  private constructor(opts: AnalyzerOptions, loaded: Store, private readonly store: StoreWorker) {
+  private constructor(opts: AnalyzerOptions, loaded: Store, private readonly store: StoreWrites) {
     super();
     this.inv = opts.inventory;
     this.clock = opts.clock ?? systemClock;

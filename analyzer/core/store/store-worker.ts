@@ -20,7 +20,20 @@ export type StoreReply = { id: number; error?: string };
 
 type Op = StoreRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-export class StoreWorker {
+/** The store's writes as the analyzer makes them: ordered, each resolved once durable. */
+export interface StoreWrites {
+  /** Gets ready now rather than at the first write. */
+  start(): void;
+  save(batch: FlushBatch): Promise<void>;
+  putPin(pin: Pin): Promise<void>;
+  deletePin(source: string, dest: string): Promise<void>;
+  putRule(rule: ScopeRule): Promise<void>;
+  deleteRule(id: string): Promise<void>;
+  /** After every write made so far, closes the store. */
+  close(): Promise<void>;
+}
+
+export class StoreWorker implements StoreWrites {
   private worker?: Worker;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private nextId = 1;
