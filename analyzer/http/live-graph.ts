@@ -108,7 +108,6 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
    * stats tick under steady traffic.
    */
   structureVersion = 0;
-  private readonly cached = new Map<ViewEncoding, { version: number; body: JsonPieces }>();
   /** Nodes the page has been given (in a view or a delta): a delta sends only new ones. */
   private known?: Set<ServiceId>;
   /** Each encoding's serialized entities, kept between builds. */
@@ -151,12 +150,13 @@ export class LiveGraph extends EventEmitter<{ delta: [GraphDelta] }> {
     this.layout.close();
   }
 
-  /** The whole view as JSON, a GraphView or its rows (view-rows.ts); built once per version (the first call waits for the layout). */
+  /**
+   * The whole view as JSON, a GraphView or its rows (view-rows.ts); the first call waits for the layout.
+   * The route keeps the answer per version (BodyCache); a build reuses every entity's unchanged JSON.
+   */
   async view(encoding: ViewEncoding = 'objects'): Promise<JsonPieces> {
     await this.layout.ready();
-    let c = this.cached.get(encoding);
-    if (c?.version !== this.version) this.cached.set(encoding, (c = { version: this.version, body: this.build(encoding) }));
-    return c.body;
+    return this.build(encoding);
   }
 
   /** Recomputes rates from the counts since the last tick; a new version when any moved. */
