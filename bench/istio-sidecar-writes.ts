@@ -13,7 +13,7 @@
 // holds every Sidecar with its full scope.
 import { parseArgs } from 'node:util';
 import { FixedInventorySource } from '../contracts/index.ts';
-import { kubeSidecarApi, loadKubeConfig, startIstioSidecars, type SidecarApi } from '../istio-sidecars/index.ts';
+import { DEFAULT_INSTANCE, kubeSidecarApi, loadKubeConfig, startIstioSidecars, type SidecarApi } from '../istio-sidecars/index.ts';
 import { startApiServer } from '../test/harness/k8s/apiserver.ts';
 import { createNamespace } from '../test/harness/k8s/workloads.ts';
 import { waitUntil } from '../test/harness/wait.ts';
@@ -68,7 +68,7 @@ try {
     delete: (s) => real.delete(s),
   };
   const tuning = { qps: Number(values.qps), burst: Number(values.burst), quietMs: Number(values['quiet-ms']), maxDelayMs: Number(values['max-delay-ms']), concurrency: Number(values.concurrency) };
-  const { writer, close } = await startIstioSidecars({ kc, api: timed, inventory: source, gateway: GATEWAY, tuning, log: (m) => progress(m) });
+  const { writer, close } = await startIstioSidecars({ kc, api: timed, inventory: source, gateway: GATEWAY, instance: DEFAULT_INSTANCE, tuning, log: (m) => progress(m) });
   try {
     let t = performance.now();
     writer.start();

@@ -10,7 +10,7 @@
 // Sidecar; applied after it (server-side apply, the install's field manager),
 // deleted with it — only if it is still this install's.
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
-import { managerOf } from './instance.ts';
+import { managerOf, type Instance } from './instance.ts';
 import { isOwn, type KubeObject } from './ownership.ts';
 import { gatewayFqdn, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarWriter } from './writer.ts';
@@ -50,7 +50,7 @@ export function buildCatchAllFilter(sidecar: SidecarObject, gateway: GatewayServ
 export interface EnvoyFilterApi {
   apply(obj: EnvoyFilterObject): Promise<void>;
   /** Deletes it if it is `instance`'s; false when one is there that is not (left alone). */
-  delete(namespace: string, name: string, instance: string): Promise<boolean>;
+  delete(namespace: string, name: string, instance: Instance): Promise<boolean>;
 }
 
 export function kubeEnvoyFilterApi(kc: KubeConfig): EnvoyFilterApi {
@@ -106,7 +106,7 @@ export function attachCatchAllFilters(
   const onDeleted = (namespace: string, name: string) =>
     void api
       .delete(namespace, name, writer.instance)
-      .then((done) => done || log(`istio sidecars: EnvoyFilter ${namespace}/${name} is not this install's (instance "${writer.instance}"); left alone`))
+      .then((done) => done || log(`istio sidecars: EnvoyFilter ${namespace}/${name} is not this install's (instance "${writer.instance.name}"); left alone`))
       .catch((err: Error) => log(`istio sidecars: ${err.message}`));
   writer.on('applied', onApplied);
   writer.on('deleted', onDeleted);

@@ -32,6 +32,22 @@ export function identityLabels(instance: string): Record<string, string> {
 }
 
 /**
+ * An install as its writes carry it: its name, the labels on every object it
+ * writes and the field manager it applies them as. Made once from `--instance`
+ * (startIstioSidecars) and handed to everything that writes or judges
+ * ownership, so none of them picks a name of its own.
+ */
+export interface Instance {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly fieldManager: string;
+}
+
+export function instanceNamed(name: string): Instance {
+  return { name, labels: identityLabels(name), fieldManager: fieldManager(name) };
+}
+
+/**
  * The meshscope install these labels say wrote the object, or undefined when
  * it is not labelled as meshscope's. An object labelled managed-by meshscope
  * without an instance was written by a version before instances: it belongs

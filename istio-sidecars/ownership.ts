@@ -4,7 +4,7 @@
 // belongs to someone — a user, a tool, another meshscope install — and the
 // group is left alone, with the reason reported.
 import { formatSelector, type WorkloadGroup } from './groups.ts';
-import { DEFAULT_INSTANCE, fieldManager, instanceOf } from './instance.ts';
+import { instanceOf, type Instance } from './instance.ts';
 import type { SidecarSpec } from './sidecar-spec.ts';
 
 /** An object as the API server returns it (only the fields meshscope reads). */
@@ -31,14 +31,14 @@ export function managers(s: KubeObject): string[] {
 }
 
 /** Made by this install: its instance's labels, and its field manager among the managers. */
-export function isOwn(s: KubeObject, instance = DEFAULT_INSTANCE): boolean {
-  return instanceOf(s.metadata.labels) === instance && managers(s).includes(fieldManager(instance));
+export function isOwn(s: KubeObject, instance: Instance): boolean {
+  return instanceOf(s.metadata.labels) === instance.name && managers(s).includes(instance.fieldManager);
 }
 
-function describe(s: KubeObject, instance: string): string {
+function describe(s: KubeObject, instance: Instance): string {
   const other = instanceOf(s.metadata.labels);
-  const by = managers(s).filter((m) => m !== fieldManager(instance));
-  const whose = other !== undefined && other !== instance ? `meshscope instance "${other}"` : by.length ? `managed by ${by.join(', ')}` : '';
+  const by = managers(s).filter((m) => m !== instance.fieldManager);
+  const whose = other !== undefined && other !== instance.name ? `meshscope instance "${other}"` : by.length ? `managed by ${by.join(', ')}` : '';
   return `Sidecar ${s.metadata.namespace}/${s.metadata.name}${whose ? ` (${whose})` : ''}`;
 }
 
@@ -51,12 +51,12 @@ export function foreignClaim(
   group: WorkloadGroup,
   present: Iterable<KubeSidecar>,
   podLabels: Iterable<Readonly<Record<string, string>>>,
-  instance = DEFAULT_INSTANCE,
+  instance: Instance,
 ): string | undefined {
   const labels = [...podLabels];
   for (const s of present) {
     if (isOwn(s, instance)) continue;
-    if (s.metadata.name === group.name) return `${describe(s, instance)} has the name meshscope would write; it is not this install's (instance "${instance}")`;
+    if (s.metadata.name === group.name) return `${describe(s, instance)} has the name meshscope would write; it is not this install's (instance "${instance.name}")`;
     const sel = s.spec?.workloadSelector?.labels;
     if (!sel || Object.keys(sel).length === 0) {
       // A workload Sidecar would override this namespace default for the group's pods.
@@ -77,11 +77,10 @@ const APPLIED_SPEC_FIELDS = ['f:workloadSelector', 'f:egress', 'f:outboundTraffi
  * on a Sidecar it made (someone edited it). meshscope does not force them
  * back: applying would be refused (409), so it is not even tried.
  */
-export function coManagers(s: KubeSidecar, instance = DEFAULT_INSTANCE): string[] {
-  const own = fieldManager(instance);
+export function coManagers(s: KubeSidecar, instance: Instance): string[] {
   const out = new Set<string>();
   for (const f of s.metadata.managedFields ?? []) {
-    if (f.manager === own) continue;
+    if (f.manager === instance.fieldManager) continue;
     const spec = f.fieldsV1?.['f:spec'] ?? {};
     if (APPLIED_SPEC_FIELDS.some((k) => k in spec)) out.add(f.manager ?? '?');
   }

@@ -3,7 +3,7 @@
 // API) and compared with what is there without touching the API server.
 import type { Service } from '../contracts/index.ts';
 import type { WorkloadGroup } from './groups.ts';
-import { DEFAULT_INSTANCE, identityLabels } from './instance.ts';
+import type { Instance } from './instance.ts';
 
 export const SIDECAR_API_VERSION = 'networking.istio.io/v1';
 
@@ -19,8 +19,8 @@ export interface SidecarSpecOptions {
   alwaysVisible: readonly string[];
   gateway?: GatewayService;
   clusterDomain: string;
-  /** The install writing it (its labels say so); default `meshscope`. */
-  instance?: string;
+  /** The install writing it (its labels say so). */
+  instance: Instance;
 }
 
 export interface SidecarSpec {
@@ -64,7 +64,7 @@ export function buildSidecar(group: WorkloadGroup, scope: readonly Service[], op
   return {
     apiVersion: SIDECAR_API_VERSION,
     kind: 'Sidecar',
-    metadata: { name: group.name, namespace: group.namespace, labels: identityLabels(opts.instance ?? DEFAULT_INSTANCE) },
+    metadata: { name: group.name, namespace: group.namespace, labels: { ...opts.instance.labels } },
     spec,
   };
 }

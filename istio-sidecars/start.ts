@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeSidecarApi, loadKubeConfig, type SidecarApi } from './sidecar-api.ts';
 import type { GatewayService } from './sidecar-spec.ts';
 import { SidecarStore } from './sidecar-store.ts';
+import { instanceNamed } from './instance.ts';
 import type { InventorySource } from '../contracts/index.ts';
 import { SidecarWriter, type SidecarWriterOptions } from './writer.ts';
 
@@ -17,8 +18,8 @@ export interface IstioSidecarOptions {
   alwaysVisible?: readonly string[];
   /** Namespaces meshscope writes no Sidecars in; default istio-system and the gateway's namespace. */
   ignoreNamespaces?: readonly string[];
-  /** This install's name: its objects' instance label and field manager (default `meshscope`). */
-  instance?: string;
+  /** This install's name (`--instance`, a DNS label): its objects' instance label and field manager. */
+  instance: string;
   /** How long a Sidecar no group needs stays before it is deleted (default 60 s). */
   pruneGraceMs?: number;
   tuning?: Pick<SidecarWriterOptions, 'quietMs' | 'maxDelayMs' | 'qps' | 'burst' | 'concurrency'>;
@@ -53,7 +54,7 @@ export async function startIstioSidecars(
     alwaysVisible: opts.alwaysVisible ?? defaultAlwaysVisible(opts.gateway),
     gateway: opts.gateway,
     dryRun: opts.dryRun,
-    instance: opts.instance,
+    instance: instanceNamed(opts.instance),
     pruneGraceMs: opts.pruneGraceMs,
     ignoreNamespaces: opts.ignoreNamespaces ?? ['istio-system', ...(opts.gateway ? [opts.gateway.namespace] : [])],
     log: opts.log,

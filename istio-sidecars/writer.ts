@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { splitId, type Inventory, type InventorySource, type ScopeTarget, type Service, type ServiceId, type WorkloadId } from '../contracts/index.ts';
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
-import { DEFAULT_INSTANCE } from './instance.ts';
+import type { Instance } from './instance.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
 import { DEFAULT_PRUNE_GRACE_MS, PruneGrace } from './prune-grace.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
@@ -31,8 +31,8 @@ export interface SidecarWriterOptions {
   dryRun?: boolean;
   /** Namespaces whose pods get no Sidecar from meshscope. */
   ignoreNamespaces?: readonly string[];
-  /** This install's name (`--instance`): its objects' label and field manager; default `meshscope`. */
-  instance?: string;
+  /** This install (`--instance`): its objects' labels and field manager. */
+  instance: Instance;
   /** A Sidecar no group needs is deleted only after it has stayed unneeded this long (default 60 s; 0: at once). */
   pruneGraceMs?: number;
   /** Changes are gathered until quiet this long (default 100 ms)… */
@@ -120,8 +120,8 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     return this.opts.dryRun ?? false;
   }
 
-  get instance(): string {
-    return this.opts.instance ?? DEFAULT_INSTANCE;
+  get instance(): Instance {
+    return this.opts.instance;
   }
 
   /** Groups the inventory, then reconciles every group and prunes; call once the Sidecar view has synced. */

@@ -2,13 +2,14 @@
 // wired to a kube-apiserver, and the API server's own count of Sidecar writes
 // (from its /metrics, so the count does not come from the code under test).
 import type { ApiServer } from '../harness/k8s/apiserver.ts';
-import { loadKubeConfig, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../../istio-sidecars/index.ts';
+import { DEFAULT_INSTANCE, loadKubeConfig, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../../istio-sidecars/index.ts';
 import type { FixedInventorySource } from '../../contracts/index.ts';
 
 export const GATEWAY = { name: 'meshscope-gateway', namespace: 'meshscope', port: 15080 };
 
-export async function startWriter(api: ApiServer, inventory: FixedInventorySource, opts: IstioSidecarOptions = {}, log?: (m: string) => void): Promise<IstioSidecars> {
-  return startIstioSidecars({ kc: loadKubeConfig(api.kubeconfig), inventory, gateway: GATEWAY, log, ...opts });
+/** The default instance unless `opts` names one, as the analyzer without `--instance`. */
+export async function startWriter(api: ApiServer, inventory: FixedInventorySource, opts: Partial<IstioSidecarOptions> = {}, log?: (m: string) => void): Promise<IstioSidecars> {
+  return startIstioSidecars({ kc: loadKubeConfig(api.kubeconfig), inventory, gateway: GATEWAY, instance: DEFAULT_INSTANCE, log, ...opts });
 }
 
 /** Sidecar write requests the API server has answered, by verb (APPLY is a server-side-apply PATCH). */

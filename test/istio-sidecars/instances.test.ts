@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { startApiServer, type ApiServer } from '../harness/k8s/apiserver.ts';
 import { createNamespace } from '../harness/k8s/workloads.ts';
 import { waitUntil } from '../harness/wait.ts';
-import { kubeSidecarApi, loadKubeConfig, SidecarWriteError, type IstioSidecars } from '../../istio-sidecars/index.ts';
+import { instanceNamed, kubeSidecarApi, loadKubeConfig, SidecarWriteError, type IstioSidecars } from '../../istio-sidecars/index.ts';
 import { attachCatchAllFilters, kubeEnvoyFilterApi } from '../../istio-sidecars/catch-all-filter.ts';
 import { GATEWAY, sidecarsIn, startWriter } from './apiserver.ts';
 import { FixedInventorySource } from '../../contracts/index.ts';
@@ -109,7 +109,7 @@ describe('two meshscope installs in one cluster', () => {
   });
 
   it('an apply over the other install\'s Sidecar is refused by the API server (each applies as its own field manager)', async () => {
-    const beta = running.find((i) => i.writer.instance === 'beta')!;
+    const beta = running.find((i) => i.writer.instance.name === 'beta')!;
     const wanted = beta.writer.status().groups.find((g) => g.namespace === 'shared' && g.name === 'meshscope-web')!.sidecar!;
     assert.equal(wanted.metadata.labels['app.kubernetes.io/instance'], 'beta');
     const before = (await sidecarsIn(api, 'shared')).find((s) => s.metadata.name === 'meshscope-web');
@@ -120,7 +120,7 @@ describe('two meshscope installs in one cluster', () => {
 
     // The catch-all EnvoyFilter of that name is alpha's too: beta's delete leaves it alone.
     const filters = kubeEnvoyFilterApi(loadKubeConfig(api.kubeconfig));
-    assert.equal(await filters.delete('shared', 'meshscope-web', 'beta'), false);
+    assert.equal(await filters.delete('shared', 'meshscope-web', instanceNamed('beta')), false);
     assert.ok((await names('shared')).filters.includes('meshscope-web'));
   });
 });

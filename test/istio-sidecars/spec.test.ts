@@ -1,10 +1,11 @@
 // The pure parts of the Sidecar writer: grouping, the spec, ownership, options.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildSidecar, fieldManager, findGroups, foreignClaim, isOwn, parseAlwaysVisible, parseGatewayService, parseInstance, sameSidecar, type KubeSidecar } from '../../istio-sidecars/index.ts';
+import { buildSidecar, fieldManager, findGroups, foreignClaim, instanceNamed, isOwn, parseAlwaysVisible, parseGatewayService, parseInstance, sameSidecar, type KubeSidecar } from '../../istio-sidecars/index.ts';
 import { bookinfo, inventory } from './mesh.ts';
 
 const gateway = { name: 'meshscope-gateway', namespace: 'meshscope', port: 15080 };
+const meshscope = instanceNamed('meshscope');
 
 describe('workload groups', () => {
   it('groups a Deployment by the labels its pods share, without the per-revision ones', () => {
@@ -76,7 +77,7 @@ describe('Sidecar spec', () => {
   const pp = findGroups(inv).groups.find((g) => g.name === 'meshscope-productpage-v1')!;
 
   it('lists always-visible hosts, then the scope as ns/fqdn, and sends the rest to the gateway', () => {
-    const s = buildSidecar(pp, [inv.service('reviews.shop')!, inv.service('details.shop')!], { alwaysVisible: ['istio-system/*', 'meshscope/*'], gateway, clusterDomain: 'cluster.local' });
+    const s = buildSidecar(pp, [inv.service('reviews.shop')!, inv.service('details.shop')!], { alwaysVisible: ['istio-system/*', 'meshscope/*'], gateway, clusterDomain: 'cluster.local', instance: meshscope });
     assert.deepEqual(s, {
       apiVersion: 'networking.istio.io/v1',
       kind: 'Sidecar',
@@ -90,7 +91,7 @@ describe('Sidecar spec', () => {
   });
 
   it('compares only the fields meshscope applies, in any key order', () => {
-    const want = buildSidecar(pp, [], { alwaysVisible: ['istio-system/*'], gateway, clusterDomain: 'cluster.local' });
+    const want = buildSidecar(pp, [], { alwaysVisible: ['istio-system/*'], gateway, clusterDomain: 'cluster.local', instance: meshscope });
     const have: KubeSidecar = {
       metadata: { name: want.metadata.name, namespace: 'shop', labels: { ...want.metadata.labels }, managedFields: [{ manager: 'meshscope' }] },
       spec: {
@@ -108,7 +109,7 @@ describe('Sidecar spec', () => {
   });
 
   it('labels each Sidecar with the install that writes it', () => {
-    const s = buildSidecar(pp, [], { alwaysVisible: [], clusterDomain: 'cluster.local', instance: 'canary' });
+    const s = buildSidecar(pp, [], { alwaysVisible: [], clusterDomain: 'cluster.local', instance: instanceNamed('canary') });
     assert.deepEqual(s.metadata.labels, { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'canary' });
   });
 });
@@ -128,44 +129,45 @@ describe('ownership', () => {
   });
 
   it('owns only what carries its label and its field manager', () => {
-    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], 'meshscope')), true);
-    assert.equal(isOwn(sidecar('a', {}, ['kubectl'], 'meshscope')), false);
-    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], false)), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], 'meshscope'), meshscope), true);
+    assert.equal(isOwn(sidecar('a', {}, ['kubectl'], 'meshscope'), meshscope), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], false), meshscope), false);
   });
 
   it('each install owns only what carries its instance label and its own field manager', () => {
     assert.equal(fieldManager('meshscope'), 'meshscope', 'the default instance applies as every earlier version did');
     assert.equal(fieldManager('canary'), 'meshscope-canary');
+    assert.deepEqual(instanceNamed('canary'), { name: 'canary', labels: { 'app.kubernetes.io/managed-by': 'meshscope', 'app.kubernetes.io/instance': 'canary' }, fieldManager: 'meshscope-canary' });
+    assert.equal(meshscope.fieldManager, 'meshscope');
     const canarys = sidecar('a', {}, ['meshscope-canary'], 'canary');
-    assert.equal(isOwn(canarys, 'canary'), true);
-    assert.equal(isOwn(canarys, 'meshscope'), false);
-    assert.equal(isOwn(canarys, 'blue'), false);
-    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], 'canary'), 'canary'), false, 'its label, another field manager: not its own');
-    assert.equal(isOwn(sidecar('a', {}, ['meshscope-canary'], 'blue'), 'canary'), false, 'its field manager, another instance label: not its own');
+    assert.equal(isOwn(canarys, instanceNamed('canary')), true);
+    assert.equal(isOwn(canarys, meshscope), false);
+    assert.equal(isOwn(canarys, instanceNamed('blue')), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope'], 'canary'), instanceNamed('canary')), false, 'its label, another field manager: not its own');
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope-canary'], 'blue'), instanceNamed('canary')), false, 'its field manager, another instance label: not its own');
   });
 
   it('without an instance label (written before instances) a Sidecar is the default instance\'s', () => {
     const old = sidecar('a', {}, ['meshscope'], true);
-    assert.equal(isOwn(old), true);
-    assert.equal(isOwn(old, 'meshscope'), true);
-    assert.equal(isOwn(old, 'canary'), false);
-    assert.equal(isOwn(sidecar('a', {}, ['meshscope-canary'], true), 'canary'), false);
+    assert.equal(isOwn(old, meshscope), true);
+    assert.equal(isOwn(old, instanceNamed('canary')), false);
+    assert.equal(isOwn(sidecar('a', {}, ['meshscope-canary'], true), instanceNamed('canary')), false);
   });
 
   it('another install\'s Sidecar claims the group like any other owner, its instance named', () => {
     const blues = sidecar('meshscope-productpage-v1', { app: 'productpage', version: 'v1' }, ['meshscope-blue'], 'blue');
-    assert.match(foreignClaim(pp, [blues], labels, 'green')!, /^Sidecar shop\/meshscope-productpage-v1 \(meshscope instance "blue"\) has the name meshscope would write; it is not this install's \(instance "green"\)$/);
-    assert.equal(foreignClaim(pp, [blues], labels, 'blue'), undefined);
+    assert.match(foreignClaim(pp, [blues], labels, instanceNamed('green'))!, /^Sidecar shop\/meshscope-productpage-v1 \(meshscope instance "blue"\) has the name meshscope would write; it is not this install's \(instance "green"\)$/);
+    assert.equal(foreignClaim(pp, [blues], labels, instanceNamed('blue')), undefined);
     const old = sidecar('meshscope-productpage-v1', { app: 'productpage' }, ['meshscope'], true);
-    assert.match(foreignClaim(pp, [old], labels, 'green')!, /\(meshscope instance "meshscope"\) has the name/);
-    assert.match(foreignClaim(pp, [sidecar('x', { app: 'productpage' }, ['meshscope-blue'], 'blue')], labels, 'green')!, /Sidecar shop\/x \(meshscope instance "blue"\) already selects its pods/);
+    assert.match(foreignClaim(pp, [old], labels, instanceNamed('green'))!, /\(meshscope instance "meshscope"\) has the name/);
+    assert.match(foreignClaim(pp, [sidecar('x', { app: 'productpage' }, ['meshscope-blue'], 'blue')], labels, instanceNamed('green'))!, /Sidecar shop\/x \(meshscope instance "blue"\) already selects its pods/);
   });
 
   it('names the Sidecar that claims the group: same name, selecting its pods, or the namespace default', () => {
-    assert.match(foreignClaim(pp, [sidecar('meshscope-productpage-v1', { x: 'y' }, ['kubectl-client-side-apply'])], labels)!, /\(managed by kubectl-client-side-apply\) has the name meshscope would write/);
-    assert.match(foreignClaim(pp, [sidecar('mine', { app: 'productpage' }, ['helm'])], labels)!, /Sidecar shop\/mine \(managed by helm\) already selects its pods with \{app=productpage\}/);
-    assert.match(foreignClaim(pp, [sidecar('default', undefined, ['kubectl'])], labels)!, /namespace's own default Sidecar/);
-    assert.equal(foreignClaim(pp, [sidecar('other', { app: 'ratings' }, ['kubectl']), sidecar('meshscope-x', { app: 'productpage' }, ['meshscope'], true)], labels), undefined);
+    assert.match(foreignClaim(pp, [sidecar('meshscope-productpage-v1', { x: 'y' }, ['kubectl-client-side-apply'])], labels, meshscope)!, /\(managed by kubectl-client-side-apply\) has the name meshscope would write/);
+    assert.match(foreignClaim(pp, [sidecar('mine', { app: 'productpage' }, ['helm'])], labels, meshscope)!, /Sidecar shop\/mine \(managed by helm\) already selects its pods with \{app=productpage\}/);
+    assert.match(foreignClaim(pp, [sidecar('default', undefined, ['kubectl'])], labels, meshscope)!, /namespace's own default Sidecar/);
+    assert.equal(foreignClaim(pp, [sidecar('other', { app: 'ratings' }, ['kubectl']), sidecar('meshscope-x', { app: 'productpage' }, ['meshscope'], true)], labels, meshscope), undefined);
   });
 });
 

@@ -20,7 +20,7 @@ describe('Sidecar writer on a real kube-apiserver', () => {
   const shop = new FixedInventorySource(inventory(bookinfo('shop')));
   const running: IstioSidecars[] = [];
   const logs: string[] = [];
-  const start = async (inv: FixedInventorySource, opts: IstioSidecarOptions = {}) => {
+  const start = async (inv: FixedInventorySource, opts: Partial<IstioSidecarOptions> = {}) => {
     const s = await startWriter(api, inv, opts, (m) => logs.push(m));
     running.push(s);
     return s;
