@@ -6,9 +6,9 @@ export { findGroups, selectorLabels, VOLATILE_LABELS, type WorkloadGroup, type G
 export { foreignClaim, isOwn, type KubeObject, type KubeSidecar } from './ownership.ts';
 export { kubeSidecarApi, loadKubeConfig, SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
 export { SidecarStore, type SidecarView } from './sidecar-store.ts';
-export { SidecarWriter, sameSidecar, type GroupStatus, type PruneStatus, type SidecarState, type SidecarWriterOptions } from './writer.ts';
+export { SidecarWriter, sameSidecar, type GroupStatus, type SidecarState, type SidecarWriterOptions } from './writer.ts';
 export { istioSidecarRoutes } from './http.ts';
 export { sidecarMetrics } from './metrics.ts';
-export { DEFAULT_PRUNE_GRACE_MS } from './prune-grace.ts';
+export { DEFAULT_PRUNE_GRACE_MS, type PruneStatus } from './prunes.ts';
 export { startIstioSidecars, defaultAlwaysVisible, type IstioSidecarOptions, type IstioSidecars } from './start.ts';
 export { parseAlwaysVisible, parseGatewayService, parseInstance } from './options.ts';

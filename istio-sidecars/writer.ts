@@ -12,7 +12,7 @@ import { splitId, type Inventory, type InventorySource, type ScopeTarget, type S
 import { findGroups, type GroupSkip, type WorkloadGroup } from './groups.ts';
 import type { Instance } from './instance.ts';
 import { coManagers, foreignClaim, isOwn, type KubeSidecar } from './ownership.ts';
-import { DEFAULT_PRUNE_GRACE_MS, PruneGrace } from './prune-grace.ts';
+import { DEFAULT_PRUNE_GRACE_MS, Prunes, type PruneStatus, type SidecarRef } from './prunes.ts';
 import { SidecarWriteError, type SidecarApi } from './sidecar-api.ts';
 import { buildSidecar, type GatewayService, type SidecarObject } from './sidecar-spec.ts';
 import type { SidecarView } from './sidecar-store.ts';
@@ -64,17 +64,6 @@ export interface GroupStatus {
   sidecar?: SidecarObject;
 }
 
-export interface PruneStatus {
-  namespace: string;
-  name: string;
-  /** pending: unneeded, deleted at `due` unless its group comes back first. */
-  state: 'pending' | 'deleted' | 'would-delete' | 'failed';
-  reason?: string;
-  /** When it happened (pending: when it was found unneeded). */
-  at: string;
-  due?: string;
-}
-
 export interface SidecarWriterEvents {
   applied: [sidecar: SidecarObject, at: number];
   deleted: [namespace: string, name: string];
@@ -91,8 +80,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   private readonly byService = new Map<ServiceId, Set<string>>();
   private readonly byWorkload = new Map<WorkloadId, string>();
   private readonly state = new Map<string, Omit<GroupStatus, 'namespace' | 'name' | 'owners' | 'workloads'>>();
-  private readonly pruned = new Map<string, PruneStatus>();
-  private readonly grace: PruneGrace;
+  private readonly prunes: Prunes;
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, { count: number; timer: NodeJS.Timeout }>();
   private pruneDue = false;
@@ -110,7 +98,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.log = opts.log ?? (() => {});
     this.debounce = new Debounce(opts.quietMs ?? 100, opts.maxDelayMs ?? 1000, () => void this.flush());
     this.bucket = new TokenBucket(opts.qps ?? 20, opts.burst ?? 40);
-    this.grace = new PruneGrace(opts.pruneGraceMs ?? DEFAULT_PRUNE_GRACE_MS, () => {
+    this.prunes = new Prunes(opts.pruneGraceMs ?? DEFAULT_PRUNE_GRACE_MS, () => {
       this.pruneDue = true;
       this.poke();
     }, this.log);
@@ -247,8 +235,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       return;
     }
     // Wanted again: what was said about deleting it no longer holds.
-    this.pruned.delete(k);
-    if (this.grace.cancel(k)) this.log(`istio sidecars: ${k} is needed again within the grace period; kept`);
+    this.prunes.wanted(g);
     if (existing && sameSidecar(existing, desired)) {
       this.state.set(k, { ...base, state: prev?.state === 'written' ? 'written' : 'current' });
       this.clearFailure(k);
@@ -292,24 +279,21 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
   }
 
   private async prune(): Promise<void> {
-    const unneeded = new Set<string>();
+    const unneeded: SidecarRef[] = [];
     for (const s of this.opts.sidecars.all()) {
       if (this.closed) return;
-      const k = keyOf(s.metadata.namespace, s.metadata.name);
-      if (!isOwn(s, this.instance) || this.groups.has(k)) continue;
-      unneeded.add(k);
-      if (this.grace.over(k)) await this.remove(s);
+      if (!isOwn(s, this.instance) || this.groups.has(keyOf(s.metadata.namespace, s.metadata.name))) continue;
+      unneeded.push(s.metadata);
+      if (this.prunes.over(s.metadata)) await this.remove(s);
     }
-    // Needed again, or gone (someone else deleted it): nothing left to wait for.
-    this.grace.keepOnly(unneeded);
+    this.prunes.keepOnly(unneeded);
   }
 
   private async remove(s: KubeSidecar): Promise<void> {
     const { namespace, name } = s.metadata;
     const k = keyOf(namespace, name);
     if (this.dryRun) {
-      if (this.pruned.get(k)?.state !== 'would-delete') this.log(`istio sidecars (dry run): would delete ${k}`);
-      this.pruned.set(k, { namespace, name, state: 'would-delete', at: new Date().toISOString() });
+      if (this.prunes.record(s.metadata, 'would-delete') !== 'would-delete') this.log(`istio sidecars (dry run): would delete ${k}`);
       return;
     }
     await this.bucket.take();
@@ -317,14 +301,13 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     try {
       await this.opts.api.delete(s);
       this.opts.sidecars.noteDeleted(s);
-      this.grace.cancel(k);
       this.counters.deletes++;
-      this.pruned.set(k, { namespace, name, state: 'deleted', at: new Date().toISOString() });
+      this.prunes.record(s.metadata, 'deleted');
       this.log(`istio sidecars: deleted ${k} (no workload group needs it)`);
       this.emit('deleted', namespace, name);
     } catch (err) {
       this.counters.failures++;
-      this.pruned.set(k, { namespace, name, state: 'failed', reason: (err as Error).message, at: new Date().toISOString() });
+      this.prunes.record(s.metadata, 'failed', (err as Error).message);
       this.log(`istio sidecars: ${(err as Error).message}`);
       // A precondition failure means it changed since it was read: the next look decides again.
       this.pruneDue = true;
@@ -356,19 +339,12 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
       groups.push({ namespace: g.namespace, name: g.name, owners: [...g.owners], workloads: [...g.workloads], ...s, state: pending ? 'pending' : s.state });
     }
     for (const s of this.skippedGroups) groups.push({ namespace: s.namespace, owners: s.owners, workloads: s.workloads, state: 'skipped', reason: s.reason, writes: 0 });
-    const pruned = new Map<string, PruneStatus>();
-    for (const { key, since, due } of this.grace.list()) {
-      const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-      pruned.set(key, { namespace, name, state: 'pending', reason: 'no workload group needs it; deleted at `due` unless its workloads come back', at: since, due });
-    }
-    // What was done (or, in dry run, would be) says more than that it was due.
-    for (const [k, p] of this.pruned) pruned.set(k, p);
-    return { groups, pruned: [...pruned.values()] };
+    return { groups, pruned: this.prunes.list() };
   }
 
   /** Sidecars waiting out their grace period before deletion. */
   get prunesPending(): number {
-    return this.grace.size;
+    return this.prunes.pending;
   }
 
   /** Resolves when nothing is waiting to be written (tests, bench); a prune still in its grace period is not waited for. */
@@ -381,7 +357,7 @@ export class SidecarWriter extends EventEmitter<SidecarWriterEvents> implements 
     this.closed = true;
     this.debounce.cancel();
     for (const f of this.failures.values()) clearTimeout(f.timer);
-    this.grace.close();
+    this.prunes.close();
     this.opts.inventory.off('change', this.onInventory);
     this.opts.sidecars.off('change', this.onSidecars);
     for (const w of this.idleWaiters.splice(0)) w();
