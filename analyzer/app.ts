@@ -22,7 +22,7 @@ import { makeDirs } from './core/store/make-dirs.ts';
 import { checkExposure } from './exposure.ts';
 import { Analyzer } from './index.ts';
 import { startAlsServer, type AlsServer } from './sources/als-server.ts';
-import { startKafkaSource, type KafkaSource } from './sources/kafka-source.ts';
+import { DEFAULT_GROUP, startKafkaSource, type KafkaSource } from './sources/kafka/source.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
@@ -125,7 +125,7 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     const analyzer = Analyzer.open({ inventory: inventory.current, db: join(opts.data, DB_FILE), dependencyTtlMs: opts.dependencyTtlMs, log });
     cleanup.push(() => analyzer.close());
     // The store's writer thread is up (a few hundred ms of its own start-up) before any traffic, not amid it.
-    await analyzer.flush();
+    await analyzer.storeReady();
     const onInventory = (next: Inventory) => analyzer.setInventory(next);
     inventory.on('change', onInventory);
     cleanup.push(() => inventory.off('change', onInventory));
@@ -199,18 +199,12 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     }
 
     let kafka: KafkaSource | undefined;
-    if (opts.kafka?.length) {
-      kafka = await startKafkaSource({ brokers: opts.kafka, topic: opts.topic, group: opts.group, target: analyzer, log });
-      cleanup.push(() => kafka!.stop());
-    }
-
     let closing: Promise<void> | undefined;
-    let joined = !kafka;
-    void kafka?.joined.then(() => (joined = true));
+    let joined = !opts.kafka?.length;
     const app: FastifyInstance = await buildApp({
       analyzer,
       notReady: () =>
-        closing ? 'shutting down' : joined ? undefined : `the Kafka consumer has not joined group ${kafka!.group} yet (is --kafka reachable?)`,
+        closing ? 'shutting down' : joined ? undefined : `the Kafka consumer has not joined group ${opts.group ?? DEFAULT_GROUP} yet (is --kafka reachable?)`,
       xds,
       gateway: gatewayAddress,
       accessLogService,
@@ -234,6 +228,14 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     if (timeToDirect) await app.register(timeToDirectRoutes, { tracker: timeToDirect });
     await listen(app, host, opts.httpPort ?? 0);
     const httpPort = (app.server.address() as { port: number }).port;
+    if (opts.kafka?.length) {
+      // Consumed once the API's caches and worker threads are warm: a backlog drained at start then
+      // competes with nothing else's start-up for the CPU (/readyz says why it is not ready meanwhile).
+      await app.warmed();
+      kafka = await startKafkaSource({ brokers: opts.kafka, topic: opts.topic, group: opts.group, target: analyzer, log });
+      cleanup.push(() => kafka!.stop());
+      void kafka.joined.then(() => (joined = true));
+    }
     log(`analyzer: ${analyzer.stats().edges} edges restored from ${join(opts.data, DB_FILE)}; ${inventory.current.services.length} services from ${inventory.origin}`);
     const istioGateway = opts.istio?.gateway;
     log(

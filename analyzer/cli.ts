@@ -8,7 +8,7 @@ import { DEFAULT_INSTANCE, DEFAULT_PRUNE_GRACE_MS, defaultAlwaysVisible, parseAl
 import { createLogger } from './activity-log.ts';
 import { startAnalyzer, type AnalyzerOptions } from './app.ts';
 import { formatDuration, parseDuration } from './index.ts';
-import { DEFAULT_GROUP } from './sources/kafka-source.ts';
+import { DEFAULT_GROUP } from './sources/kafka/source.ts';
 
 const usage = `Usage: meshscope analyzer --mesh FILE | --kubeconfig FILE --data DIR [options]
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Inventory, parseMesh } from '../contracts/index.ts';
 import { Analyzer } from '../analyzer/index.ts';
-import { startKafkaSource } from '../analyzer/sources/kafka-source.ts';
+import { startKafkaSource } from '../analyzer/sources/kafka/source.ts';
 import type { IngestTarget } from '../analyzer/sources/ingest-target.ts';
 import { startKafka } from '../test/harness/kafka.ts';
 import { percentile } from './stats.ts';

@@ -314,13 +314,19 @@ export class Analyzer extends EventEmitter<AnalyzerEvents> {
     return this.scopesState.refresh(changed);
   }
 
+  /** Resolves once the store's writer is up with the database open, so the first flush does not pay for its start-up. */
+  storeReady(): Promise<void> {
+    return this.store.start();
+  }
+
   /**
    * Live mode: flushes every `flushMs` (backing off while the store fails, see
    * flush-health.ts) and checks expiry every `expiryCheckMs` (timers don't hold the process).
    */
   start(opts: { flushMs?: number; expiryCheckMs?: number } = {}): this {
     const flushMs = opts.flushMs ?? 1000;
-    this.store.start();
+    // Failures to open are the flush's to report (flush-health.ts), with their retries.
+    this.store.start().catch(() => {});
     // The next tick is timed from the end of this flush: never two timer flushes at once.
     const tick = () => {
       this.flushTimer = undefined;

@@ -51,8 +51,11 @@ class Generation {
   }
 
   clear(now: number): void {
-    this.a.fill(0);
-    this.b.fill(0);
+    // An empty one is all zeros already: the first turn must not touch (fault in) 8 MB of fresh pages at once.
+    if (this.size > 0) {
+      this.a.fill(0);
+      this.b.fill(0);
+    }
     this.size = 0;
     this.startedAt = now;
   }

@@ -30,6 +30,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Warms the API's caches once listening (inject-only apps: call start() to warm). */
     warmer: Warmer;
+    /** Resolves once the caches are built and the config-bytes worker has the mesh encoded; starts both if not listening yet. */
+    warmed(): Promise<void>;
   }
 }
 
@@ -90,15 +92,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Config bytes are measured in a worker; a listening server starts it at once so the whole mesh is
   // encoded before the first figure is asked for (inject-only apps start it on first use).
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });
-  app.addHook('onListen', async () => bytes.warm());
   app.addHook('onClose', async () => bytes.close());
   const proxies = () => deps.xds?.proxies() ?? [];
   // The caches a first visit needs (view, graph, services list) are built in the background once listening;
   // stopped before what it reads is closed.
   const warmer = new Warmer();
-  app.addHook('onListen', async () => void warmer.start());
+  let warming: Promise<void> | undefined;
+  const warmed = () => (warming ??= Promise.all([warmer.start(), bytes.warm()]).then(() => {}));
+  app.addHook('onListen', async () => void warmed());
   app.addHook('onClose', async () => warmer.stop());
   app.decorate('warmer', warmer);
+  app.decorate('warmed', warmed);
   // The page's live view of the graph; the app owns it and stops it on close.
   const live = new LiveGraph(analyzer).start();
   app.addHook('onClose', async () => live.close());

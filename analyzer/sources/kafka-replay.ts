@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { FixtureError } from '../replay/errors.ts';
 import { toInput, type FeedStrategy } from '../replay/feed.ts';
-import { REF_HEADER, startKafkaSource, type KafkaSource } from './kafka-source.ts';
+import { REF_HEADER, startKafkaSource, type KafkaSource } from './kafka/source.ts';
 
 // Stays under the broker's default 1 MiB request limit with room for headers.
 const PRODUCE_BYTES = 512 * 1024;

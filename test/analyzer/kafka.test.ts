@@ -3,11 +3,12 @@
 // redelivery (same request id, a group restarted without commits) counted once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import type { Producer } from 'kafkajs';
 import { Inventory, parseMesh } from '../../contracts/index.ts';
 import { startAnalyzer, type RunningAnalyzer } from '../../analyzer/app.ts';
 import { Analyzer } from '../../analyzer/index.ts';
-import { startKafkaSource } from '../../analyzer/sources/kafka-source.ts';
+import { startKafkaSource } from '../../analyzer/sources/kafka/source.ts';
 import { startKafka, type KafkaBroker } from '../harness/kafka.ts';
 import { waitUntil } from '../harness/wait.ts';
 import { FRONTEND, MESH, PAGE, envoyJson, fluentBit, native, tempMesh, vector, type TempMesh } from './support/mesh.ts';
@@ -167,6 +168,83 @@ describe('Kafka source (real broker)', () => {
       for (const release of held) release();
       await source.stop();
       await admin.disconnect();
+      await analyzer.close();
+    }
+  });
+
+  it('holds the consumer while the store fails: the batch in hand waits, nothing more is fetched, then all is committed', async () => {
+    const topic = 'access-logs-failing-store';
+    const group = 'failing-store';
+    await broker.createTopic(topic, 1);
+    const analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    let failing = true;
+    let failures = 0;
+    const failed = new EventTarget();
+    const target = {
+      ingest: analyzer.ingest.bind(analyzer),
+      flush: () => {
+        if (!failing) return analyzer.flush();
+        failures++;
+        failed.dispatchEvent(new Event('failure'));
+        return Promise.reject(new Error('SQLITE_IOERR: disk I/O error'));
+      },
+    };
+    // Each wait fails the test after 10 s instead of hanging: a consumer that stops flushing is a failure too.
+    const nextFailure = () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no flush attempt within 10 s (${failures} so far)`)), 10_000);
+        failed.addEventListener('failure', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+      });
+    const logs: string[] = [];
+    const source = await startKafkaSource({ brokers: broker.brokers, topic, group, target, log: (m) => logs.push(m) });
+    try {
+      let failure = nextFailure();
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'reviews:9080')), keyed(native(PAGE, 'details:9080')), keyed(native(PAGE, 'ratings:9080'))] });
+      await failure;
+      assert.equal(analyzer.stats().records, 3);
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'reviews:9080')), keyed(native(PAGE, 'details:9080'))] });
+      await waitUntil(() => analyzer.stats().records === 5, 'the batch after the failing one to be taken in hand', 30_000);
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'ratings:9080'))] });
+      // Three more retries (back-off 250, 500, 1000 ms) with a record waiting in the topic: none is fetched.
+      const seen = failures;
+      while (failures < seen + 3) {
+        failure = nextFailure();
+        await failure;
+      }
+      assert.equal(analyzer.stats().records, 5, 'nothing fetched past the batch in hand while the store fails');
+      assert.equal(source.stats().messages, 0);
+      assert.ok(logs.some((m) => /not committing 3 records yet, the store failed to write them: SQLITE_IOERR.*retrying in \d+ ms/.test(m)), logs.join('\n'));
+
+      failing = false;
+      await source.consumed(6, AbortSignal.timeout(30_000));
+      assert.equal(analyzer.stats().records, 6);
+      assert.deepEqual(source.stats(), { messages: 6, batches: 3 });
+    } finally {
+      failing = false;
+      await source.stop();
+      await analyzer.close();
+    }
+  });
+
+  it('starts its consumer thread again when it dies, and carries on from the last commit', async () => {
+    const topic = 'access-logs-thread-restart';
+    const group = 'thread-restart';
+    await broker.createTopic(topic, 1);
+    const analyzer = Analyzer.open({ inventory: new Inventory(parseMesh(MESH, 'mesh.yaml')) });
+    const logs: string[] = [];
+    const source = await startKafkaSource({ brokers: broker.brokers, topic, group, target: analyzer, log: (m) => logs.push(m) });
+    try {
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'reviews:9080')), keyed(native(PAGE, 'details:9080'))] });
+      await source.consumed(2, AbortSignal.timeout(30_000));
+      const first = (source as unknown as { thread: Worker }).thread;
+      await first.terminate();
+      await waitUntil(() => logs.some((m) => /consumer thread exited \(code 1\); starting it again in \d+ ms/.test(m)), 'the restart to be told', 10_000);
+      await producer.send({ topic, messages: [keyed(native(PAGE, 'ratings:9080'))] });
+      await source.consumed(3, AbortSignal.timeout(60_000));
+      assert.notEqual((source as unknown as { thread: Worker }).thread, first);
+      assert.equal(analyzer.stats().records, 3, 'committed records are not fetched again');
+    } finally {
+      await source.stop();
       await analyzer.close();
     }
   });

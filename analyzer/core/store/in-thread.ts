@@ -9,7 +9,9 @@ import type { StoreWrites } from './store-worker.ts';
 export class InThreadStore implements StoreWrites {
   constructor(private readonly store: Store) {}
 
-  start(): void {}
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
 
   save(batch: FlushBatch): Promise<void> {
     return settle(() => this.store.save(batch));

@@ -4,7 +4,8 @@
 // so a pin written after a flush lands after it. The thread holds the process
 // only while a request is in flight: an idle store never keeps it alive, and a
 // pending write is never abandoned by an exit.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnTsWorker } from '../../threads/spawn.ts';
 import type { Pin, ScopeRule } from '../policy.ts';
 import type { FlushBatch } from './store.ts';
 
@@ -14,6 +15,7 @@ export type StoreRequest = { id: number } & (
   | { op: 'deletePin'; source: string; dest: string }
   | { op: 'putRule'; rule: ScopeRule }
   | { op: 'deleteRule'; rule: string }
+  | { op: 'open' }
   | { op: 'close' }
 );
 export type StoreReply = { id: number; error?: string };
@@ -22,8 +24,8 @@ type Op = StoreRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id
 
 /** The store's writes as the analyzer makes them: ordered, each resolved once durable. */
 export interface StoreWrites {
-  /** Gets ready now rather than at the first write. */
-  start(): void;
+  /** Gets ready now rather than at the first write; resolves once writes can start (the database is open). */
+  start(): Promise<void>;
   save(batch: FlushBatch): Promise<void>;
   putPin(pin: Pin): Promise<void>;
   deletePin(source: string, dest: string): Promise<void>;
@@ -41,9 +43,9 @@ export class StoreWorker implements StoreWrites {
 
   constructor(readonly file: string) {}
 
-  /** Starts the thread now rather than at the first write (it takes a few hundred ms to boot). */
-  start(): void {
-    if (!this.closing) this.worker ??= this.spawn();
+  /** Starts the thread now rather than at the first write (it takes a few hundred ms to boot); resolves once it has the database open. */
+  start(): Promise<void> {
+    return this.request({ op: 'open' });
   }
 
   /** Writes one flush in one transaction; the batch's latency buffer is transferred (unusable here afterwards). */
@@ -97,7 +99,7 @@ export class StoreWorker implements StoreWrites {
   }
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { file: this.file } });
+    const w = spawnTsWorker(new URL('./worker.ts', import.meta.url), { file: this.file });
     w.unref();
     w.on('message', (r: StoreReply) => {
       const p = this.pending.get(r.id);

@@ -26,6 +26,8 @@ port.on('message', (req: StoreRequest) => {
 
 function run(s: Store, req: Exclude<StoreRequest, { op: 'close' }>): void {
   switch (req.op) {
+    case 'open':
+      return;
     case 'save':
       return s.save(req.batch);
     case 'putPin':

@@ -7,9 +7,10 @@
 // version is sent before the next measurement that needs it, as a delta of the
 // last one sent when it was derived from it (a whole 10k-service mesh costs
 // ~50 ms of structured cloning on this thread).
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Inventory, ProxyBytes, ServiceId, WorkloadId } from '../../../contracts/index.ts';
 import type { ProxyBytesOptions } from '../../../xds-server/index.ts';
+import { spawnTsWorker } from '../../threads/spawn.ts';
 import type { BytesReply, BytesRequest } from './protocol.ts';
 
 export class LiveBytesMeter {
@@ -26,10 +27,13 @@ export class LiveBytesMeter {
     private readonly deployed: ProxyBytesOptions = {},
   ) {}
 
-  /** Starts the worker, hands it the inventory and measures one workload, so the first real measurement finds the mesh encoded. */
-  warm(): void {
+  /**
+   * Starts the worker, hands it the inventory and measures one workload, so the first real measurement finds
+   * the mesh encoded; resolves once it has (a failure is the first real measurement's to report).
+   */
+  async warm(): Promise<void> {
     const w = this.inventory().services.find((s) => s.workloads.length > 0)?.workloads[0];
-    if (w) this.measure(w.id, []).catch(() => {});
+    if (w) await this.measure(w.id, []).catch(() => {});
     else this.sync();
   }
 
@@ -70,7 +74,7 @@ export class LiveBytesMeter {
   }
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+    const w = spawnTsWorker(new URL('./worker.ts', import.meta.url));
     // Idle, it does not hold the process open; app close terminates it.
     w.unref();
     w.on('message', (r: BytesReply) => {

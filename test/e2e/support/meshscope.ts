@@ -7,6 +7,8 @@ import { waitUntil } from '../../harness/wait.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'meshscope.mjs');
+// Node flags for the analyzer process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes).
+const NODE_ARGS = process.env.MESHSCOPE_ANALYZER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 
 export interface Ports {
   http: number;
@@ -26,7 +28,7 @@ export interface AnalyzerProcess {
 
 /** Starts `meshscope analyzer ARGS` and reads the ports from its "analyzer listening:" line. */
 export async function spawnAnalyzer(args: string[], logDir: string): Promise<AnalyzerProcess> {
-  const proc = new ManagedProcess('analyzer', process.execPath, [BIN, 'analyzer', ...args], join(logDir, 'analyzer.log'), { cwd: ROOT });
+  const proc = new ManagedProcess('analyzer', process.execPath, [...NODE_ARGS, BIN, 'analyzer', ...args], join(logDir, 'analyzer.log'), { cwd: ROOT });
   let ports: Ports | undefined;
   try {
     await waitUntil(
