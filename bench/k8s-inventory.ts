@@ -7,7 +7,7 @@
 import { KubernetesInventorySource } from '../contracts/inventory/kubernetes/index.ts';
 import type { Inventory } from '../contracts/index.ts';
 import { startApiServer, type ApiServer } from '../test/harness/k8s/apiserver.ts';
-import { concurrently, createNamespace, createPod, createService, putEndpointSlice } from '../test/harness/k8s/workloads.ts';
+import { concurrently, createNamespace, createPod, putEndpointSlice, putService } from '../test/harness/k8s/workloads.ts';
 import { median, percentile } from './stats.ts';
 
 const S = Number(process.argv[2] ?? 10_000);
@@ -52,7 +52,7 @@ async function write(api: ApiServer, services: Svc[]): Promise<void> {
     if (++done % 2000 === 0) say(`written ${done} objects (${Math.round(done / ((Date.now() - t0) / 1000))}/s)`);
   };
   await concurrently(services, CONCURRENCY, async (s) => {
-    await createService(api, { namespace: s.ns, name: s.name, selector: { app: s.name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+    await putService(api, { namespace: s.ns, name: s.name, selector: { app: s.name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
     tick();
   });
   const pods = services.flatMap((s) => s.pods.map((p) => ({ s, p })));

@@ -21,6 +21,9 @@ export function labelKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** What a label value may be, for messages. */
+export const LABEL_VALUE_SYNTAX = 'empty, or up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+
 /** Empty, or up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit. */
 export function isLabelValue(value: string): boolean {
   return LABEL_VALUE.test(value);

@@ -2,7 +2,7 @@
 // show yet) and rules (a whole namespace, or every service whose workloads
 // carry some labels). Both are stored; scopes.ts merges them with the edges.
 import type { Inventory, Service, ServiceId } from '../../contracts/index.ts';
-import { isLabelValue, labelKeyProblem } from '../../contracts/kube-names.ts';
+import { isLabelValue, LABEL_VALUE_SYNTAX, labelKeyProblem } from '../../contracts/kube-names.ts';
 
 export interface Pin {
   source: ServiceId;
@@ -109,7 +109,7 @@ export function validateRule(r: Partial<ScopeRule>): void {
       if (keyProblem) throw new Error(`${at} key ${JSON.stringify(k)} is not a Kubernetes label key: ${keyProblem}`);
       if (typeof v !== 'string') throw new Error(`${at}.${k}: expected a string label value`);
       if (!isLabelValue(v)) {
-        throw new Error(`${at}.${k}: value ${JSON.stringify(v)} is not a Kubernetes label value: empty, or up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`);
+        throw new Error(`${at}.${k}: value ${JSON.stringify(v)} is not a Kubernetes label value: ${LABEL_VALUE_SYNTAX}`);
       }
     }
   }

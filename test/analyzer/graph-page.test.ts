@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { startAnalyzer, type RunningAnalyzer } from '../../analyzer/app.ts';
 import { BenchAdsClient } from '../../bench/xds-ads-client.ts';
 import { nodeIdOf } from '../xds/support/ads-proxy.ts';
@@ -309,6 +309,21 @@ describe('graph page (headless Chromium, 10 services)', () => {
     // A selector that is not LABEL=VALUE is caught before it is sent, with the fix in the message.
     await addRule('selector', 'app');
     await page.waitForFunction(() => /"app" is not LABEL=VALUE/.test(document.querySelector('#panel [data-message="rule"]')?.textContent ?? ''));
+    // A bad label key or value is refused in the page by the API's own Kubernetes syntax: the message names
+    // the bad part and the fix, and no write leaves the page (the API would have answered "Not saved: …").
+    const writes: string[] = [];
+    const onRequest = (r: Request) => r.url().includes('/api/v1/rules') && r.method() !== 'GET' && writes.push(`${r.method()} ${r.url()}`);
+    page.on('request', onRequest);
+    const refusedHere = async (text: string, message: string) => {
+      await addRule('selector', text);
+      await page.waitForFunction((m) => document.querySelector('#panel [data-message="rule"]')?.textContent === m, message, { timeout: 10_000 });
+      assert.equal(await page.inputValue('#panel [data-rule-input]'), text, 'kept for fixing');
+    };
+    await refusedHere('tier=db, Bad Key=x', 'label selector: key "Bad Key" is not a Kubernetes label key: the name must be 1 to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+    await refusedHere('app=audit!', 'label selector: value "audit!" of app is not a Kubernetes label value: empty, or up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+    page.off('request', onRequest);
+    assert.deepEqual(writes, []);
+    assert.equal((await apiRules()).length, 2);
 
     // Delete, from the list: gone from the API, the panel and the scope.
     await page.click('#panel [data-rule-remove="productpage.default.labels.app-audit"]');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAnalyzerArgs } from '../../analyzer/cli.ts';
 import { startApiServer, type ApiServer } from '../harness/k8s/apiserver.ts';
-import { createNamespace, createPod, createService, putEndpointSlice } from '../harness/k8s/workloads.ts';
+import { createNamespace, createPod, putEndpointSlice, putService } from '../harness/k8s/workloads.ts';
 import { makeTempDir, ManagedProcess } from '../harness/proc.ts';
 import { waitUntil } from '../harness/wait.ts';
 import { sidecarsIn, sidecarWrites } from './apiserver.ts';
@@ -166,7 +166,7 @@ describe('meshscope analyzer --istio (process, real kube-apiserver)', () => {
     ];
     for (const p of pods) await createPod(api, p);
     for (const app of ['frontend', 'backend']) {
-      await createService(api, { namespace: 'web', name: app, selector: { app }, ports: [{ name: 'http', port: 8080 }] });
+      await putService(api, { namespace: 'web', name: app, selector: { app }, ports: [{ name: 'http', port: 8080 }] });
       await putEndpointSlice(api, { namespace: 'web', name: app }, pods.filter((p) => p.labels.app === app), [{ name: 'http', port: 8080 }]);
     }
     const { p, port } = await spawn(['--prune-grace', '1s'], ['--data', join(dir, 'data-k8s')]);

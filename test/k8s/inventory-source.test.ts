@@ -14,7 +14,7 @@ import { KubernetesInventorySource } from '../../contracts/inventory/kubernetes/
 import { parseLabelSelector } from '../../contracts/inventory/kubernetes/namespaces.ts';
 import { startApiServer, type ApiServer } from '../harness/k8s/apiserver.ts';
 import { waitUntil } from '../harness/wait.ts';
-import { createNamespace, createPod, createService, createServiceAccount, putEndpointSlice } from '../harness/k8s/workloads.ts';
+import { createNamespace, createPod, createServiceAccount, putEndpointSlice, putService } from '../harness/k8s/workloads.ts';
 
 let api: ApiServer;
 let source: KubernetesInventorySource;
@@ -47,12 +47,12 @@ before(async () => {
   await createNamespace(api, 'other');
   await createNamespace(api, 'istio-system');
   await createServiceAccount(api, 'shop', 'reviews');
-  await createService(api, { namespace: 'shop', name: 'reviews', selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080, targetPort: 8080 }] });
+  await putService(api, { namespace: 'shop', name: 'reviews', selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080, targetPort: 8080 }] });
   // A second Service selecting the v2 pods: they are endpoints of both, and call as `reviews` (their app label).
-  await createService(api, { namespace: 'shop', name: 'reviews-v2', selector: { app: 'reviews', version: 'v2' }, ports: [{ name: 'http', port: 9080, targetPort: 8080 }] });
-  await createService(api, { namespace: 'shop', name: 'ratings', selector: { app: 'ratings' }, ports: [{ name: 'grpc-api', port: 9090, targetPort: 'grpc' }] });
-  await createService(api, { namespace: 'other', name: 'elsewhere', selector: { app: 'elsewhere' }, ports: [{ port: 80 }] });
-  await createService(api, { namespace: 'istio-system', name: 'istiod', selector: { app: 'istiod' }, ports: [{ name: 'grpc-xds', port: 15010 }] });
+  await putService(api, { namespace: 'shop', name: 'reviews-v2', selector: { app: 'reviews', version: 'v2' }, ports: [{ name: 'http', port: 9080, targetPort: 8080 }] });
+  await putService(api, { namespace: 'shop', name: 'ratings', selector: { app: 'ratings' }, ports: [{ name: 'grpc-api', port: 9090, targetPort: 'grpc' }] });
+  await putService(api, { namespace: 'other', name: 'elsewhere', selector: { app: 'elsewhere' }, ports: [{ port: 80 }] });
+  await putService(api, { namespace: 'istio-system', name: 'istiod', selector: { app: 'istiod' }, ports: [{ name: 'grpc-xds', port: 15010 }] });
   const v1 = { namespace: 'shop', name: 'reviews-v1-6d8f9-abcde', labels: { app: 'reviews', version: 'v1', 'pod-template-hash': '6d8f9' }, ip: '10.244.0.11', serviceAccount: 'reviews', owner: { kind: 'ReplicaSet', name: 'reviews-v1-6d8f9' } };
   const v2 = { namespace: 'shop', name: 'reviews-v2-7c4b1-fghij', labels: { app: 'reviews', version: 'v2', 'pod-template-hash': '7c4b1' }, ip: '10.244.0.12', serviceAccount: 'reviews', owner: { kind: 'ReplicaSet', name: 'reviews-v2-7c4b1' } };
   const ratings = { namespace: 'shop', name: 'ratings-0', labels: { app: 'ratings' }, ip: '10.244.0.13', owner: { kind: 'StatefulSet', name: 'ratings' } };
@@ -214,7 +214,7 @@ test('meshscope analyzer --kubeconfig: the analyzer, its xDS server and its gate
   try {
     assert.ok(running.analyzer.inventory.service('reviews.shop'));
     assert.ok(running.xds.cache.inventory.service('reviews.shop'));
-    await createService(api, { namespace: 'shop', name: 'details', selector: { app: 'details' }, ports: [{ name: 'http', port: 9080 }] });
+    await putService(api, { namespace: 'shop', name: 'details', selector: { app: 'details' }, ports: [{ name: 'http', port: 9080 }] });
     await waitUntil(() => running.analyzer.inventory.service('details.shop') !== undefined && running.xds.cache.inventory.service('details.shop') !== undefined, 'details in the analyzer and xDS inventories', 2_000);
   } finally {
     await running.close();
@@ -227,7 +227,7 @@ test('a cluster without Istio: the inventory is read without ServiceEntries and 
   const lines: string[] = [];
   try {
     await createNamespace(bare, 'plain');
-    await createService(bare, { namespace: 'plain', name: 'web', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] });
+    await putService(bare, { namespace: 'plain', name: 'web', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] });
     const src = await KubernetesInventorySource.start({ kubeconfig: bare.kubeconfig, log: (l) => lines.push(l) });
     try {
       assert.ok(src.current.service('web.plain'));

@@ -4,6 +4,7 @@
 // and pins and rules editable in place. Refreshed live while open.
 import type { ScopeEntryView, ScopeReasonView } from '../../core/views.ts';
 import { getJson, Refused, servicePath, setAdminToken, Unauthorized, write } from './api.ts';
+import { parseSelector, ruleId } from './rules.ts';
 
 interface ApiEdge {
   source: string;
@@ -80,31 +81,6 @@ function appliesTo(source: string, d: Detail): string {
   if (source === '*') return 'every service';
   if (source.startsWith('*.')) return `every service in ${source.slice(2)}`;
   return source === d.id ? 'this service' : source;
-}
-
-/**
- * `app=payments, tier=db` → `{app: "payments", tier: "db"}`. Only the shape is
- * checked here (the API checks the rest and its message is shown as it is).
- */
-export function parseSelector(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new Error(`label selector: "${part}" is not LABEL=VALUE (e.g. app=payments; several joined by commas)`);
-    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return out;
-}
-
-/** A readable rule id the API accepts (letters, digits, ".", "_", "-"; ≤ 63), unique per source, kind and value. */
-export function ruleId(source: string, kind: 'namespace' | 'selector', text: string): string {
-  const who = source === '*' ? 'every' : source.startsWith('*.') ? `every.${source.slice(2)}` : source;
-  const what = text.replace(/\s+/g, '').replace(/[^\w.-]+/g, '-');
-  const id = `${who}.${kind === 'namespace' ? 'ns' : 'labels'}.${what}`.replace(/^[^A-Za-z0-9]+/, '');
-  if (id.length <= 63) return id;
-  let hash = 0;
-  for (let i = 0; i < id.length; i++) hash = (Math.imul(hash, 31) + id.charCodeAt(i)) >>> 0;
-  return `${id.slice(0, 54)}.${hash.toString(36).padStart(7, '0').slice(0, 8)}`;
 }
 
 export class Panel {
@@ -288,7 +264,11 @@ export class Panel {
     await this.guarded('pin', () => write('PUT', `${servicePath(this.detail!.id)}/pins`, { services }), ['[data-pin-input]']);
   }
 
-  /** Adds a rule by id (PUT /api/v1/rules/:id): the API checks it, and its message is shown under the form. */
+  /**
+   * Adds a rule by id (PUT /api/v1/rules/:id). A selector's label syntax is
+   * checked here first, by the API's own rules; the API checks the rest, and
+   * either message is shown under the form.
+   */
   private async addRule(): Promise<void> {
     const q = <T extends HTMLElement>(sel: string) => this.el.querySelector<T>(sel)!;
     const input = q<HTMLInputElement>('[data-rule-input]');

@@ -1,7 +1,8 @@
 // A real Kubernetes control plane for tests: etcd (Debian's etcd-server) and
 // kube-apiserver v1.37 built from k8s.io/kubernetes, on free loopback ports,
 // with an admin token, RBAC on and the Istio CRDs applied. There is no kubelet
-// and no controller manager: tests write Pods and EndpointSlices themselves.
+// and no controller manager: tests write Pods and EndpointSlices themselves
+// (workloads.ts).
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import fs from "node:fs";

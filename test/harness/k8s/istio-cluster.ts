@@ -8,9 +8,10 @@ import path from 'node:path';
 import { ensureEnvoy } from '../envoy.ts';
 import { progress } from '../install.ts';
 import { binaryPath, ensureBinaries, istioDir } from './binaries.ts';
-import { Istiod, kubectlOut, type KubeAccess } from './istiod.ts';
+import { Istiod, type KubeAccess } from './istiod.ts';
 import { Pod, type PodContext, type PodSpec } from './pod.ts';
 import { PodNetwork } from './pod-network.ts';
+import { createNamespace, deletePod, putEndpointSlice, putService, type ServiceSpec as WorkloadServiceSpec } from './workloads.ts';
 
 export interface ServicePortSpec {
   name: string;
@@ -19,13 +20,9 @@ export interface ServicePortSpec {
   appProtocol?: string;
 }
 
-export interface ServiceSpec {
-  name: string;
-  namespace: string;
+/** Pods are selected by `selector` (EndpointSlices are written by setEndpoints, not a controller). */
+export interface ServiceSpec extends WorkloadServiceSpec {
   ports: ServicePortSpec[];
-  /** Pods are selected by these labels (EndpointSlices are written by setEndpoints, not a controller). */
-  selector?: Record<string, string>;
-  labels?: Record<string, string>;
 }
 
 /**
@@ -111,24 +108,14 @@ export class IstioCluster {
     for (const pod of this.pods.values()) this.net.setHosts(pod.netns, this.hostsFor(pod.spec.namespace));
   }
 
-  async ensureNamespace(namespace: string, labels: Record<string, string> = {}): Promise<void> {
-    await kubectlOut(this.kube, ['apply', '--server-side', '--field-manager', 'meshscope-harness', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } }));
+  async ensureNamespace(namespace: string): Promise<void> {
+    await createNamespace(this.kube, namespace);
   }
 
   /** Creates or updates a Service; returns its clusterIP. */
   async applyService(svc: ServiceSpec): Promise<string> {
     await this.ensureNamespace(svc.namespace);
-    const obj = {
-      apiVersion: 'v1', kind: 'Service',
-      metadata: { name: svc.name, namespace: svc.namespace, labels: svc.labels ?? { app: svc.name } },
-      spec: {
-        selector: svc.selector,
-        ports: svc.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
-      },
-    };
-    const out = JSON.parse(await kubectlOut(this.kube, ['apply', '--server-side', '--field-manager', 'meshscope-harness', '-o', 'json', '-f', '-'], JSON.stringify(obj)));
-    const ip = out.spec.clusterIP as string;
+    const { clusterIP: ip } = await putService(this.kube, { ...svc, labels: svc.labels ?? { app: svc.name } });
     this.clusterIps.set(`${svc.name}/${svc.namespace}`, ip);
     this.refreshHosts();
     return ip;
@@ -140,21 +127,12 @@ export class IstioCluster {
 
   /** The Service's EndpointSlice, as the endpointslice controller would write it. */
   async setEndpoints(svc: ServiceSpec, endpoints: Array<{ ip: string; pod?: Pod }>): Promise<void> {
-    const slice = {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: {
-        name: `${svc.name}-harness`, namespace: svc.namespace,
-        labels: { 'kubernetes.io/service-name': svc.name, 'endpointslice.kubernetes.io/managed-by': 'meshscope-harness' },
-      },
-      addressType: 'IPv4',
-      ports: svc.ports.map((p) => ({ name: p.name, port: p.targetPort, protocol: 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
-      endpoints: endpoints.map((e) => ({
-        addresses: [e.ip],
-        conditions: { ready: true, serving: true, terminating: false },
-        ...(e.pod ? { targetRef: { kind: 'Pod', name: e.pod.spec.name, namespace: e.pod.spec.namespace } } : {}),
-      })),
-    };
-    await kubectlOut(this.kube, ['apply', '--server-side', '--field-manager', 'meshscope-harness', '-f', '-'], JSON.stringify(slice));
+    await putEndpointSlice(
+      this.kube,
+      svc,
+      endpoints.map((e) => ({ ip: e.ip, name: e.pod?.spec.name })),
+      svc.ports.map((p) => ({ name: p.name, port: p.targetPort, appProtocol: p.appProtocol })),
+    );
   }
 
   /** A Service whose endpoints are the pods it selects (among the harness' pods). */
@@ -194,7 +172,7 @@ export class IstioCluster {
   async removePod(pod: Pod): Promise<void> {
     await pod.stop();
     await this.net.removeNamespace(pod.netns);
-    await this.kube.kubectl(['-n', pod.spec.namespace, 'delete', 'pod', pod.spec.name, '--ignore-not-found', '--wait=false']);
+    await deletePod(this.kube, pod.spec.namespace, pod.spec.name);
     this.pods.delete(pod.id);
     if (!process.env.MESHSCOPE_KEEP_TMP) fs.rmSync(pod.dir, { recursive: true, force: true });
   }

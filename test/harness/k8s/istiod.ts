@@ -10,13 +10,8 @@ import { waitUntil } from '../wait.ts';
 import type { ApiServer } from './apiserver.ts';
 import { binaryPath, ensureBinaries } from './binaries.ts';
 
-/** What the Istio harness needs of the API server harness. */
-export type KubeAccess = Pick<ApiServer, 'kubeconfig' | 'kubectl'>;
-
-/** kubectl's stdout; rejects on failure. */
-export async function kubectlOut(kube: KubeAccess, args: string[], input?: string): Promise<string> {
-  return (await kube.kubectl(args, { input })).stdout;
-}
+/** What the Istio harness needs of the API server harness: kubectl for istiod's own setup, REST for objects (workloads.ts). */
+export type KubeAccess = Pick<ApiServer, 'kubeconfig' | 'kubectl' | 'request'>;
 
 export interface IstiodOptions {
   /** Address the pods reach istiod on (the node side of their bridge); the debug/HTTP ports stay on loopback. */

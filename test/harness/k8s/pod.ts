@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ManagedProcess, makeTempDir } from '../proc.ts';
 import { run } from '../install.ts';
 import { waitUntil } from '../wait.ts';
-import { kubectlOut, type KubeAccess } from './istiod.ts';
+import { createPod, createServiceAccount, putReplicaSet, serviceAccountToken, type Kube } from './workloads.ts';
 
 export const PROXY_UID = 1337;
 export const APP_UID = 1000;
@@ -28,7 +28,7 @@ export interface PodSpec {
 
 /** What a pod needs from the cluster harness around it. */
 export interface PodContext {
-  kube: KubeAccess;
+  kube: Kube;
   /** Copies of pilot-agent and Envoy that uid 1337 may execute. */
   pilotAgent: string;
   envoy: string;
@@ -58,41 +58,18 @@ export class Pod {
   }
 
   /** Writes Deployment, ReplicaSet and Pod, then the Pod's status (Running, Ready, podIP). */
-  async publish(kube: KubeAccess): Promise<void> {
+  async publish(kube: Kube): Promise<void> {
     const { name, namespace, labels, serviceAccount } = this.spec;
-    const dep = this.deployment;
-    const hash = name.split('-').at(-2);
-    const rsName = `${dep}-${hash}`;
-    // What the ReplicaSet controller and Istio's injector stamp on a pod.
-    const sidecarLabels = this.spec.sidecar === false ? {} : { 'security.istio.io/tlsMode': 'istio' };
-    const podLabels = { ...labels, 'pod-template-hash': hash, ...sidecarLabels };
-    const template = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'meshscope.test/app' }] } };
-    const created = async (obj: unknown): Promise<{ metadata: { uid: string } }> =>
-      JSON.parse(await kubectlOut(kube, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'meshscope-harness', '-o', 'json', '-f', '-'], JSON.stringify(obj)));
-    await created({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serviceAccount, namespace } });
-    const d = await created({
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: dep, namespace, labels },
-      spec: { replicas: 1, selector: { matchLabels: labels }, template },
+    const hash = name.split('-').at(-2)!;
+    const owner = await putReplicaSet(kube, { namespace, deployment: this.deployment, hash, labels });
+    await createServiceAccount(kube, namespace, serviceAccount);
+    const sidecar = this.spec.sidecar !== false;
+    await createPod(kube, {
+      namespace, name, ip: this.ip, serviceAccount, owner,
+      // What the ReplicaSet controller and Istio's injector stamp on a pod.
+      labels: { ...labels, 'pod-template-hash': hash, ...(sidecar ? { 'security.istio.io/tlsMode': 'istio' } : {}) },
+      containers: sidecar ? ['app', 'istio-proxy'] : ['app'],
     });
-    const rs = await created({
-      apiVersion: 'apps/v1', kind: 'ReplicaSet',
-      metadata: { name: rsName, namespace, labels: { ...labels, 'pod-template-hash': hash }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: dep, uid: d.metadata.uid, controller: true }] },
-      spec: { replicas: 1, selector: { matchLabels: labels }, template },
-    });
-    const containers = [{ name: 'app', image: 'meshscope.test/app' }];
-    if (this.spec.sidecar !== false) containers.push({ name: 'istio-proxy', image: 'meshscope.test/pilot-agent' });
-    await created({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name, namespace, labels: podLabels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.metadata.uid, controller: true }] },
-      spec: { serviceAccountName: serviceAccount, containers },
-    });
-    const status = {
-      status: {
-        phase: 'Running', podIP: this.ip, podIPs: [{ ip: this.ip }], hostIP: this.ip,
-        conditions: [{ type: 'Ready', status: 'True' }, { type: 'ContainersReady', status: 'True' }],
-      },
-    };
-    await kube.kubectl(['-n', namespace, 'patch', 'pod', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
   }
 
   /** Istio's capture: outbound TCP to 15001, inbound to 15006, uid 1337 exempt. */
@@ -110,8 +87,8 @@ export class Pod {
       fs.mkdirSync(full, { recursive: true });
       return full;
     };
-    const token = await kubectlOut(ctx.kube, ['-n', namespace, 'create', 'token', serviceAccount, '--audience', 'istio-ca', '--duration', '24h']);
-    fs.writeFileSync(path.join(sub('var/run/secrets/tokens'), 'istio-token'), token.trim());
+    const token = await serviceAccountToken(ctx.kube, namespace, serviceAccount, 'istio-ca');
+    fs.writeFileSync(path.join(sub('var/run/secrets/tokens'), 'istio-token'), token);
     fs.writeFileSync(path.join(sub('var/run/secrets/istio'), 'root-cert.pem'), await ctx.rootCert(namespace));
     fs.copyFileSync(ctx.bootstrapTemplate, path.join(sub('var/lib/istio/envoy'), 'envoy_bootstrap_tmpl.json'));
     sub('etc/istio/proxy');
