@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { TrustedPeers, openInventorySource, type Inventory } from '../contracts/index.ts';
 import type { KubernetesSourceOptions } from '../contracts/inventory/kubernetes/index.ts';
-import { startGateway, type Gateway } from '../lazy-gateway/index.ts';
 import { gatewayFqdn, istioSidecarRoutes, loadKubeConfig, sidecarMetrics, startIstioSidecars, type IstioSidecarOptions, type IstioSidecars } from '../istio-sidecars/index.ts';
 import { attachCatchAllFilters, kubeEnvoyFilterApi } from '../istio-sidecars/catch-all-filter.ts';
 import { istiodSyncz, TimeToDirect, timeToDirectRoutes } from '../istio-sidecars/time-to-direct.ts';
@@ -23,6 +22,8 @@ import { checkExposure } from './exposure.ts';
 import { Analyzer } from './index.ts';
 import { startAlsServer, type AlsServer } from './sources/als-server.ts';
 import { DEFAULT_GROUP, startKafkaSource, type KafkaSource } from './sources/kafka/source.ts';
+import { startGatewayThread, type EmbeddedGateway } from './gateway-thread/start.ts';
+import { interactive } from './sources/slices.ts';
 import { feedObservations } from './sources/xds-observations.ts';
 
 export interface AnalyzerOptions {
@@ -71,7 +72,7 @@ interface Running {
   httpPort: number;
   alsPort: number;
   /** The in-process gateway (with gatewayPort). */
-  gateway?: Gateway;
+  gateway?: EmbeddedGateway;
   analyzer: Analyzer;
   kafka?: KafkaSource;
   /** The process's structured logger: other parts (e.g. a Sidecar writer) log through it too. */
@@ -135,16 +136,20 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     const als: AlsServer = await startAlsServer({ target: analyzer, port: opts.alsPort ?? 0, host, inventory: () => analyzer.inventory, gatewayHosts, trusted, log });
     cleanup.push(() => als.close());
 
-    let gateway: Gateway | undefined;
+    let gateway: EmbeddedGateway | undefined;
     if (opts.gatewayPort !== undefined) {
-      // The embedded default: the gateway's records go straight into the core, no transport in between.
-      gateway = await startGateway({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, trustedProxies: trusted.cidrs, log }).catch(
+      // The embedded default: the gateway runs in its own thread (its calls never wait for this loop's
+      // ingest) and its records come straight into the core, no transport in between.
+      gateway = await startGatewayThread({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, trustedProxies: trusted.cidrs, log }).catch(
         (err: Error) => {
           // The gateway names the flags of its own command; here they are the analyzer's.
           throw new Error(`lazy gateway: ${err.message.replace('--port', '--gateway-port').replace('--admin-port', '--gateway-admin-port')}`);
         },
       );
       cleanup.push(() => gateway!.close());
+      // Its calls are latency-bound: bulk ingest on this loop (which it shares two cores with) yields more while they come.
+      const embedded = gateway;
+      cleanup.push(interactive.watch(() => embedded.reported()));
     }
     const gatewayAddress: HostPort | undefined = external ?? (gateway ? { host: advertise, port: gateway.port } : undefined);
 

@@ -25,6 +25,7 @@ import { proxiesRoutes } from './routes/proxies.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { servicesRoutes } from './routes/services.ts';
 import { Warmer } from './warm.ts';
+import { interactive } from '../sources/slices.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -89,6 +90,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(compress, { encodings: ['gzip', 'deflate'], globalDecompression: false });
 
   const { analyzer } = deps;
+  // Requests answered here are latency-bound work: bulk ingest yields more while they come (sources/slices.ts).
+  let requests = 0;
+  app.addHook('onRequest', (_req, _reply, done) => {
+    requests++;
+    done();
+  });
+  const unwatch = interactive.watch(() => requests);
+  app.addHook('onClose', async () => unwatch());
   // Config bytes are measured in a worker; a listening server starts it at once so the whole mesh is
   // encoded before the first figure is asked for (inject-only apps start it on first use).
   const bytes = new LiveBytesMeter(() => analyzer.inventory, { gateway: deps.gateway, accessLogService: deps.accessLogService });

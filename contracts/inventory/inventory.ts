@@ -184,6 +184,33 @@ export class Inventory {
     return this.parent?.version === previous.version ? this.parent.policies : true;
   }
 
+  /**
+   * The delta that turns `previous` into this version, in O(what changed), when this one was derived
+   * from it by apply(); undefined otherwise (then only the whole spec() tells it). Lets another thread
+   * that holds `previous` follow without being sent the whole mesh again.
+   */
+  deltaSince(previous: Inventory): InventoryDelta | undefined {
+    const changed = this.changedSince(previous);
+    if (!changed) return undefined;
+    const services: Service[] = [];
+    const removeServices: ServiceId[] = [];
+    for (const id of changed) {
+      const s = this.service(id);
+      if (s) services.push(s);
+      else removeServices.push(id);
+    }
+    if (!this.policiesChangedSince(previous)) return { services, removeServices };
+    const policies = this.authorizationPolicies;
+    const keys = new Set(policies.map(policyKey));
+    const removeAuthorizationPolicies = previous.authorizationPolicies.map(policyKey).filter((k) => !keys.has(k));
+    return { services, removeServices, authorizationPolicies: policies, removeAuthorizationPolicies };
+  }
+
+  /** What this version is made of, to build it again elsewhere (`new Inventory(spec)` gives the same version). */
+  spec(): MeshSpec {
+    return { clusterDomain: this.clusterDomain, services: this.services, authorizationPolicies: this.authorizationPolicies };
+  }
+
   /** The delta that turns this inventory into `spec` (services and policies compared by content). */
   deltaTo(spec: MeshSpec): InventoryDelta {
     const services = spec.services.filter((s) => this.ix.hashes.get(s.id) !== serviceHash(s));

@@ -2,6 +2,7 @@
 // malformed kind in the same batches, scopes following the traffic, and
 // redelivery (same request id, a group restarted without commits) counted once.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import type { Producer } from 'kafkajs';
@@ -90,6 +91,17 @@ describe('Kafka source (real broker)', () => {
       // Counted once the batch is flushed and committed, just after its scope change is visible.
       await waitUntil(async () => /^meshscope_kafka_messages_total 14$/m.test(await fetch(`http://127.0.0.1:${run.httpPort}/metrics`).then((r) => r.text())), 'the transport counter', 10_000);
       assert.deepEqual(await fetch(`http://127.0.0.1:${run.httpPort}/readyz`).then((r) => r.json()), { status: 'ready' });
+    });
+
+    it("decodes in a thread of lower CPU priority than the event loop's", () => {
+      // Linux keeps a nice value per thread: /proc/self/task/TID/stat, field 19 (after the command in parentheses).
+      const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+      const niceness = readdirSync('/proc/self/task').map((tid) => [tid, nice(tid)] as const);
+      assert.equal(nice(String(process.pid)), 0, 'the event loop keeps the process priority');
+      assert.ok(
+        niceness.some(([, n]) => n === 10),
+        `a thread (the consumer's) runs at nice 10: ${niceness.map(([t, n]) => `${t}:${n}`).join(' ')}`,
+      );
     });
   });
 

@@ -163,3 +163,32 @@ test('a mesh.yaml edit arrives as a delta of the services whose content changed'
   assert.equal(watched.reload(), false, 'no change, no new version');
   watched.close();
 });
+
+test('deltaSince: a copy built from spec() follows every derived version by its delta alone', () => {
+  const p = { name: 'allow-shop', namespace: 'shop', action: 'ALLOW' as const, rules: [] };
+  const q = { name: 'deny-all', namespace: 'default', action: 'DENY' as const, rules: [] };
+  let main = new Inventory({ ...spec([service('a', 'default', 2, '1'), service('b', 'shop', 1, '2')]), authorizationPolicies: [p] });
+  // The other side (a thread) starts from a structured clone of the spec, as postMessage would give it.
+  let copy = new Inventory(structuredClone(main.spec()));
+  assert.equal(copy.version, main.version);
+  const steps = [
+    { services: [service('c', 'shop', 1, '3')] },
+    { services: [service('b', 'shop', 4, '2')], removeServices: ['a.default'] },
+    { authorizationPolicies: [q] },
+    { removeAuthorizationPolicies: ['shop/allow-shop'], services: [service('a', 'default', 1, '1')] },
+  ];
+  for (const step of steps) {
+    const next = main.apply(step);
+    const delta = next.deltaSince(main);
+    assert.ok(delta, 'a derived version tells its delta');
+    copy = copy.apply(structuredClone(delta));
+    main = next;
+    assert.equal(copy.version, main.version);
+    assert.deepEqual(copy.services.map((s) => s.id).sort(), main.services.map((s) => s.id).sort());
+    assert.deepEqual(copy.authorizationPolicies.map((x) => x.name).sort(), main.authorizationPolicies.map((x) => x.name).sort());
+  }
+  assert.equal(copy.workloadByAddress('10.2.0.4')?.id, 'b-3.shop');
+  // Unrelated versions: no delta; the whole spec is what rebuilds it.
+  assert.equal(new Inventory(spec([service('z', 'default', 1, '9')])).deltaSince(main), undefined);
+  assert.deepEqual(main.deltaSince(main), { services: [], removeServices: [] });
+});

@@ -7,11 +7,11 @@
 // redelivered records by request id. Message keys are only the producers'
 // partitioning (the gateway keys by caller, so one caller's records keep their
 // order): the record's own fields say who called.
+import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
 import type { RawInput } from '../ingest-target.ts';
-import { SLICE } from '../slices.ts';
 import type { ConsumerConfig, FromConsumer, ToConsumer } from './protocol.ts';
 import { REF_HEADER } from './ref-header.ts';
 
@@ -25,6 +25,18 @@ const FETCH = { maxBytes: 512 << 10, maxBytesPerPartition: 256 << 10, minBytes: 
 const SESSION = { sessionTimeout: 10_000, heartbeatInterval: 1_000 };
 // A flush that failed is retried after these delays (the last one repeating).
 const RETRY_MS = [250, 500, 1_000, 2_000, 5_000];
+
+// Decoding competes for the CPU with the analyzer's event loop, which serves the latency-bound work
+// (the gateway's calls, probes): this thread runs at a lower priority. On Linux a nice value is a
+// thread's own; elsewhere it would lower the whole process, so it is left alone there.
+const CONSUMER_NICE = 10;
+if (process.platform === 'linux') {
+  try {
+    setPriority(CONSUMER_NICE);
+  } catch {
+    // Not permitted (a seccomp profile): the thread runs at the process's priority.
+  }
+}
 
 const port = parentPort!;
 const config = workerData as ConsumerConfig;
@@ -43,8 +55,8 @@ class AnalyzerPort {
     else w?.reject(new Error(m.error));
   }
 
-  ingest(slices: RawInput[][]): Promise<void> {
-    return this.request((id) => ({ type: 'batch', id, slices }));
+  ingest(records: RawInput[]): Promise<void> {
+    return this.request((id) => ({ type: 'batch', id, records }));
   }
 
   flush(): Promise<void> {
@@ -127,9 +139,7 @@ async function consumeBatch(p: EachBatchPayload, analyzer: AnalyzerPort, commits
     const ref = origin === undefined ? prefix + m.offset : String(origin);
     return m.value ? { value: m.value.toString('utf8'), ref } : { value: '', ref, rejectReason: 'no-value' };
   };
-  const slices: RawInput[][] = [];
-  for (let i = 0; i < batch.messages.length; i += SLICE) slices.push(batch.messages.slice(i, i + SLICE).map(input));
-  await analyzer.ingest(slices);
+  await analyzer.ingest(batch.messages.map(input));
   p.resolveOffset(batch.lastOffset());
   await commits.after(p, batch.messages.length);
   await p.heartbeat();

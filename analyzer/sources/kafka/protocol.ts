@@ -1,6 +1,6 @@
 // What the Kafka consumer's thread (consumer-thread.ts) and the analyzer's
 // side of it (source.ts) say to each other. Records cross as RawInputs, a
-// slice at a time; the core stays on the analyzer's thread and the thread only
+// fetched batch at a time (the analyzer slices it by its own pace); the core stays on the analyzer's thread and the thread only
 // ever commits what the analyzer has said is durable.
 import type { RawInput } from '../ingest-target.ts';
 
@@ -21,8 +21,8 @@ export type FromConsumer =
   | { type: 'failed'; message: string }
   /** Joined the group and holds partitions. */
   | { type: 'joined' }
-  /** One fetched batch, converted, in slices; answered by `ingested` with the same id. */
-  | { type: 'batch'; id: number; slices: RawInput[][] }
+  /** One fetched batch, converted; answered by `ingested` with the same id. */
+  | { type: 'batch'; id: number; records: RawInput[] }
   /** Make everything ingested so far durable; answered by `durable` with the same id. */
   | { type: 'flush'; id: number }
   /** Offsets of these messages and batches are committed. */

@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../../../contracts/index.ts';
 import { spawnTsWorker } from '../../threads/spawn.ts';
 import type { IngestTarget, RawInput } from '../ingest-target.ts';
-import { pace } from '../slices.ts';
+import { ingestSlices } from '../slices.ts';
 import type { ConsumerConfig, FromConsumer, ToConsumer } from './protocol.ts';
 
 export { REF_HEADER } from './ref-header.ts';
@@ -152,7 +152,7 @@ class ThreadedSource implements KafkaSource {
       case 'joined':
         return this.markJoined();
       case 'batch':
-        this.ingesting = this.ingesting.then(() => this.ingest(thread, m.id, m.slices));
+        this.ingesting = this.ingesting.then(() => this.ingest(thread, m.id, m.records));
         return;
       case 'flush':
         // After the batches before it: what the thread commits next is what it has handed over.
@@ -173,12 +173,9 @@ class ThreadedSource implements KafkaSource {
     }
   }
 
-  private async ingest(thread: Worker, id: number, slices: RawInput[][]): Promise<void> {
+  private async ingest(thread: Worker, id: number, records: RawInput[]): Promise<void> {
     try {
-      for (const slice of slices) {
-        this.target.ingest(slice);
-        await pace();
-      }
+      await ingestSlices(this.target, records);
       this.post(thread, { type: 'ingested', id });
     } catch (err) {
       this.post(thread, { type: 'ingested', id, error: (err as Error).message });
