@@ -14,7 +14,15 @@ let env: IstioEnv;
 let client: Pod;
 /** A pod with a Sidecar its user wrote: egressProxy alone, no catch-all EnvoyFilter (meshscope leaves it alone). */
 let bare: Pod;
+/**
+ * A pod whose hand-written Sidecar sees what bare's does but has no egressProxy. istiod's route cache key
+ * leaves egressProxy out, so the routes built for it first are the ones bare is served: without it, whether
+ * bare got a passthrough catch-all depended on the order of istiod's own pushes (1 run in 4 did not).
+ */
+let primer: Pod;
 const GATEWAY_CLUSTER = 'outbound|80||meshscope-gateway.meshscope.svc.cluster.local';
+/** The clusters of a pod whose Sidecar sees known alone. */
+const KNOWN_ONLY = JSON.stringify(['outbound|9080||known.default.svc.cluster.local', 'outbound|9081||known.default.svc.cluster.local', 'outbound|9082||known.default.svc.cluster.local']);
 
 /** Where each of a pod's HTTP route configurations sends the catch-all (`allow_any`) route, by route name. */
 async function catchAll(pod: Pod): Promise<Record<string, string>> {
@@ -60,27 +68,35 @@ async function firstCall(svc: string, port: number, protocol: string): Promise<v
 describe('unknown destinations reach the lazy gateway on the first call (real istiod)', { timeout: 10 * 60_000 }, () => {
   before(async () => {
     env = await startIstioEnv();
-    const specs = [appPod('client', 'v1', 'client-v1-fallback0-00000'), appPod('bare', 'v1', 'bare-v1-fallback0-00000')];
+    const specs = [appPod('client', 'v1', 'client-v1-fallback0-00000'), appPod('bare', 'v1', 'bare-v1-fallback0-00000'), appPod('primer', 'v1', 'primer-v1-fallback0-00000')];
     for (const s of SERVICES) {
       const ports = Object.fromEntries(s.ports.map((p) => [ENV_OF[p.name], String(p.port)]));
       // The app always serves HTTP/1.1 somewhere; give it an unused port when the service has none.
       specs.push(appPod(s.name, 'v1', `${s.name}-v1-fallback0-00000`, { PORT: '8999', ...ports }));
     }
-    [client, bare] = await env.cluster.addPods(specs);
+    [client, bare, primer] = await env.cluster.addPods(specs);
     await env.cluster.applyServiceFor({ name: 'client', namespace: NS, ports: [{ name: 'http', port: 9080, targetPort: 9080 }], selector: { app: 'client' } });
     for (const s of SERVICES) {
       await env.cluster.applyServiceFor({ name: s.name, namespace: NS, ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port })), selector: { app: s.name } });
     }
-    await env.api.kubectl(['apply', '--field-manager', 'someone', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'bare-by-hand', namespace: NS },
-        spec: {
-          workloadSelector: { labels: { app: 'bare' } },
-          egress: [{ hosts: [`./known.${NS}.svc.cluster.local`, 'istio-system/*', 'meshscope/*'] }],
-          outboundTrafficPolicy: { mode: 'ALLOW_ANY', egressProxy: { host: 'meshscope-gateway.meshscope.svc.cluster.local', port: { number: 80 } } },
-        },
-      }),
-    });
+    const handWritten = (app: string, egressProxy: boolean) =>
+      env.api.kubectl(['apply', '--field-manager', 'someone', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: `${app}-by-hand`, namespace: NS },
+          spec: {
+            workloadSelector: { labels: { app } },
+            egress: [{ hosts: [`./known.${NS}.svc.cluster.local`, 'istio-system/*', 'meshscope/*'] }],
+            outboundTrafficPolicy: {
+              mode: 'ALLOW_ANY',
+              ...(egressProxy ? { egressProxy: { host: 'meshscope-gateway.meshscope.svc.cluster.local', port: { number: 80 } } } : {}),
+            },
+          },
+        }),
+      });
+    // The primer's routes first (passthrough catch-all, cached), then bare's Sidecar: same cache key.
+    await handWritten('primer', false);
+    await waitFor(async () => JSON.stringify((await serviceClusters(primer)).sort()) === KNOWN_ONLY && (await catchAll(primer))['9081'] === 'PassthroughCluster', 'the primer scoped to known, its 9081 route built');
+    await handWritten('bare', true);
     await env.meshscope.start();
     await waitFor(async () => (await serviceClusters(client)).length === 0, 'the client scoped to nothing', 120_000).catch((err) => {
       throw new Error(`${(err as Error).message}\n${env.meshscope.logTail()}`);
@@ -105,9 +121,9 @@ describe('unknown destinations reach the lazy gateway on the first call (real is
   it('gRPC on a port no in-scope service uses (7070)', () => firstCall('own-grpc', 7070, 'grpc'));
 
   it("needs the catch-all EnvoyFilter: with egressProxy alone istiod serves a cached route whose catch-all is passthrough", async () => {
-    // Same visible services as the client had, but the route cache key ignores egressProxy: port 9081's route was
-    // first built for unscoped proxies when only known used that port, and is served to this pod as is.
-    await waitFor(async () => JSON.stringify((await serviceClusters(bare)).sort()) === JSON.stringify(['outbound|9080||known.default.svc.cluster.local', 'outbound|9081||known.default.svc.cluster.local', 'outbound|9082||known.default.svc.cluster.local']), 'the hand-scoped pod scoped to known');
+    // Same visible services as the primer, and the route cache key ignores egressProxy: port 9081's route, built
+    // for the primer (passthrough), is served to this pod as is. Any pod that sees what it sees can be first.
+    await waitFor(async () => JSON.stringify((await serviceClusters(bare)).sort()) === KNOWN_ONLY, 'the hand-scoped pod scoped to known');
     const bareRoutes = await catchAll(bare);
     assert.equal(bareRoutes['9081'], 'PassthroughCluster', JSON.stringify(bareRoutes));
     const clientRoutes = await catchAll(client);
