@@ -140,15 +140,15 @@ export async function startAnalyzer(opts: AnalyzerOptions): Promise<RunningAnaly
     if (opts.gatewayPort !== undefined) {
       // The embedded default: the gateway runs in its own thread (its calls never wait for this loop's
       // ingest) and its records come straight into the core, no transport in between.
-      gateway = await startGatewayThread({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, trustedProxies: trusted.cidrs, log }).catch(
+      const embedded = await startGatewayThread({ inventory, port: opts.gatewayPort, adminPort: opts.gatewayAdminPort ?? 0, host, sink: analyzer.sink, trustedProxies: trusted.cidrs, log }).catch(
         (err: Error) => {
           // The gateway names the flags of its own command; here they are the analyzer's.
           throw new Error(`lazy gateway: ${err.message.replace('--port', '--gateway-port').replace('--admin-port', '--gateway-admin-port')}`);
         },
       );
-      cleanup.push(() => gateway!.close());
+      gateway = embedded;
+      cleanup.push(() => embedded.close());
       // Its calls are latency-bound: bulk ingest on this loop (which it shares two cores with) yields more while they come.
-      const embedded = gateway;
       cleanup.push(interactive.watch(() => embedded.reported()));
     }
     const gatewayAddress: HostPort | undefined = external ?? (gateway ? { host: advertise, port: gateway.port } : undefined);

@@ -26,7 +26,7 @@ export type ToGateway =
 export type FromGateway =
   | { type: 'listening'; port: number; adminPort: number }
   | { type: 'failed'; message: string }
-  | { type: 'records'; records: AccessLogRecord[] }
+  | { type: 'records'; records: readonly AccessLogRecord[] }
   | { type: 'log'; msg: string }
   /** Drained and closed: the last records were sent before this. */
   | { type: 'closed' };

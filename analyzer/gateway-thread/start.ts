@@ -4,6 +4,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { AccessLogSink } from '../../contracts/access-log.ts';
 import type { Inventory, InventorySource } from '../../contracts/index.ts';
+import { restartDelay } from '../threads/restart.ts';
 import { spawnTsWorker } from '../threads/spawn.ts';
 import type { FromGateway, GatewayThreadConfig, ToGateway } from './protocol.ts';
 
@@ -26,8 +27,6 @@ export interface EmbeddedGateway {
   /** Drains in-flight calls, ingests the last records, stops the thread. */
   close(): Promise<void>;
 }
-
-const RESTART_MS = [1_000, 2_000, 5_000, 10_000];
 
 export async function startGatewayThread(opts: GatewayThreadOptions): Promise<EmbeddedGateway> {
   const gateway = new GatewayThread(opts);
@@ -119,7 +118,7 @@ class GatewayThread implements EmbeddedGateway {
   }
 
   private restart(code: number): void {
-    const delay = RESTART_MS[Math.min(this.restarts++, RESTART_MS.length - 1)];
+    const delay = restartDelay(this.restarts++);
     this.opts.log(`lazy gateway: its thread exited (code ${code}); starting it again on ports ${this.port} and ${this.adminPort} in ${delay} ms`);
     this.thread = undefined;
     setTimeout(() => {

@@ -4,8 +4,7 @@
 // The gateway is the same as the standalone one; only its inventory (a copy
 // that follows the analyzer's) and its sink (records posted back) differ.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AccessLogRecord } from '../../contracts/access-log.ts';
-import { Inventory, InventoryPublisher, type InventoryDelta, type InventorySource, type MeshSpec } from '../../contracts/index.ts';
+import { FixedInventorySource, Inventory } from '../../contracts/index.ts';
 import { startGateway, type Gateway } from '../../lazy-gateway/index.ts';
 import type { FromGateway, GatewayThreadConfig, ToGateway } from './protocol.ts';
 
@@ -13,18 +12,8 @@ const port = parentPort!;
 const config = workerData as GatewayThreadConfig;
 const send = (m: FromGateway) => port.postMessage(m);
 
-/** The analyzer's inventory, as it hands over each change. */
-class RelayedInventory extends InventoryPublisher implements InventorySource {
-  readonly origin = "the analyzer's inventory";
-
-  follow(change: InventoryDelta | MeshSpec): void {
-    this.publish('clusterDomain' in change ? new Inventory(change) : change);
-  }
-
-  close(): void {}
-}
-
-const inventory = new RelayedInventory(new Inventory(config.spec));
+// The analyzer's inventory, as it hands over each change.
+const inventory = new FixedInventorySource(new Inventory(config.spec));
 let gateway: Gateway | undefined;
 let closeAsked = false;
 let closing: Promise<void> | undefined;
@@ -36,8 +25,8 @@ const close = () =>
   }));
 
 port.on('message', (m: ToGateway) => {
-  if (m.type === 'delta') inventory.follow(m.delta);
-  else if (m.type === 'spec') inventory.follow(m.spec);
+  if (m.type === 'delta') inventory.set(inventory.current.apply(m.delta));
+  else if (m.type === 'spec') inventory.set(new Inventory(m.spec));
   else {
     closeAsked = true;
     if (gateway) void close();
@@ -52,7 +41,7 @@ try {
     host: config.host,
     trustedProxies: config.trustedProxies,
     // Handed over at once; the analyzer ingests them on its own loop.
-    sink: { send: async (records: readonly AccessLogRecord[]) => send({ type: 'records', records: records as AccessLogRecord[] }) },
+    sink: { send: async (records) => send({ type: 'records', records }) },
     log: (msg) => send({ type: 'log', msg }),
   });
   send({ type: 'listening', port: gateway.port, adminPort: gateway.adminPort });

@@ -38,7 +38,7 @@ export class SliceSizer {
   }
 }
 
-export const sizer = new SliceSizer();
+const sizer = new SliceSizer();
 
 /**
  * Busy budget and rest (ms). Without rests a 1M-line post held the gateway's p99 at 2-2.5× idle on

@@ -60,15 +60,9 @@ export class LiveBytesMeter {
     const w = (this.worker ??= this.spawn());
     const inv = this.inventory();
     if (inv.version === this.sent?.version) return w;
-    const changed = this.sent && !inv.policiesChangedSince(this.sent) ? inv.changedSince(this.sent) : undefined;
-    if (changed) {
-      const services = [...changed].flatMap((id) => inv.service(id) ?? []);
-      const removeServices = [...changed].filter((id) => !inv.service(id));
-      w.postMessage({ op: 'delta', version: inv.version, delta: { services, removeServices }, deployed: this.deployed } satisfies BytesRequest);
-    } else {
-      const spec = { clusterDomain: inv.clusterDomain, services: inv.services, authorizationPolicies: inv.authorizationPolicies };
-      w.postMessage({ op: 'inventory', version: inv.version, spec, deployed: this.deployed } satisfies BytesRequest);
-    }
+    const delta = this.sent && inv.deltaSince(this.sent);
+    if (delta) w.postMessage({ op: 'delta', version: inv.version, delta, deployed: this.deployed } satisfies BytesRequest);
+    else w.postMessage({ op: 'inventory', version: inv.version, spec: inv.spec(), deployed: this.deployed } satisfies BytesRequest);
     this.sent = inv;
     return w;
   }

@@ -1,7 +1,8 @@
 // What the Kafka consumer's thread (consumer-thread.ts) and the analyzer's
 // side of it (source.ts) say to each other. Records cross as RawInputs, a
-// fetched batch at a time (the analyzer slices it by its own pace); the core stays on the analyzer's thread and the thread only
-// ever commits what the analyzer has said is durable.
+// fetched batch at a time (the analyzer slices it at its own pace); the core
+// stays on the analyzer's thread and the thread only ever commits what the
+// analyzer has said is durable.
 import type { RawInput } from '../ingest-target.ts';
 
 export interface ConsumerConfig {

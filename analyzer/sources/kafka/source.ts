@@ -5,6 +5,7 @@
 // again after a back-off: what it had not committed is redelivered and deduped.
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_ACCESS_LOG_TOPIC } from '../../../contracts/index.ts';
+import { restartDelay } from '../../threads/restart.ts';
 import { spawnTsWorker } from '../../threads/spawn.ts';
 import type { IngestTarget, RawInput } from '../ingest-target.ts';
 import { ingestSlices } from '../slices.ts';
@@ -41,8 +42,6 @@ export interface KafkaSource {
   /** Finishes the batch in hand (ingest, flush, commit) and the commit in flight, leaves the group and disconnects. */
   stop(): Promise<void>;
 }
-
-const RESTART_MS = [1_000, 2_000, 5_000, 10_000];
 
 export async function startKafkaSource(opts: KafkaSourceOptions): Promise<KafkaSource> {
   const config: ConsumerConfig = {
@@ -187,7 +186,7 @@ class ThreadedSource implements KafkaSource {
   }
 
   private restart(code: number): void {
-    const delay = RESTART_MS[Math.min(this.restarts++, RESTART_MS.length - 1)];
+    const delay = restartDelay(this.restarts++);
     this.log(`kafka: the consumer thread exited (code ${code}); starting it again in ${delay} ms (what it had not committed is redelivered)`);
     this.thread = undefined;
     setTimeout(() => {
