@@ -199,7 +199,7 @@ describe('meshscope next to Istio: bookinfo', { timeout: 15 * 60_000 }, () => {
     const after = await env.meshscope.get(`/api/v1/services/${NS}/productpage`);
     assert.deepEqual(after.scope, scopeBefore, 'scope restored from SQLite');
     for (const n of names) assert.equal((await sidecar(n)).metadata.resourceVersion, before.get(n), `${n} was rewritten on restart`);
-    for (const c of await productpage()) assert.equal(c.status, 200);
+    for (const c of await productpage()) assert.equal(c.status, 200, JSON.stringify(c));
   });
 
   it('a Sidecar a user owns is left alone, and the group is reported skipped', async () => {
